@@ -22,6 +22,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if [ "${1:-}" = "--browser" ] && [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules ]; then
-  (cd tests/browser && npm install --no-audit --no-fund --silent)
+if [ "${1:-}" = "--browser" ]; then
+  for suite in tests/contract tests/browser; do
+    if [ -f "$suite/package.json" ] && [ ! -d "$suite/node_modules" ]; then
+      (cd "$suite" && npm install --no-audit --no-fund --silent)
+    fi
+  done
 fi

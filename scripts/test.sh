@@ -15,7 +15,11 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
 ctest --test-dir build-asan --output-on-failure -j2 || status=1
-if [ -f tests/browser/package.json ]; then
-  ES_BIN_DIR="$PWD/build-asan" node --test tests/browser/ || status=1
-fi
+# Node-driven suites (contract checks of the simulator, the page in Chromium).
+for suite in tests/contract tests/browser; do
+  if [ -f "$suite/package.json" ]; then
+    [ -d "$suite/node_modules" ] || (cd "$suite" && npm install --no-audit --no-fund --silent)
+    ES_BIN_DIR="$PWD/build-asan" node --test --test-concurrency=1 "$suite"/*.test.mjs || status=1
+  fi
+done
 exit $status
