@@ -81,7 +81,8 @@ size_t runlog_read(struct runlog *l, long long after_seq, int timeout_ms, struct
 		   size_t max, long long *oldest, int *finished);
 
 /* Events not yet handed out for persistence, oldest first, up to max;
- * marks them handed out. */
+ * marks them handed out (the caller releases them). Every event is handed
+ * out exactly once, however far the persister falls behind. */
 size_t runlog_take_unpersisted(struct runlog *l, struct event *out, size_t max);
 
 /* The last seq emitted (0 if none) and whether the final event was. */
