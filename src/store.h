@@ -91,7 +91,10 @@ struct store_ops {
 
 	/* One transaction: upsert items, then offers. Items with
 	 * offer_fields_known 0 keep the stored price, currency, listing id,
-	 * status and category. run_id is recorded as last_seen_run. */
+	 * status and category. An item whose raw_payload is NULL carries only
+	 * those offer-derived fields (from an offers sync): they update the
+	 * user's existing row for that SKU, and no row is created. run_id is
+	 * recorded as last_seen_run of every row written in full. */
 	enum error (*write_batch)(struct store *s, const char *user_id, const char *run_id,
 				  const struct item_row *items, size_t n_items,
 				  const struct offer_row *offers, size_t n_offers);

@@ -14,6 +14,8 @@
 #ifndef SYNC_H
 #define SYNC_H
 
+#include <stdio.h>
+
 #include "ebay.h"
 #include "error.h"
 #include "runlog.h"
@@ -40,6 +42,8 @@ struct sync_opts {
 	int page_limit;           /* getInventoryItems limit; 0: 200 */
 	int batch_size;           /* rows per storage transaction; 0: 200 */
 	const char *owner;        /* "host:pid", recorded on the run; NULL: computed */
+	FILE *request_log;        /* eBay request log as JSON lines; NULL: none */
+	struct pacer *pacer;      /* shared by runs of a process; NULL: the run makes its own */
 };
 
 struct sync_run;
