@@ -23,8 +23,8 @@ struct runlog {
 	pthread_cond_t cond;
 	char *run_id;
 	struct event ring[RUNLOG_KEEP];
-	long long last_seq;      /* seq of the newest event; 0 if none */
-	struct event *pending;   /* copies not yet handed out for persistence */
+	long long last_seq;    /* seq of the newest event; 0 if none */
+	struct event *pending; /* copies not yet handed out for persistence */
 	size_t n_pending, alloc_pending;
 	int finished;
 	runlog_sink_fn sink;
@@ -32,10 +32,10 @@ struct runlog {
 };
 
 static const char *const type_names[] = {
-	[EVENT_START] = "start",       [EVENT_INFO] = "info",         [EVENT_REQUEST] = "request",
-	[EVENT_RESPONSE] = "response", [EVENT_PROGRESS] = "progress", [EVENT_WARNING] = "warning",
-	[EVENT_ERROR] = "error",       [EVENT_DONE] = "done",         [EVENT_CANCELLED] = "cancelled",
-	[EVENT_FAILED] = "error",
+    [EVENT_START] = "start",	   [EVENT_INFO] = "info",	  [EVENT_REQUEST] = "request",
+    [EVENT_RESPONSE] = "response", [EVENT_PROGRESS] = "progress", [EVENT_WARNING] = "warning",
+    [EVENT_ERROR] = "error",	   [EVENT_DONE] = "done",	  [EVENT_CANCELLED] = "cancelled",
+    [EVENT_FAILED] = "error",
 };
 
 const char *event_type_name(enum event_type t)

@@ -20,13 +20,13 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define BEAT_MS 1000
+#define BEAT_MS		1000
 #define REQUEST_LOG_MAX 512
 
 static const char *const kind_names[] = {
-	[SYNC_INVENTORY] = "inventory",
-	[SYNC_OFFERS] = "offers",
-	[SYNC_ALL] = "all",
+    [SYNC_INVENTORY] = "inventory",
+    [SYNC_OFFERS] = "offers",
+    [SYNC_ALL] = "all",
 };
 
 const char *sync_kind_name(enum sync_kind k)
@@ -75,8 +75,8 @@ struct sync_run *sync_run_new(const struct sync_opts *opts, const char *run_id)
 	r->env_name = xstrdup(opts->env_name ? opts->env_name : "production");
 	r->owner = opts->owner ? xstrdup(opts->owner) : default_owner();
 	r->api_base = xstrdup(opts->ebay.api_base ? opts->ebay.api_base : EBAY_API_PRODUCTION);
-	r->marketplace_id = xstrdup(opts->ebay.marketplace_id ? opts->ebay.marketplace_id
-							      : "EBAY_US");
+	r->marketplace_id =
+	    xstrdup(opts->ebay.marketplace_id ? opts->ebay.marketplace_id : "EBAY_US");
 	r->opts.user_id = r->user_id;
 	r->opts.db_url = r->db_url;
 	r->opts.env_name = r->env_name;
@@ -271,11 +271,10 @@ static void request_log(void *ctx, const struct ebay_log_entry *e)
 
 	if (r->opts.request_log) {
 		json_t *o = json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I, s:i, s:s?}", "event",
-				      e->event, "path", e->path, "label", e->label,
-				      "status", (json_int_t)e->status, "error_id",
-				      (json_int_t)e->error_id, "duration_ms",
-				      (json_int_t)e->duration_ms, "attempt", e->attempt,
-				      "message", e->message);
+				      e->event, "path", e->path, "label", e->label, "status",
+				      (json_int_t)e->status, "error_id", (json_int_t)e->error_id,
+				      "duration_ms", (json_int_t)e->duration_ms, "attempt",
+				      e->attempt, "message", e->message);
 		if (o) {
 			char *s = json_dumps(o, JSON_COMPACT);
 			if (s && strlen(s) < REQUEST_LOG_MAX * 8)
@@ -287,8 +286,8 @@ static void request_log(void *ctx, const struct ebay_log_entry *e)
 	if (e->retry_in_ms >= 0)
 		sync_emit(r, EVENT_WARNING, "⚠ %s: %s%s%ld%s, retrying in %lldms (attempt %d)",
 			  e->label ? e->label : sync_url_path(e->path),
-			  e->message ? e->message : "", e->status ? " (HTTP " : "",
-			  e->status, e->status ? ")" : "", e->retry_in_ms, e->attempt + 1);
+			  e->message ? e->message : "", e->status ? " (HTTP " : "", e->status,
+			  e->status ? ")" : "", e->retry_in_ms, e->attempt + 1);
 }
 
 /* Called by the writer thread after each committed batch. */
@@ -366,7 +365,7 @@ static void finish(struct sync_run *r, enum error err)
 	c = sync_run_counts(r);
 
 	pthread_mutex_lock(&r->lock);
-	r->status = err == ERR_OK          ? STORE_RUN_DONE
+	r->status = err == ERR_OK	   ? STORE_RUN_DONE
 		    : err == ERR_CANCELLED ? STORE_RUN_CANCELLED
 					   : STORE_RUN_FAILED;
 	if (err && err != ERR_CANCELLED && !r->error)
@@ -386,8 +385,8 @@ static void finish(struct sync_run *r, enum error err)
 		sync_emit(r, final,
 			  "%s sync cancelled: %lld fetched, %lld stored (stopped at %s %lld/%lld) "
 			  "in %lldms",
-			  title_of(r->opts.kind), c.fetched, c.stored,
-			  c.unit ? c.unit : "step", c.current, c.total, ms);
+			  title_of(r->opts.kind), c.fetched, c.stored, c.unit ? c.unit : "step",
+			  c.current, c.total, ms);
 	} else if (err) {
 		final = EVENT_FAILED;
 		sync_emit(r, final, "%s sync failed: %s (%lld fetched, %lld stored in %lldms)",
@@ -428,10 +427,12 @@ static enum error run_inventory(struct sync_run *r)
 		sync_emit(r, EVENT_WARNING,
 			  "⚠ %lld items could not be stored (see the warnings above)", c.failed);
 	if (r->opts.kind == SYNC_INVENTORY)
-		r->summary = xasprintf("Inventory sync completed: %lld fetched, %lld stored in %lldms",
-				       c.fetched, c.stored, timeutil_mono_ms() - r->t0);
+		r->summary =
+		    xasprintf("Inventory sync completed: %lld fetched, %lld stored in %lldms",
+			      c.fetched, c.stored, timeutil_mono_ms() - r->t0);
 	else
-		sync_emit(r, EVENT_INFO, "Inventory sync completed: %lld fetched, %lld stored in %lldms",
+		sync_emit(r, EVENT_INFO,
+			  "Inventory sync completed: %lld fetched, %lld stored in %lldms",
 			  c.fetched, c.stored, timeutil_mono_ms() - r->t0);
 	return ERR_OK;
 }
@@ -442,8 +443,9 @@ static enum error run_offers(struct sync_run *r)
 
 	if (r->opts.kind == SYNC_OFFERS) {
 		sync_emit(r, EVENT_START, "Starting Offers sync from eBay (%s)", r->env_name);
-		sync_emit(r, EVENT_INFO, "API Configuration: Inventory API v1 - getInventoryItems → "
-					 "getOffers per SKU");
+		sync_emit(r, EVENT_INFO,
+			  "API Configuration: Inventory API v1 - getInventoryItems → "
+			  "getOffers per SKU");
 		sync_emit(r, EVENT_INFO, "Step 1: Fetching all inventory items to get SKU list...");
 		err = sync_pages(r, 0);
 		if (err)
@@ -488,8 +490,8 @@ static enum error setup(struct sync_run *r)
 	}
 	if (!r->opts.token)
 		r->opts.token = token_missing;
-	r->client = ebay_client_new(&r->opts.ebay, r->opts.pacer, r->opts.token,
-				    r->opts.token_ctx, request_log, r);
+	r->client = ebay_client_new(&r->opts.ebay, r->opts.pacer, r->opts.token, r->opts.token_ctx,
+				    request_log, r);
 	r->skus = json_array();
 	r->seen = json_object();
 out:

@@ -18,20 +18,20 @@
 #include "banned.h"
 
 #define EBAY_ERR_SKU_NOT_FOUND 25702
-#define EBAY_ERR_NO_OFFER 25713
-#define FLUSH_MS 250
-#define PROGRESS_MS 2000
-#define FAILED_NAMED_MAX 20
+#define EBAY_ERR_NO_OFFER      25713
+#define FLUSH_MS	       250
+#define PROGRESS_MS	       2000
+#define FAILED_NAMED_MAX       20
 
 struct step2 {
 	struct sync_run *r;
 	size_t n_skus;
-	size_t next;          /* index of the next SKU to submit */
-	size_t done;          /* SKUs finished, whatever the outcome */
+	size_t next;		  /* index of the next SKU to submit */
+	size_t done;		  /* SKUs finished, whatever the outcome */
 	json_t *pending_failures; /* set: SKUs that failed in earlier runs */
-	json_t *failed;       /* array: SKUs that failed in this run */
+	json_t *failed;		  /* array: SKUs that failed in this run */
 	long long vanished;
-	enum error fatal;     /* an error that ends the run (auth) */
+	enum error fatal; /* an error that ends the run (auth) */
 	/* the batch being filled */
 	struct item_row *items;
 	struct offer_row *offers;
@@ -42,9 +42,9 @@ struct step2 {
 
 struct job {
 	struct step2 *s;
-	size_t index;         /* 1-based position shown in the log */
+	size_t index; /* 1-based position shown in the log */
 	char *sku;
-	json_t *offers;       /* offers gathered over the SKU's pages */
+	json_t *offers; /* offers gathered over the SKU's pages */
 	struct ebay_pager pager;
 };
 
@@ -124,8 +124,7 @@ static void record_failure(struct step2 *s, struct job *j, const struct ebay_res
 	json_array_append_new(s->failed, json_string(j->sku));
 	sync_emit(r, EVENT_WARNING, "⚠ [%zu/%zu] SKU %s failed after %d attempts: %s", j->index,
 		  s->n_skus, j->sku, resp->attempts, why);
-	if (store_failure_add(r->store, r->user_id, "offers", r->id, j->sku, why,
-			      resp->attempts))
+	if (store_failure_add(r->store, r->user_id, "offers", r->id, j->sku, why, resp->attempts))
 		sync_emit(r, EVENT_WARNING, "⚠ cannot record the failure of SKU %s: %s", j->sku,
 			  store_errmsg(r->store));
 	free(why);
@@ -139,8 +138,8 @@ static void finish_job(struct step2 *s, struct job *j, const struct ebay_respons
 	size_t kept = add_to_batch(s, j);
 
 	sync_counts_add(r, (long long)kept, 0, 0, 1);
-	sync_emit(r, EVENT_RESPONSE, "← [%zu/%zu] SKU %s: %zu offers (%lldms)", j->index,
-		  s->n_skus, j->sku, kept, resp->duration_ms);
+	sync_emit(r, EVENT_RESPONSE, "← [%zu/%zu] SKU %s: %zu offers (%lldms)", j->index, s->n_skus,
+		  j->sku, kept, resp->duration_ms);
 	if (json_object_get(s->pending_failures, j->sku))
 		store_failure_clear(r->store, r->user_id, "offers", j->sku);
 	if ((s->n_offers >= (size_t)r->opts.batch_size ||
@@ -272,7 +271,8 @@ static enum error order_skus(struct step2 *s)
 	json_decref(r->skus);
 	r->skus = front;
 	if (moved)
-		sync_emit(r, EVENT_INFO, "Retrying first %zu SKUs that failed in earlier runs", moved);
+		sync_emit(r, EVENT_INFO, "Retrying first %zu SKUs that failed in earlier runs",
+			  moved);
 	return ERR_OK;
 }
 

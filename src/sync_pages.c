@@ -106,7 +106,8 @@ static enum error one_page(struct sync_run *r, int store_items, long long page, 
 	if (err || resp.err) {
 		err = sync_fail(r, err ? err : resp.err,
 				"cannot fetch inventory page %lld after %d attempts: %s", page,
-				resp.attempts, resp.message[0] ? resp.message : error_strerror(resp.err));
+				resp.attempts,
+				resp.message[0] ? resp.message : error_strerror(resp.err));
 		goto out;
 	}
 	err = ebay_parse_page(resp.json, "inventoryItems", &pg, &why);
@@ -130,14 +131,15 @@ static enum error one_page(struct sync_run *r, int store_items, long long page, 
 	n_rows = map_page(r, page, pg.records, rows, &n_new);
 	sync_counts_add(r, store_items ? (long long)n_new : 0, 0, 0, 0);
 	if (store_items)
-		sync_emit(r, EVENT_RESPONSE,
-			  "← Response: %ld OK (%lldms) - Received %zu items (Total available: %lld)",
-			  resp.status, resp.duration_ms, n_records, pg.total >= 0 ? pg.total : 0);
+		sync_emit(
+		    r, EVENT_RESPONSE,
+		    "← Response: %ld OK (%lldms) - Received %zu items (Total available: %lld)",
+		    resp.status, resp.duration_ms, n_records, pg.total >= 0 ? pg.total : 0);
 	else
-		sync_emit(r, EVENT_RESPONSE,
-			  "← Response: %ld OK (%lldms) - Received %zu items, %zu SKUs (Total: %lld)",
-			  resp.status, resp.duration_ms, n_records, n_new,
-			  pg.total >= 0 ? pg.total : 0);
+		sync_emit(
+		    r, EVENT_RESPONSE,
+		    "← Response: %ld OK (%lldms) - Received %zu items, %zu SKUs (Total: %lld)",
+		    resp.status, resp.duration_ms, n_records, n_new, pg.total >= 0 ? pg.total : 0);
 
 	err = ebay_pager_next(pager, &pg, next_url, &why);
 	if (err) {

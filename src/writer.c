@@ -32,7 +32,7 @@ struct writer {
 	pthread_cond_t changed;
 	struct batch queue[WRITER_QUEUE_MAX];
 	size_t head, count;
-	int busy;     /* a batch is being written */
+	int busy; /* a batch is being written */
 	int stopping;
 	enum error err;
 	char errmsg[600];
@@ -157,8 +157,8 @@ static void *run(void *arg)
 }
 
 enum error writer_start(const char *db_url, const char *user_id, const char *run_id,
-			struct runlog *log, writer_done_fn done, void *done_ctx, struct writer **out,
-			struct buf *errmsg)
+			struct runlog *log, writer_done_fn done, void *done_ctx,
+			struct writer **out, struct buf *errmsg)
 {
 	struct writer *w = xcalloc(1, sizeof(*w));
 	enum error err;

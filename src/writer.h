@@ -15,7 +15,7 @@
 #include "mapping.h"
 #include "runlog.h"
 
-#define WRITER_QUEUE_MAX 16       /* batches waiting before submit blocks */
+#define WRITER_QUEUE_MAX      16 /* batches waiting before submit blocks */
 #define WRITER_EVENT_FLUSH_MS 200
 
 struct writer;
@@ -31,8 +31,8 @@ typedef void (*writer_done_fn)(void *ctx, size_t n_items, size_t n_offers, long 
  * errmsg. Free with writer_finish().
  */
 enum error writer_start(const char *db_url, const char *user_id, const char *run_id,
-			struct runlog *log, writer_done_fn done, void *done_ctx, struct writer **out,
-			struct buf *errmsg);
+			struct runlog *log, writer_done_fn done, void *done_ctx,
+			struct writer **out, struct buf *errmsg);
 
 /*
  * Queues a batch; takes ownership of both arrays and their rows (freed after
