@@ -386,10 +386,12 @@ static void test_numeric_prices_exact(void **state)
 
 static void test_errors_name_table_and_sku(void **state)
 {
-	struct item_row it[3] = {item("E-1", "1.00", 1), item("E-2", "not a price", 1),
+	struct item_row it[3] = {item("E-1", "1.00", 1), item("E-2", "2.00", 1),
 				 item("E-3", "3.00", 1)};
-	struct offer_row of[2] = {offer("OF-1", "E-1", "1.00"), offer("OF-2", "E-1", "1.2.3")};
+	struct offer_row of[2] = {offer("OF-1", "E-1", "1.00"), offer("OF-2", "E-1", "1.10")};
+	struct store_query q = {.user_id = "u1", .sku = "E-3"};
 	struct store *s;
+	json_t *rows;
 	char *url;
 	const char *msg;
 
@@ -397,26 +399,39 @@ static void test_errors_name_table_and_sku(void **state)
 	NEED_PG();
 	url = fresh_db();
 	s = open_ok(url);
+	/* A payload that is not JSON: jsonb refuses it, and the message says
+	 * which SKU of the batch it was. */
+	free(it[1].raw_payload);
+	it[1].raw_payload = xstrdup("{not json");
 	assert_int_equal(store_write_batch(s, "u1", "r", it, 3, NULL, 0), ERR_DB);
 	msg = store_errmsg(s);
-	assert_non_null(strstr(msg, "inventory"));
-	assert_non_null(strstr(msg, "'E-2'"));
+	assert_int_equal(strncmp(msg, "cannot store sku 'E-2' in inventory for user 'u1': ", 51),
+			 0);
+	assert_non_null(strstr(msg, "json"));
 	assert_null(strstr(msg, "'E-1'"));
-	assert_non_null(strstr(msg, "numeric"));
-	assert_int_equal(strncmp(msg, "cannot store sku 'E-2' in inventory", 35), 0);
 	/* Nothing of the failed batch stayed. */
 	assert_int_equal(count_items(s, "u1"), 0);
 
+	free(of[1].raw_payload);
+	of[1].raw_payload = xstrdup("[1,");
 	assert_int_equal(store_write_batch(s, "u1", "r", it, 1, of, 2), ERR_DB);
 	msg = store_errmsg(s);
-	assert_non_null(strstr(msg, "cannot store offer 'OF-2' in offers"));
+	assert_int_equal(strncmp(msg, "cannot store offer 'OF-2' in offers for user 'u1': ", 51),
+			 0);
 	assert_int_equal(count_items(s, "u1"), 0);
 
-	/* The same rows with good values go in. */
-	free(it[1].price_value);
-	it[1].price_value = xstrdup("2.00");
+	/* A price that is not a decimal is stored as NULL (raw_payload keeps
+	 * it) instead of failing the page. */
+	free(it[1].raw_payload);
+	it[1].raw_payload = xstrdup("{}");
+	free(it[2].price_value);
+	it[2].price_value = xstrdup("N/A");
 	assert_int_equal(store_write_batch(s, "u1", "r", it, 3, of, 1), ERR_OK);
 	assert_int_equal(count_items(s, "u1"), 3);
+	rows = NULL;
+	assert_int_equal(store_list_items(s, &q, &rows, NULL), ERR_OK);
+	assert_true(json_is_null(json_object_get(json_array_get(rows, 0), "price_value")));
+	json_decref(rows);
 	items_release(it, 3);
 	offers_release(of, 2);
 	store_close(s);
