@@ -431,7 +431,10 @@ enum error mapping_item_from_json(const json_t *item, struct item_row *out, stru
 	n_images = json_array_size(json_object_get(product, "imageUrls"));
 	out->photo_count = n_images > INT_MAX ? INT_MAX : (int)n_images;
 
-	if (json_object_get(item, "pricingSummary") || json_object_get(item, "offers"))
+	/* Any of the fields that only the document's shape has makes the item's
+	 * own offer fields authoritative (eBay's real items carry none). */
+	if (json_object_get(item, "pricingSummary") || json_object_get(item, "offers") ||
+	    json_object_get(product, "categoryId"))
 		item_offer_fields(item, out);
 
 	out->raw_payload = json_dumps(item, JSON_COMPACT);

@@ -1139,13 +1139,11 @@ static enum error list_rows(struct store *s, const struct list_spec *spec,
 		err = store_fail(s, ERR_INVALID, "cannot list %s without a user id", spec->table);
 		goto out;
 	}
-	if (q->sort) {
-		while (sort->name && strcmp(sort->name, q->sort) != 0)
-			sort++;
-		if (!sort->name) {
-			err = store_fail(s, ERR_INVALID, "cannot sort by '%.64s'", q->sort);
-			goto out;
-		}
+	while (sort->name && strcmp(sort->name, q->sort ? q->sort : "sku_code") != 0)
+		sort++;
+	if (!sort->name) {
+		err = store_fail(s, ERR_INVALID, "cannot sort by '%.64s'", q->sort);
+		goto out;
 	}
 	if (q->search && strlen(q->search) > SQLITE_SEARCH_MAX) {
 		err = store_fail(s, ERR_INVALID, "search text is %zu bytes, over the limit of %d",
