@@ -186,9 +186,9 @@ static enum error list_unit(struct store *s, void *arg)
 
 	snprintf(context, sizeof(context), "cannot list %s rows of user '%s'", c->t->name,
 		 q->user_id);
-	/* The default order is the table's key: sku_code, or offer_id. */
+	/* The default order is by SKU (then offer id), as store.h says. */
 	for (col = c->t->cols; col->name; col++)
-		if (col->sortable && (q->sort ? !strcmp(q->sort, col->name) : !sort))
+		if (col->sortable && !strcmp(q->sort ? q->sort : "sku_code", col->name))
 			sort = col;
 	if (!sort) {
 		err = store_fail(s, ERR_INVALID, "cannot sort by '%.64s'", q->sort);

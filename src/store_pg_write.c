@@ -17,9 +17,9 @@
  * statement whose DO UPDATE leaves price, currency, listing id, status and
  * category alone.
  *
- * When a statement fails on the data (SQLSTATE classes 22 and 23), the
- * failing chunk is replayed row by row in a transaction that is rolled back,
- * only to name the SKU or offer in the message.
+ * When the server refuses a chunk's rows (bad data, a constraint, a
+ * trigger), the chunk is replayed row by row in a transaction that is rolled
+ * back, only to name the SKU or offer in the message.
  */
 #include "store_pg.h"
 
@@ -380,35 +380,35 @@ struct batch {
 	size_t bad_from, bad_to;
 };
 
-static int data_error(const struct store *s)
+/* Whether the server refused the rows themselves (bad data, a constraint, a
+ * trigger), so that replaying them one by one finds the culprit: not for a
+ * lost connection, a timeout, a shortage or a conflict with another writer. */
+static int row_error(const struct store *s)
 {
 	const struct store_pg *p = s->priv;
 
-	return !strncmp(p->sqlstate, "22", 2) || !strncmp(p->sqlstate, "23", 2);
+	return !p->lost && p->sqlstate[0] && strncmp(p->sqlstate, "57", 2) &&
+	       strncmp(p->sqlstate, "53", 2) && strncmp(p->sqlstate, "40", 2);
 }
 
 /* Context of a failure of rows [from, to) of the batch, naming the table
- * and the SKUs or offers. */
+ * and the SKUs or offers (for one row in store_sqlite.c's words). */
 static void chunk_context(const struct batch *b, int offers, size_t from, size_t to, char *out,
 			  size_t size)
 {
-	const char *first, *last;
-
-	if (offers) {
-		first = b->offers[from].offer_id;
-		last = b->offers[to - 1].offer_id;
-	} else {
-		first = b->items[from].sku;
-		last = b->items[to - 1].sku;
-	}
-	if (to - from == 1)
-		snprintf(out, size, "cannot store %s '%s' in %s for user '%s'",
-			 offers ? "offer" : "sku", first ? first : "(none)",
-			 offers ? "offers" : "inventory", b->user_id);
+	if (to - from == 1 && offers)
+		snprintf(out, size, "cannot upsert offer row for offer '%s' (sku '%s')",
+			 b->offers[from].offer_id, b->offers[from].sku);
+	else if (to - from == 1)
+		snprintf(out, size, "cannot upsert inventory row for sku '%s'", b->items[from].sku);
+	else if (offers)
+		snprintf(
+		    out, size, "cannot upsert %zu offer rows (offers '%s' to '%s') of user '%s'",
+		    to - from, b->offers[from].offer_id, b->offers[to - 1].offer_id, b->user_id);
 	else
-		snprintf(out, size, "cannot store %zu %s ('%s' to '%s') in %s for user '%s'",
-			 to - from, offers ? "offers" : "skus", first ? first : "(none)",
-			 last ? last : "(none)", offers ? "offers" : "inventory", b->user_id);
+		snprintf(out, size,
+			 "cannot upsert %zu inventory rows (skus '%s' to '%s') of user '%s'",
+			 to - from, b->items[from].sku, b->items[to - 1].sku, b->user_id);
 }
 
 /* Runs the prepared VALUES statement of kind over the rows listed in idx. */
@@ -621,7 +621,7 @@ static enum error batch_unit(struct store *s, void *arg)
 		to = chunk_end(&b->ks, b->items, sizeof(*b->items), offsetof(struct item_row, sku),
 			       from, b->n_items);
 		err = items_chunk(s, b, from, to, idx, chunk++);
-		if (err && data_error(s)) {
+		if (err && row_error(s)) {
 			b->bad_kind = STMT_ITEMS_KNOWN;
 			b->bad_from = from;
 			b->bad_to = to;
@@ -631,7 +631,7 @@ static enum error batch_unit(struct store *s, void *arg)
 		to = chunk_end(&b->ks, b->offers, sizeof(*b->offers),
 			       offsetof(struct offer_row, offer_id), from, b->n_offers);
 		err = offers_chunk(s, b, from, to, idx, chunk++);
-		if (err && data_error(s)) {
+		if (err && row_error(s)) {
 			b->bad_kind = STMT_OFFERS;
 			b->bad_from = from;
 			b->bad_to = to;

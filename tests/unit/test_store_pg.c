@@ -36,6 +36,12 @@
 
 /* ---- helpers ----------------------------------------------------------------- */
 
+#define assert_prefix(msg, prefix)                                                                 \
+	do {                                                                                       \
+		if (strncmp((msg), (prefix), strlen(prefix)))                                      \
+			fail_msg("message '%s' does not start with '%s'", (msg), (prefix));        \
+	} while (0)
+
 static int have_pg(void)
 {
 	const char *url = getenv("ES_TEST_PG_URL");
@@ -405,8 +411,7 @@ static void test_errors_name_table_and_sku(void **state)
 	it[1].raw_payload = xstrdup("{not json");
 	assert_int_equal(store_write_batch(s, "u1", "r", it, 3, NULL, 0), ERR_DB);
 	msg = store_errmsg(s);
-	assert_int_equal(strncmp(msg, "cannot store sku 'E-2' in inventory for user 'u1': ", 51),
-			 0);
+	assert_prefix(msg, "cannot upsert inventory row for sku 'E-2': ");
 	assert_non_null(strstr(msg, "json"));
 	assert_null(strstr(msg, "'E-1'"));
 	/* Nothing of the failed batch stayed. */
@@ -416,8 +421,7 @@ static void test_errors_name_table_and_sku(void **state)
 	of[1].raw_payload = xstrdup("[1,");
 	assert_int_equal(store_write_batch(s, "u1", "r", it, 1, of, 2), ERR_DB);
 	msg = store_errmsg(s);
-	assert_int_equal(strncmp(msg, "cannot store offer 'OF-2' in offers for user 'u1': ", 51),
-			 0);
+	assert_prefix(msg, "cannot upsert offer row for offer 'OF-2' (sku 'E-1'): ");
 	assert_int_equal(count_items(s, "u1"), 0);
 
 	/* A price that is not a decimal is stored as NULL (raw_payload keeps
@@ -632,7 +636,7 @@ static void test_reconnect_gives_up(void **state)
 	assert_int_equal(pg_temp("restart"), 0);
 	assert_int_equal(err, ERR_DB);
 	assert_true(took >= 1000 && took < 10000);
-	assert_int_equal(strncmp(store_errmsg(s), "cannot reach PostgreSQL at 127.0.0.1:", 37), 0);
+	assert_prefix(store_errmsg(s), "cannot reach PostgreSQL at 127.0.0.1:");
 	assert_non_null(strstr(store_errmsg(s), " after 1 s: "));
 	assert_null(strstr(store_errmsg(s), "s3cret"));
 	/* Back up: the same store works again. */
