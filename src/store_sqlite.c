@@ -53,6 +53,7 @@ enum stmt_id {
 	S_COMMIT,
 	S_ROLLBACK,
 	S_ITEM_UPSERT,
+	S_ITEM_OFFER_FIELDS,
 	S_OFFER_UPSERT,
 	S_RUN_INSERT,
 	S_RUN_UPDATE,
@@ -100,6 +101,11 @@ static const char *const stmt_sql[S__COUNT] = {
 	"quantity = excluded.quantity, photo_count = excluded.photo_count, "
 	"raw_payload = excluded.raw_payload, last_seen_run = excluded.last_seen_run, "
 	"rec_updated = excluded.rec_updated",
+    /* An item without a payload: the offers sync's update of a SKU's row. */
+    [S_ITEM_OFFER_FIELDS] = "UPDATE inventory SET category = ?3, price_value = ?4, "
+			    "price_currency = ?5, ebay_listing_id = ?6, "
+			    "ebay_status = coalesce(?7, 'UNKNOWN'), rec_updated = ?8 "
+			    "WHERE user_id = ?1 AND sku_code = ?2",
     [S_OFFER_UPSERT] =
 	"INSERT INTO offers (" OFFER_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
 	"?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17) "
@@ -163,7 +169,15 @@ static const char *const stmt_sql[S__COUNT] = {
 struct sqlite_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[S__COUNT];
+	int busy; /* the last failure was SQLITE_BUSY (another connection held a lock) */
 };
+
+static void note_busy(struct store *s)
+{
+	struct sqlite_store *p = s->priv;
+
+	p->busy = (sqlite3_extended_errcode(p->db) & 0xff) == SQLITE_BUSY;
+}
 
 static sqlite3 *db_of(struct store *s)
 {
@@ -182,6 +196,7 @@ static enum error db_fail(struct store *s, const char *fmt, ...)
 	int code = sqlite3_extended_errcode(db);
 	enum error err = ERR_DB;
 
+	note_busy(s);
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
@@ -275,8 +290,10 @@ static enum error exec_sql(struct store *s, const char *sql, const char *what)
 	char *msg = NULL;
 	enum error err = ERR_OK;
 
-	if (sqlite3_exec(db_of(s), sql, NULL, NULL, &msg) != SQLITE_OK)
+	if (sqlite3_exec(db_of(s), sql, NULL, NULL, &msg) != SQLITE_OK) {
+		note_busy(s);
 		err = store_fail(s, ERR_DB, "%s: %s", what, msg ? msg : sqlite3_errmsg(db_of(s)));
+	}
 	sqlite3_free(msg);
 	return err;
 }
@@ -389,6 +406,7 @@ out:
 static enum error sqlite_open(struct store *s, const char *url)
 {
 	struct sqlite_store *p = xcalloc(1, sizeof(*p));
+	long long deadline, pause;
 	enum error err;
 	int rc;
 
@@ -400,13 +418,26 @@ static enum error sqlite_open(struct store *s, const char *url)
 				  p->db ? sqlite3_errmsg(p->db) : sqlite3_errstr(rc));
 	sqlite3_extended_result_codes(p->db, 1);
 	sqlite3_busy_timeout(p->db, SQLITE_BUSY_MS);
-	err = set_wal(s, url);
-	if (!err)
-		err = exec_sql(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
-			       "cannot configure the database");
-	if (!err)
-		err = migrate(s, url);
-	return err;
+	/*
+	 * Processes opening the same new file race: one that still sees it in
+	 * rollback mode must upgrade its read lock to switch it to WAL, and
+	 * SQLite answers that with SQLITE_BUSY at once, without the busy
+	 * handler (its deadlock avoidance). So the setup, which is idempotent
+	 * and transactional, is retried within the same 10 s budget.
+	 */
+	deadline = timeutil_mono_ms() + SQLITE_BUSY_MS;
+	for (pause = 2;; pause = pause < 100 ? pause * 2 : 100) {
+		p->busy = 0;
+		err = set_wal(s, url);
+		if (!err)
+			err = exec_sql(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
+				       "cannot configure the database");
+		if (!err)
+			err = migrate(s, url);
+		if (!err || !p->busy || timeutil_mono_ms() + pause > deadline)
+			return err;
+		timeutil_sleep_ms(pause);
+	}
 }
 
 static void sqlite_close(struct store *s)
@@ -424,6 +455,31 @@ static void sqlite_close(struct store *s)
 }
 
 /* ---- inventory and offers ------------------------------------------------ */
+
+/*
+ * Writes the offer-derived columns of the user's existing row for an item
+ * without a payload (see store.h): no row is created, nothing else changes,
+ * and last_seen_run stays (the row was not read from eBay's inventory).
+ */
+static enum error update_offer_fields(struct store *s, sqlite3_stmt *st, const char *user_id,
+				      const struct item_row *it, const char *now)
+{
+	if (!it->offer_fields_known)
+		return ERR_OK;
+	sqlite3_reset(st);
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, it->sku);
+	bind_text(st, 3, it->category);
+	bind_text(st, 4, it->price_value);
+	bind_text(st, 5, it->price_currency);
+	bind_text(st, 6, it->ebay_listing_id);
+	bind_text(st, 7, it->ebay_status);
+	bind_text(st, 8, now);
+	if (!step_done(st))
+		return db_fail(s, "cannot update the offer fields of inventory row for sku '%s'",
+			       it->sku);
+	return ERR_OK;
+}
 
 static enum error upsert_item(struct store *s, sqlite3_stmt *st, const char *user_id,
 			      const char *run_id, const struct item_row *it, const char *now)
@@ -444,7 +500,7 @@ static enum error upsert_item(struct store *s, sqlite3_stmt *st, const char *use
 	bind_text(st, 11, known ? it->ebay_listing_id : NULL);
 	bind_text(st, 12, known ? it->ebay_status : NULL);
 	sqlite3_bind_int(st, 13, it->photo_count > 0 ? it->photo_count : 0);
-	bind_text(st, 14, it->raw_payload ? it->raw_payload : "{}");
+	bind_text(st, 14, it->raw_payload);
 	bind_text(st, 15, run_id);
 	bind_text(st, 16, now);
 	sqlite3_bind_int(st, 17, known);
@@ -512,7 +568,7 @@ static enum error sqlite_write_batch(struct store *s, const char *user_id, const
 				     const struct item_row *items, size_t n_items,
 				     const struct offer_row *offers, size_t n_offers)
 {
-	sqlite3_stmt *ist, *ost;
+	sqlite3_stmt *ist, *fst, *ost;
 	char now[32];
 	size_t i;
 	enum error err;
@@ -522,17 +578,24 @@ static enum error sqlite_write_batch(struct store *s, const char *user_id, const
 		return err;
 	err = stmt(s, S_ITEM_UPSERT, &ist);
 	if (!err)
+		err = stmt(s, S_ITEM_OFFER_FIELDS, &fst);
+	if (!err)
 		err = stmt(s, S_OFFER_UPSERT, &ost);
 	if (!err)
 		err = tx_run(s, S_BEGIN, "begin");
 	if (err)
 		return err;
 	now_iso(now);
-	for (i = 0; i < n_items && !err; i++)
-		err = upsert_item(s, ist, user_id, run_id, &items[i], now);
+	for (i = 0; i < n_items && !err; i++) {
+		if (items[i].raw_payload)
+			err = upsert_item(s, ist, user_id, run_id, &items[i], now);
+		else
+			err = update_offer_fields(s, fst, user_id, &items[i], now);
+	}
 	for (i = 0; i < n_offers && !err; i++)
 		err = upsert_offer(s, ost, user_id, run_id, &offers[i], now);
 	sqlite3_reset(ist);
+	sqlite3_reset(fst);
 	sqlite3_reset(ost);
 	if (!err)
 		err = tx_run(s, S_COMMIT, "commit");
