@@ -625,7 +625,8 @@ static void test_item_without_payload_updates_offer_fields(void **state)
 	expect_offers(s, &q, "5005317010", 1);
 	free(created);
 
-	/* No offers any more: UNKNOWN and NULLs, still nothing else. */
+	/* No offers any more: UNKNOWN and NULLs; the category, which no offer
+	 * names now, stays; nothing else changes. */
 	it = bare_item("GP-HERO12");
 	mapping_item_apply_offers(&it, NULL, 0);
 	CHECK(s, store_write_batch(s, "u", "run-3", &it, 1, NULL, 0));
@@ -633,8 +634,9 @@ static void test_item_without_payload_updates_offer_fields(void **state)
 	row = get_item(s, "u", "GP-HERO12");
 	assert_string_equal(str(row, "ebay_status"), "UNKNOWN");
 	assert_null_col(row, "price_value");
+	assert_null_col(row, "price_currency");
 	assert_null_col(row, "ebay_listing_id");
-	assert_null_col(row, "category");
+	assert_string_equal(str(row, "category"), "31388");
 	assert_string_equal(str(row, "condition"), "USED_EXCELLENT");
 	assert_int_equal(num(row, "quantity"), 7);
 	json_decref(row);
