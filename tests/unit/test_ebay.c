@@ -1053,6 +1053,26 @@ static void test_no_token_fails_without_a_call(void **state)
 	free(url);
 }
 
+static void test_token_with_newline_is_refused(void **state)
+{
+	struct ebay_config cfg = test_config();
+	struct tok t = {"tok\r\nX-Injected: 1", NULL, 0, 0, 0, 0};
+	struct ebay_client *c;
+	struct outcome o;
+	char *url = offers_url("A");
+
+	(void)state;
+	server_reset(NULL);
+	c = client_new(&cfg, NULL, &t);
+	o = get_one(c, url);
+	assert_int_equal(o.err, ERR_AUTH);
+	assert_string_equal(o.message,
+			    "no eBay access token: the token has a space or control character");
+	assert_int_equal(server_hits(), 0);
+	ebay_client_free(c);
+	free(url);
+}
+
 /* ---- broken answers and transports ---- */
 
 static void script_malformed_once(const struct hit *h, struct reply *r)
@@ -2011,6 +2031,7 @@ int main(void)
 	    cmocka_unit_test(test_second_refusal_after_refresh_is_auth_error),
 	    cmocka_unit_test(test_failed_refresh_is_not_retried),
 	    cmocka_unit_test(test_no_token_fails_without_a_call),
+	    cmocka_unit_test(test_token_with_newline_is_refused),
 	    cmocka_unit_test(test_malformed_json_is_retried),
 	    cmocka_unit_test(test_malformed_json_gives_parse_error),
 	    cmocka_unit_test(test_truncated_body_is_retried),
