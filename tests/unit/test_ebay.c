@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -258,9 +259,9 @@ static int group_teardown(void **state)
 struct rawsrv {
 	int fd;
 	int port;
-	int resets;   /* connections to reset before answering */
-	int accepted; /* connections seen */
-	volatile int stop;
+	int resets;	      /* connections to reset before answering */
+	_Atomic int accepted; /* connections seen */
+	_Atomic int stop;
 	pthread_t th;
 };
 
@@ -1388,6 +1389,37 @@ static void test_pacing_holds_max_rps(void **state)
 	free(url);
 }
 
+static void test_high_max_rps_is_not_capped_by_the_clock(void **state)
+{
+	static struct outcome o[600];
+	struct ebay_config cfg = test_config();
+	struct ebay_client *c;
+	char *url = offers_url("A");
+	long long t0, took;
+	int i;
+
+	(void)state;
+	cfg.max_rps = 20000;
+	cfg.concurrency = 8;
+	memset(o, 0, sizeof(o));
+	server_reset(NULL);
+	c = client_new(&cfg, NULL, NULL);
+	for (i = 0; i < 600; i++)
+		ebay_submit(c, EBAY_REQ_OFFERS, url, "A", outcome_done, &o[i]);
+	t0 = timeutil_mono_ms();
+	drain(c, 10000);
+	took = timeutil_mono_ms() - t0;
+	for (i = 0; i < 600; i++)
+		assert_int_equal(o[i].err, ERR_OK);
+	assert_int_equal(server_hits(), 600);
+	/* One request per millisecond would take 600 ms. */
+	if (took >= 450)
+		fail_msg("600 requests at max_rps 20000 took %lld ms", took);
+	outcome_release(o, 600);
+	ebay_client_free(c);
+	free(url);
+}
+
 /* ---- hostile SKUs ---- */
 
 static void script_echo_sku(const struct hit *h, struct reply *r)
@@ -2042,6 +2074,7 @@ int main(void)
 	    cmocka_unit_test(test_oversize_body_is_not_retried),
 	    cmocka_unit_test(test_concurrency_never_exceeds_limit),
 	    cmocka_unit_test(test_pacing_holds_max_rps),
+	    cmocka_unit_test(test_high_max_rps_is_not_capped_by_the_clock),
 	    cmocka_unit_test(test_hostile_skus_round_trip),
 	    cmocka_unit_test(test_callback_submits_next),
 	    cmocka_unit_test(test_poll_returns_by_its_deadline_under_load),
