@@ -286,7 +286,7 @@ static void test_latency_without_blocking(void **state)
 		if (running)
 			curl_multi_poll(m, NULL, 0, 100, NULL);
 	}
-	assert_true(timeutil_mono_ms() - t0 < 900);
+	assert_true(timeutil_mono_ms() - t0 < 1000); /* blocking would take >= 1200 */
 	for (int i = 0; i < 8; i++) {
 		long status = 0;
 		curl_easy_getinfo(h[i], CURLINFO_RESPONSE_CODE, &status);
@@ -309,8 +309,8 @@ static void test_latency_without_blocking(void **state)
 			hi = r.ms > hi ? r.ms : hi;
 			result_release(&r);
 		}
-		assert_true(lo < 120);
-		assert_true(hi > 60 && hi < 400);
+		assert_true(lo < 150);
+		assert_true(hi > 60 && hi < 800);
 	}
 	curl_multi_cleanup(m);
 	curl_slist_free_all(hl);
@@ -340,7 +340,7 @@ static void test_rate_limit(void **state)
 	}
 	elapsed = timeutil_mono_ms() - t0;
 	/* Burst 5 plus 20 a second for the time it took, give or take one. */
-	if (ok < 5 + 20 * elapsed / 1000 - 1 || ok > 5 + 20 * elapsed / 1000 + 2)
+	if (ok < 5 + 20 * elapsed / 1000 - 2 || ok > 5 + 20 * elapsed / 1000 + 2)
 		fail_msg("%d calls passed in %lld ms at 20/s, burst 5", ok, elapsed);
 	assert_true(limited > 50);
 	s = stats();
