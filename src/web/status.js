@@ -36,6 +36,7 @@ export class StatusStrip {
   constructor(els) {
     this.els = els; // state, run, counts, failed, bar, fill, step, rate, elapsed, eta, live
     this.timer = 0;
+    this.frame = 0;
     this.reset(null);
   }
 
@@ -77,12 +78,16 @@ export class StatusStrip {
         this.counts.unit = c.unit;
       }
     }
+    // "all" starts counting afresh for its offers part: restart the window.
+    const prev = this.samples[this.samples.length - 1];
+    if (prev && (this.counts.fetched < prev.fetched || this.counts.current < prev.current)) this.samples = [];
     if (Number.isFinite(ts)) {
       this.samples.push({ t: ts, fetched: this.counts.fetched, current: this.counts.current });
       while (this.samples.length > 2 && ts - this.samples[0].t > RATE_WINDOW_MS) this.samples.shift();
     }
     if (this.state === 'connecting' || this.state === 'idle') this.state = 'running';
-    this.render();
+    // Many events a second: draw at most once per frame.
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
   }
 
   // Counts of a run from the history list, for a run whose log is replayed.
@@ -119,6 +124,8 @@ export class StatusStrip {
   }
 
   render() {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
     const { els, counts } = this;
     els.state.textContent = this.state;
     els.state.dataset.state = this.state;
