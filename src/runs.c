@@ -15,6 +15,7 @@
 #include "runs.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -212,7 +213,8 @@ enum error runs_recover(struct runs *r, struct store *s, long long *count, struc
 			if (!err && !strcmp(rows[j].status, STORE_RUN_RUNNING) &&
 			    owner_is_dead_here(r, rows[j].owner)) {
 				n = 0;
-				err = store_runs_interrupt_stale(s, rows[j].owner, 0, &n);
+				/* LLONG_MAX: by owner only, whatever the heartbeat. */
+				err = store_runs_interrupt_stale(s, rows[j].owner, LLONG_MAX, &n);
 				if (err)
 					buf_addf(why, "cannot mark runs of %s interrupted: %s",
 						 rows[j].owner, store_errmsg(s));

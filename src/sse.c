@@ -35,11 +35,12 @@ struct sse_stream {
 	long long last_seq; /* last seq sent (or the client's Last-Event-ID) */
 	struct buf out;	    /* formatted, not yet handed to MHD */
 	size_t off;
-	int ended;	      /* nothing more will come: end once out is sent */
-	int final_seen;	      /* a final event was sent */
-	int suspended;	      /* under hub->mu */
-	long long last_write; /* mono ms */
-	long long retry_at;   /* mono ms: wake for the store then; 0: on events */
+	int ended;	       /* nothing more will come: end once out is sent */
+	int final_seen;	       /* a final event was sent */
+	long long quiet_since; /* mono ms: the row said ended and no event came since */
+	int suspended;	       /* under hub->mu */
+	long long last_write;  /* mono ms */
+	long long retry_at;    /* mono ms: wake for the store then; 0: on events */
 	struct sse_stream *prev, *next;
 };
 
@@ -363,6 +364,7 @@ static size_t fill_from_store(struct sse_stream *s, long long limit)
 	struct event_row *rows = NULL;
 	struct run_row row;
 	size_t n = 0, used = 0;
+	long long now = timeutil_mono_ms();
 	enum error err;
 
 	buf_release(&why);
@@ -371,20 +373,20 @@ static size_t fill_from_store(struct sse_stream *s, long long limit)
 	err = store_events_list(st, s->run_id, s->last_seq, limit, &rows, &n);
 	if (!err)
 		used = take_rows(s, rows, n);
+	if (used)
+		s->quiet_since = 0;
 	if (!err && !used && !s->local) {
 		memset(&row, 0, sizeof(row));
 		err = store_run_get(st, s->user, s->run_id, &row);
 		if (err == ERR_NOTFOUND) {
 			s->ended = 1;
 		} else if (!err && strcmp(row.status, STORE_RUN_RUNNING)) {
-			/* Ended: its last events may have been written just
-			 * before its status, so look once more. */
-			rows = NULL;
-			n = 0;
-			err = store_events_list(st, s->run_id, s->last_seq, limit, &rows, &n);
-			if (!err)
-				used = take_rows(s, rows, n);
-			if (!err && !used) {
+			/* The engine records the final status just before it
+			 * writes the final event: give the last events a moment
+			 * to land before ending without one. */
+			if (!s->quiet_since)
+				s->quiet_since = now;
+			if (s->final_seen || now - s->quiet_since >= SSE_END_GRACE_MS) {
 				s->ended = 1;
 				if (!s->final_seen)
 					buf_addf(&s->out,
@@ -446,6 +448,10 @@ static void fill(struct sse_stream *s)
 	s->retry_at = 0;
 	if (s->local) {
 		fill_from_log(s);
+		return;
+	}
+	if (s->final_seen) {
+		s->ended = 1;
 		return;
 	}
 	if (fill_from_store(s, SSE_BATCH) == 0 && !s->ended)
