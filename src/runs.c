@@ -335,15 +335,9 @@ static void *run_thread(void *arg)
 {
 	struct runs_entry *e = arg;
 	struct runs *r = e->owner;
-	enum error err;
 
-	err = sync_run_execute(e->run);
-	if (err && err != ERR_CANCELLED && !r->cfg.quiet) {
-		const char *why = sync_run_error(e->run);
-		fprintf(stdout, "run %s (%s) failed: %s\n", e->id, e->user,
-			why ? why : error_strerror(err));
-		fflush(stdout);
-	}
+	/* The run's own log says how it ended (on_event prints it). */
+	sync_run_execute(e->run);
 	pthread_mutex_lock(&e->token_mu);
 	secret_free(e->token);
 	e->token = NULL;

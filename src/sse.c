@@ -64,14 +64,12 @@ struct sse_hub {
 
 enum error sse_format_event(struct buf *out, long long seq, const char *type, const char *data)
 {
-	const char *p = data, *brk;
+	const char *p = data ? data : "{}", *brk;
 	size_t i;
 	enum error err;
 
 	if (!*type)
 		return ERR_INVALID;
-	if (!data)
-		data = "{}";
 	for (i = 0; type[i]; i++)
 		if (!((type[i] >= 'a' && type[i] <= 'z') || (type[i] >= 'A' && type[i] <= 'Z') ||
 		      (type[i] >= '0' && type[i] <= '9') || type[i] == '_' || type[i] == '-'))
