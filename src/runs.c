@@ -33,6 +33,7 @@
 
 #define KEEP_FINISHED	 64	      /* finished runs kept in memory at most */
 #define KEEP_FINISHED_MS (10 * 60000) /* and for at most this long */
+#define START_WAIT_MS	 5000	      /* for a new run's row to be written */
 
 struct runs_entry {
 	struct runs *owner;
@@ -469,8 +470,14 @@ enum error runs_start(struct runs *r, struct store *s, const char *user, enum sy
 	e->next = r->head;
 	r->head = e;
 	r->active++;
+	e->refs++; /* ours, for the wait below */
 	*run_id = xstrdup(e->id);
 	pthread_mutex_unlock(&r->mu);
+	/* The engine writes the run's row before its first event: once that
+	 * is out, other processes see the run (and refuse a second one), and
+	 * GET /ebay/sync/runs lists it. */
+	runlog_read(sync_run_log(e->run), 0, START_WAIT_MS, NULL, 0, NULL, NULL);
+	runs_entry_release(e);
 	err = ERR_OK;
 out:
 	secret_free(token);

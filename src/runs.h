@@ -63,8 +63,9 @@ const char *runs_owner(const struct runs *r);
 enum error runs_recover(struct runs *r, struct store *s, long long *count, struct buf *why);
 
 /*
- * Starts a run of kind for user with the user's stored eBay token. On
- * success *run_id (malloc'd) names it. ERR_CONFLICT when one of that kind is
+ * Starts a run of kind for user with the user's stored eBay token, and
+ * returns once the run's row is in the store (so that other processes see
+ * it). On success *run_id (malloc'd) names it. ERR_CONFLICT when one of that kind is
  * running for the user: *conflict_id (malloc'd) names it. ERR_INVALID when
  * the user has no eBay token or it does not open, ERR_AUTH when the user no
  * longer exists, ERR_CANCELLED after runs_shutdown() began; reasons in why.
