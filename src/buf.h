@@ -19,7 +19,10 @@ struct buf {
 	size_t max; /* cap on len; 0 means unlimited */
 };
 
-#define BUF_INIT {NULL, 0, 0, 0}
+#define BUF_INIT                                                                                   \
+	{                                                                                          \
+		NULL, 0, 0, 0                                                                      \
+	}
 
 /* Starts an empty buffer that may grow to max bytes (0: no cap). */
 void buf_init(struct buf *b, size_t max);

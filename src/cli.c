@@ -1,10 +1,125 @@
-/* Placeholder until the command line lands (issue 3). */
+/*
+ * The ebaysync command line (see cli.h): the table of subcommands, help,
+ * and the small parsing helpers every subcommand shares.
+ */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define SECRET_FILE_MAX (64 * 1024)
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct cmd commands[] = {
+    {"sync", cmd_sync, "sync inventory, offers or all from eBay into the database"},
+    {"serve", cmd_serve, "serve the API, the live sync log and the web page"},
+    {"user", cmd_user, "add and list users, set their eBay tokens"},
+    {"token", cmd_token, "print a login token (JWT) for a user, for scripts"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: ebaysync <command> [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "\n'ebaysync <command> --help' explains a command's options.\n");
+}
 
 int cli_main(int argc, char **argv)
 {
-	fprintf(stderr, "ebaysync: not built yet\n");
-	return 1;
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("ebaysync 0.1.0\n");
+		return CLI_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "ebaysync: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_parse_long(const char *flag, const char *value, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = value ? strtol(value, &end, 10) : 0;
+	if (!value || !*value || *end || errno || v < min || v > max) {
+		fprintf(stderr, "ebaysync: %s needs a whole number from %ld to %ld, not '%s'\n",
+			flag, min, max, value ? value : "");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int cli_parse_double(const char *flag, const char *value, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = value ? strtod(value, &end) : 0;
+	if (!value || !*value || *end || errno || !(v >= min && v <= max)) {
+		fprintf(stderr, "ebaysync: %s needs a number from %g to %g, not '%s'\n", flag, min,
+			max, value ? value : "");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+const char *cli_env(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+char *cli_read_secret_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct buf b;
+	char chunk[4096];
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "ebaysync: cannot read '%s': %s\n", path, strerror(errno));
+		return NULL;
+	}
+	buf_init(&b, SECRET_FILE_MAX);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (buf_add(&b, chunk, n)) {
+			fprintf(stderr, "ebaysync: '%s' is larger than %d bytes\n", path,
+				SECRET_FILE_MAX);
+			fclose(f);
+			buf_release(&b);
+			return NULL;
+		}
+	}
+	fclose(f);
+	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+		b.data[--b.len] = '\0';
+	return buf_detach(&b, NULL);
 }

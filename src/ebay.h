@@ -22,19 +22,19 @@
 #include "error.h"
 
 #define EBAY_API_PRODUCTION "https://api.ebay.com"
-#define EBAY_API_SANDBOX "https://api.sandbox.ebay.com"
+#define EBAY_API_SANDBOX    "https://api.sandbox.ebay.com"
 
 struct ebay_config {
-	const char *api_base;       /* no trailing slash; EBAY_API_PRODUCTION if NULL */
+	const char *api_base;	    /* no trailing slash; EBAY_API_PRODUCTION if NULL */
 	const char *marketplace_id; /* X-EBAY-C-MARKETPLACE-ID; "EBAY_US" if NULL */
 	long connect_timeout_ms;    /* 0: 10000 */
 	long request_timeout_ms;    /* whole request; 0: 60000 */
-	size_t max_body;            /* response cap; 0: 32 MiB */
-	int max_attempts;           /* per request, first try included; 0: 8 */
-	long backoff_base_ms;       /* 0: 200 */
-	long backoff_max_ms;        /* 0: 30000 */
-	int concurrency;            /* transfers at once; 0: 8 */
-	double max_rps;             /* pacer ceiling in requests/second; 0: 25 */
+	size_t max_body;	    /* response cap; 0: 32 MiB */
+	int max_attempts;	    /* per request, first try included; 0: 8 */
+	long backoff_base_ms;	    /* 0: 200 */
+	long backoff_max_ms;	    /* 0: 30000 */
+	int concurrency;	    /* transfers at once; 0: 8 */
+	double max_rps;		    /* pacer ceiling in requests/second; 0: 25 */
 };
 
 enum ebay_req {
@@ -52,25 +52,25 @@ enum ebay_req {
 typedef enum error (*ebay_token_fn)(void *ctx, int refresh, char **token, struct buf *why);
 
 struct ebay_log_entry {
-	const char *event;   /* "fetch_offers_request", "fetch_offers_success", ... */
+	const char *event; /* "fetch_offers_request", "fetch_offers_success", ... */
 	enum ebay_req kind;
-	const char *path;    /* path and query, no host, no token */
-	const char *label;   /* what the caller named the request (a SKU, a page) */
-	long status;         /* HTTP status; 0 before the answer or on transport errors */
-	long error_id;       /* eBay errorId, 0 if none */
+	const char *path;  /* path and query, no host, no token */
+	const char *label; /* what the caller named the request (a SKU, a page) */
+	long status;	   /* HTTP status; 0 before the answer or on transport errors */
+	long error_id;	   /* eBay errorId, 0 if none */
 	long long duration_ms;
-	int attempt;         /* 1-based */
+	int attempt;	       /* 1-based */
 	long long retry_in_ms; /* on a retry: the wait before the next attempt; else -1 */
-	const char *message; /* eBay's message or the transport error; NULL on success */
+	const char *message;   /* eBay's message or the transport error; NULL on success */
 };
 
 typedef void (*ebay_log_fn)(void *ctx, const struct ebay_log_entry *e);
 
 struct ebay_response {
-	enum error err;        /* ERR_OK: 2xx and a JSON body */
-	long status;           /* last HTTP status, 0 if none */
-	json_t *json;          /* the parsed body when err is ERR_OK; owned */
-	long error_id;         /* first errors[].errorId of an error body, else 0 */
+	enum error err;	       /* ERR_OK: 2xx and a JSON body */
+	long status;	       /* last HTTP status, 0 if none */
+	json_t *json;	       /* the parsed body when err is ERR_OK; owned */
+	long error_id;	       /* first errors[].errorId of an error body, else 0 */
 	char message[512];     /* for humans: eBay's message or the transport error */
 	long long duration_ms; /* of the last attempt */
 	int attempts;
@@ -121,10 +121,10 @@ char *ebay_offers_url(const struct ebay_config *cfg, const char *sku, int limit)
 /* One page of a paged answer (InventoryItems or Offers). Values may arrive
  * as numbers or strings. Pointers borrow from body. */
 struct ebay_page {
-	json_t *records;       /* the inventoryItems or offers array (maybe empty) */
-	const char *next;      /* NULL when there is no next page */
-	long long total;       /* -1 when absent */
-	long long limit;       /* -1 when absent */
+	json_t *records;  /* the inventoryItems or offers array (maybe empty) */
+	const char *next; /* NULL when there is no next page */
+	long long total;  /* -1 when absent */
+	long long limit;  /* -1 when absent */
 };
 
 /* Reads a page; array_key is "inventoryItems" or "offers". ERR_PARSE with a
@@ -138,8 +138,8 @@ enum error ebay_parse_page(const json_t *body, const char *array_key, struct eba
  * and the number of pages stays under what total/limit implies plus a margin.
  */
 struct ebay_pager {
-	char *origin;      /* scheme://host[:port] of the first URL */
-	char **seen;       /* every URL requested in this walk */
+	char *origin; /* scheme://host[:port] of the first URL */
+	char **seen;  /* every URL requested in this walk */
 	size_t n_seen;
 	long long max_pages; /* 0 until a total is known */
 };

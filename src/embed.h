@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 struct embed_file {
-	const char *name; /* e.g. "src/web/index.html" */
+	const char *name;	   /* e.g. "src/web/index.html" */
 	const unsigned char *data; /* NUL-terminated, static */
 	size_t len;
 };

@@ -11,12 +11,12 @@ enum error {
 	ERR_OK = 0,
 	ERR_NOMEM,     /* not used for malloc (xmalloc aborts); for caps */
 	ERR_INVALID,   /* bad argument or input from our own user */
-	ERR_IO,        /* file or socket I/O */
+	ERR_IO,	       /* file or socket I/O */
 	ERR_HTTP,      /* transport: connect, reset, timeout, truncated body */
 	ERR_EBAY,      /* eBay answered with an error status */
 	ERR_PARSE,     /* a response or file we could not understand */
 	ERR_TOOBIG,    /* a buffer fed from outside went over its cap */
-	ERR_DB,        /* the database refused or failed */
+	ERR_DB,	       /* the database refused or failed */
 	ERR_NOTFOUND,  /* no such row, run, SKU or user */
 	ERR_CONFLICT,  /* already exists or already running */
 	ERR_AUTH,      /* missing, wrong or expired credentials */

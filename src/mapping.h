@@ -20,19 +20,19 @@
 #define MAPPING_SKU_MAX 50 /* eBay's limit on a SKU, in bytes of UTF-8 */
 
 struct item_row {
-	char *sku;            /* never NULL after a successful mapping */
+	char *sku; /* never NULL after a successful mapping */
 	char *title;
-	char *condition;      /* one of eBay's ConditionEnum values; NULL if unknown */
-	char *part_number;    /* aspects Part Number / MPN / Brand Part Number, product.mpn */
-	char *model;          /* aspects Model / Model Number */
-	char *category;       /* product.categoryId (document shape) or the offers' categoryId */
-	char *price_value;    /* decimal string, exactly as eBay sent it */
+	char *condition;   /* one of eBay's ConditionEnum values; NULL if unknown */
+	char *part_number; /* aspects Part Number / MPN / Brand Part Number, product.mpn */
+	char *model;	   /* aspects Model / Model Number */
+	char *category;	   /* product.categoryId (document shape) or the offers' categoryId */
+	char *price_value; /* decimal string, exactly as eBay sent it */
 	char *price_currency;
-	long long quantity;   /* availability.shipToLocationAvailability.quantity; -1 absent */
+	long long quantity; /* availability.shipToLocationAvailability.quantity; -1 absent */
 	char *ebay_listing_id;
-	char *ebay_status;    /* "ACTIVE", "ENDED" or "UNKNOWN" */
-	int photo_count;      /* product.imageUrls length */
-	char *raw_payload;    /* the full item as compact JSON */
+	char *ebay_status; /* "ACTIVE", "ENDED" or "UNKNOWN" */
+	int photo_count;   /* product.imageUrls length */
+	char *raw_payload; /* the full item as compact JSON */
 	/*
 	 * 1 when price, listing id, status and category came from offers (the
 	 * item's own, in the document's shape, or applied by
@@ -43,11 +43,11 @@ struct item_row {
 };
 
 struct offer_row {
-	char *offer_id;       /* never NULL after a successful mapping */
+	char *offer_id; /* never NULL after a successful mapping */
 	char *sku;
 	char *marketplace_id;
-	char *format;         /* FIXED_PRICE or AUCTION */
-	char *status;         /* PUBLISHED or UNPUBLISHED (or what eBay sent) */
+	char *format;	      /* FIXED_PRICE or AUCTION */
+	char *status;	      /* PUBLISHED or UNPUBLISHED (or what eBay sent) */
 	char *listing_id;     /* listing.listingId; NULL when unpublished */
 	char *listing_status; /* listing.listingStatus */
 	char *price_value;    /* pricingSummary.price.value */
@@ -56,7 +56,7 @@ struct offer_row {
 	long long sold_quantity;      /* listing.soldQuantity; -1 absent */
 	char *category_id;
 	char *listing_start_date;
-	char *raw_payload;    /* the full offer as compact JSON */
+	char *raw_payload; /* the full offer as compact JSON */
 };
 
 /*

@@ -23,17 +23,14 @@ static pthread_mutex_t calls_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct {
 	const char *name, *help, *type;
 } info[METRIC__COUNT] = {
-	[METRIC_EBAY_RETRIES] = {"ebaysync_ebay_retries_total", "eBay requests retried", "counter"},
-	[METRIC_EBAY_THROTTLED] = {"ebaysync_ebay_throttled_total", "429 answers from eBay",
-				   "counter"},
-	[METRIC_TOKEN_REFRESHES] = {"ebaysync_token_refreshes_total",
-				    "access tokens minted from refresh tokens", "counter"},
-	[METRIC_ITEMS_STORED] = {"ebaysync_items_stored_total", "inventory rows written",
-				 "counter"},
-	[METRIC_OFFERS_STORED] = {"ebaysync_offers_stored_total", "offer rows written", "counter"},
-	[METRIC_SSE_CLIENTS] = {"ebaysync_sse_clients", "open event streams", "gauge"},
-	[METRIC_HTTP_REQUESTS] = {"ebaysync_http_requests_total", "API requests served",
-				  "counter"},
+    [METRIC_EBAY_RETRIES] = {"ebaysync_ebay_retries_total", "eBay requests retried", "counter"},
+    [METRIC_EBAY_THROTTLED] = {"ebaysync_ebay_throttled_total", "429 answers from eBay", "counter"},
+    [METRIC_TOKEN_REFRESHES] = {"ebaysync_token_refreshes_total",
+				"access tokens minted from refresh tokens", "counter"},
+    [METRIC_ITEMS_STORED] = {"ebaysync_items_stored_total", "inventory rows written", "counter"},
+    [METRIC_OFFERS_STORED] = {"ebaysync_offers_stored_total", "offer rows written", "counter"},
+    [METRIC_SSE_CLIENTS] = {"ebaysync_sse_clients", "open event streams", "gauge"},
+    [METRIC_HTTP_REQUESTS] = {"ebaysync_http_requests_total", "API requests served", "counter"},
 };
 
 void metrics_add(enum metric m, long long n)

@@ -9,13 +9,13 @@
 #include "buf.h"
 
 enum metric {
-	METRIC_EBAY_RETRIES,      /* retries scheduled after a failed attempt */
-	METRIC_EBAY_THROTTLED,    /* 429 answers received */
-	METRIC_TOKEN_REFRESHES,   /* access tokens minted from a refresh token */
-	METRIC_ITEMS_STORED,      /* inventory rows written */
-	METRIC_OFFERS_STORED,     /* offer rows written */
-	METRIC_SSE_CLIENTS,       /* a gauge: open event streams */
-	METRIC_HTTP_REQUESTS,     /* requests served by ebaysync serve */
+	METRIC_EBAY_RETRIES,	/* retries scheduled after a failed attempt */
+	METRIC_EBAY_THROTTLED,	/* 429 answers received */
+	METRIC_TOKEN_REFRESHES, /* access tokens minted from a refresh token */
+	METRIC_ITEMS_STORED,	/* inventory rows written */
+	METRIC_OFFERS_STORED,	/* offer rows written */
+	METRIC_SSE_CLIENTS,	/* a gauge: open event streams */
+	METRIC_HTTP_REQUESTS,	/* requests served by ebaysync serve */
 	METRIC__COUNT
 };
 

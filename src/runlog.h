@@ -23,9 +23,9 @@ enum event_type {
 	EVENT_PROGRESS,
 	EVENT_WARNING,
 	EVENT_ERROR,
-	EVENT_DONE,      /* final: the run ended done (or failed: see EVENT_ERROR then final) */
+	EVENT_DONE,	 /* final: the run ended done (or failed: see EVENT_ERROR then final) */
 	EVENT_CANCELLED, /* final */
-	EVENT_FAILED,    /* final: the run ended failed; SSE sends it as "error" */
+	EVENT_FAILED,	 /* final: the run ended failed; SSE sends it as "error" */
 };
 
 /* "start", "info", ... ; EVENT_FAILED is named "error" on the wire. */
@@ -43,11 +43,11 @@ struct run_counts {
 };
 
 struct event {
-	long long seq;        /* 1-based, no gaps */
+	long long seq; /* 1-based, no gaps */
 	enum event_type type;
-	long long ts_ms;      /* wall clock */
-	char *line;           /* the document's log line, without [HH:MM:SS] */
-	char *data;           /* JSON object text: {"ts","type","line","counts":{...}} */
+	long long ts_ms; /* wall clock */
+	char *line;	 /* the document's log line, without [HH:MM:SS] */
+	char *data;	 /* JSON object text: {"ts","type","line","counts":{...}} */
 };
 
 void event_release(struct event *e);
@@ -81,7 +81,8 @@ size_t runlog_read(struct runlog *l, long long after_seq, int timeout_ms, struct
 		   size_t max, long long *oldest, int *finished);
 
 /* Events not yet handed out for persistence, oldest first, up to max;
- * marks them handed out. */
+ * marks them handed out (the caller releases them). Every event is handed
+ * out exactly once, however far the persister falls behind. */
 size_t runlog_take_unpersisted(struct runlog *l, struct event *out, size_t max);
 
 /* The last seq emitted (0 if none) and whether the final event was. */

@@ -24,23 +24,23 @@ struct store;
 
 /* ---- runs ---------------------------------------------------------------- */
 
-#define STORE_RUN_RUNNING "running"
-#define STORE_RUN_DONE "done"
-#define STORE_RUN_FAILED "failed"
-#define STORE_RUN_CANCELLED "cancelled"
+#define STORE_RUN_RUNNING     "running"
+#define STORE_RUN_DONE	      "done"
+#define STORE_RUN_FAILED      "failed"
+#define STORE_RUN_CANCELLED   "cancelled"
 #define STORE_RUN_INTERRUPTED "interrupted"
 
 struct run_row {
-	char *id;          /* e.g. "offers_1730000000_a1b2c3" */
+	char *id; /* e.g. "offers_1730000000_a1b2c3" */
 	char *user_id;
-	char *kind;        /* "inventory", "offers" or "all" */
-	char *status;      /* one of STORE_RUN_* */
+	char *kind;   /* "inventory", "offers" or "all" */
+	char *status; /* one of STORE_RUN_* */
 	long long fetched, stored, failed, total;
 	long long started_ms, finished_ms; /* epoch ms; finished 0 while running */
-	long long heartbeat_ms; /* last sign of life of the process running it */
+	long long heartbeat_ms;		   /* last sign of life of the process running it */
 	int stop_requested;
-	char *error;       /* NULL unless failed */
-	char *owner;       /* "host:pid" of the process running it */
+	char *error; /* NULL unless failed */
+	char *owner; /* "host:pid" of the process running it */
 };
 
 void run_row_release(struct run_row *r);
@@ -48,11 +48,11 @@ void run_row_release(struct run_row *r);
 /* ---- events (the run's log, in order) ------------------------------------ */
 
 struct event_row {
-	long long seq;     /* 1, 2, 3 ... within the run */
-	char *type;        /* start, info, request, response, progress, warning, error, done, cancelled */
+	long long seq; /* 1, 2, 3 ... within the run */
+	char *type; /* start, info, request, response, progress, warning, error, done, cancelled */
 	long long ts_ms;
-	char *line;        /* the log line, without the [HH:MM:SS] prefix */
-	char *data;        /* JSON object text: counts and details */
+	char *line; /* the log line, without the [HH:MM:SS] prefix */
+	char *data; /* JSON object text: counts and details */
 };
 
 void event_row_release(struct event_row *e);
@@ -67,14 +67,14 @@ struct store_query {
 	const char *sku;       /* exact SKU; NULL: any */
 	const char *sort;      /* a column name from the backend's allow-list; NULL: sku_code */
 	int desc;
-	long long limit;       /* <= 0: no limit */
+	long long limit; /* <= 0: no limit */
 	long long offset;
 };
 
 struct user_row {
-	char *id;              /* the user name is the id */
-	char *password_hash;   /* crypt(3) string */
-	char *ebay_token;      /* sealed (see the OAuth work); never sent out */
+	char *id;		  /* the user name is the id */
+	char *password_hash;	  /* crypt(3) string */
+	char *ebay_token;	  /* sealed (see the OAuth work); never sent out */
 	char *ebay_refresh_token; /* sealed */
 	long long refresh_expires_ms;
 	long long created_ms;
@@ -91,7 +91,10 @@ struct store_ops {
 
 	/* One transaction: upsert items, then offers. Items with
 	 * offer_fields_known 0 keep the stored price, currency, listing id,
-	 * status and category. run_id is recorded as last_seen_run. */
+	 * status and category. An item whose raw_payload is NULL carries only
+	 * those offer-derived fields (from an offers sync): they update the
+	 * user's existing row for that SKU, and no row is created. run_id is
+	 * recorded as last_seen_run of every row written in full. */
 	enum error (*write_batch)(struct store *s, const char *user_id, const char *run_id,
 				  const struct item_row *items, size_t n_items,
 				  const struct offer_row *offers, size_t n_offers);
@@ -111,8 +114,8 @@ struct store_ops {
 	enum error (*runs_interrupt_stale)(struct store *s, const char *owner, long long stale_ms,
 					   long long *count);
 
-	enum error (*events_append)(struct store *s, const char *run_id,
-				    const struct event_row *ev, size_t n);
+	enum error (*events_append)(struct store *s, const char *run_id, const struct event_row *ev,
+				    size_t n);
 	/* Events with seq > after_seq, oldest first, at most limit. */
 	enum error (*events_list)(struct store *s, const char *run_id, long long after_seq,
 				  long long limit, struct event_row **out, size_t *n);
@@ -171,7 +174,7 @@ const char *store_errmsg(const struct store *s);
 
 /* Sets s->errmsg (printf-style); returns err, for "return store_fail(...)". */
 enum error store_fail(struct store *s, enum error err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Thin wrappers over s->ops, named as the rest of the code calls them. */
 enum error store_write_batch(struct store *s, const char *user_id, const char *run_id,
@@ -181,8 +184,8 @@ enum error store_run_insert(struct store *s, const struct run_row *r);
 enum error store_run_update(struct store *s, const struct run_row *r);
 enum error store_run_get(struct store *s, const char *user_id, const char *run_id,
 			 struct run_row *out);
-enum error store_run_list(struct store *s, const char *user_id, long long limit,
-			  long long offset, struct run_row **out, size_t *n, long long *total);
+enum error store_run_list(struct store *s, const char *user_id, long long limit, long long offset,
+			  struct run_row **out, size_t *n, long long *total);
 enum error store_run_request_stop(struct store *s, const char *user_id, const char *run_id);
 enum error store_runs_interrupt_stale(struct store *s, const char *owner, long long stale_ms,
 				      long long *count);
@@ -194,8 +197,8 @@ enum error store_failure_add(struct store *s, const char *user_id, const char *k
 			     const char *run_id, const char *sku, const char *error, int attempts);
 enum error store_failure_clear(struct store *s, const char *user_id, const char *kind,
 			       const char *sku);
-enum error store_failure_list(struct store *s, const char *user_id, const char *kind,
-			      char ***skus, size_t *n);
+enum error store_failure_list(struct store *s, const char *user_id, const char *kind, char ***skus,
+			      size_t *n);
 enum error store_run_failures(struct store *s, const char *run_id, json_t **out);
 enum error store_cursor_get(struct store *s, const char *user_id, const char *name, char **value);
 enum error store_cursor_set(struct store *s, const char *user_id, const char *name,

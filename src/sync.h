@@ -14,6 +14,8 @@
 #ifndef SYNC_H
 #define SYNC_H
 
+#include <stdio.h>
+
 #include "ebay.h"
 #include "error.h"
 #include "runlog.h"
@@ -31,15 +33,17 @@ enum error sync_kind_parse(const char *s, enum sync_kind *out);
 
 struct sync_opts {
 	enum sync_kind kind;
-	const char *user_id;      /* whose rows; required */
-	const char *db_url;       /* store_open() URL; the run opens its own connections */
-	const char *env_name;     /* "production", "sandbox" or "simulator": for the log */
-	struct ebay_config ebay;  /* base URL, marketplace, concurrency, max_rps ... */
-	ebay_token_fn token;      /* the user's eBay access token source; required */
+	const char *user_id;	 /* whose rows; required */
+	const char *db_url;	 /* store_open() URL; the run opens its own connections */
+	const char *env_name;	 /* "production", "sandbox" or "simulator": for the log */
+	struct ebay_config ebay; /* base URL, marketplace, concurrency, max_rps ... */
+	ebay_token_fn token;	 /* the user's eBay access token source; required */
 	void *token_ctx;
-	int page_limit;           /* getInventoryItems limit; 0: 200 */
-	int batch_size;           /* rows per storage transaction; 0: 200 */
-	const char *owner;        /* "host:pid", recorded on the run; NULL: computed */
+	int page_limit;	     /* getInventoryItems limit; 0: 200 */
+	int batch_size;	     /* rows per storage transaction; 0: 200 */
+	const char *owner;   /* "host:pid", recorded on the run; NULL: computed */
+	FILE *request_log;   /* eBay request log as JSON lines; NULL: none */
+	struct pacer *pacer; /* shared by runs of a process; NULL: the run makes its own */
 };
 
 struct sync_run;

@@ -26,7 +26,7 @@ void testutil_rmrf(const char *path);
 
 struct testutil_proc {
 	pid_t pid;
-	int port;       /* the port it printed, or 0 */
+	int port;	/* the port it printed, or 0 */
 	char *base_url; /* "http://127.0.0.1:<port>" (malloc'd) */
 	char *log_path; /* its stdout+stderr (malloc'd) */
 };
@@ -47,7 +47,7 @@ int testutil_run(char *const argv[], char *const env_extra[], char **out);
 
 struct testutil_http {
 	long status;
-	char *body;    /* NUL-terminated, malloc'd */
+	char *body; /* NUL-terminated, malloc'd */
 	size_t len;
 	char *headers; /* raw response headers, malloc'd */
 };

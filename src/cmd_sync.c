@@ -1,0 +1,316 @@
+/*
+ * `ebaysync sync inventory|offers|all`: the sync engine from the command
+ * line. Prints the run's log as it happens ("[HH:MM:SS] line", or JSON
+ * lines with --json), keeps a progress line with rate and ETA at the bottom
+ * of a terminal, stops cleanly on Ctrl-C at the next cancellation point,
+ * and exits 0 (done), 130 (cancelled) or 1 with a one-line reason.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sync.h"
+#include "timeutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+static const char usage_text[] =
+    "usage: ebaysync sync inventory|offers|all [options]\n"
+    "\n"
+    "  --db PATH|URL        SQLite file or postgres:// URL (EBAYSYNC_DB, DATABASE_URL;\n"
+    "                       default ebaysync.db)\n"
+    "  --user ID            whose rows these are (EBAYSYNC_USER; default 'default')\n"
+    "  --env NAME           production, sandbox or simulator (EBAY_ENV; default production)\n"
+    "  --api-base URL       eBay API base URL; overrides --env (EBAY_API_BASE)\n"
+    "  --token T            eBay user access token (EBAY_TOKEN)\n"
+    "  --token-file F       read the access token from F (EBAY_TOKEN_FILE)\n"
+    "  --marketplace ID     X-EBAY-C-MARKETPLACE-ID (EBAY_MARKETPLACE_ID; default EBAY_US)\n"
+    "  --concurrency N      getOffers calls at once, 1-64 (EBAYSYNC_CONCURRENCY; default 8)\n"
+    "  --max-rps R          ceiling on requests a second (EBAYSYNC_MAX_RPS; default 25)\n"
+    "  --page-size N        inventory items per page, 1-200 (default 200)\n"
+    "  --timeout S          whole-request timeout in seconds (default 60)\n"
+    "  --request-log FILE   append the eBay request log (JSON lines) to FILE\n"
+    "  --json               print the run's events as JSON lines\n"
+    "  --quiet              print only warnings, errors, the progress line and the summary\n"
+    "  --help               this text\n"
+    "\n"
+    "Exit status: 0 done (failed SKUs are listed and recorded), 130 cancelled (Ctrl-C),\n"
+    "1 failed, 2 usage error.\n";
+
+static struct sync_run *volatile current_run;
+static volatile sig_atomic_t interrupts;
+
+static void on_signal(int sig)
+{
+	if (++interrupts > 1)
+		_exit(CLI_EXIT_CANCELLED); /* a second Ctrl-C: leave now */
+	if (current_run)
+		sync_run_cancel(current_run);
+}
+
+struct printer {
+	int json;
+	int quiet;
+	int tty;
+	long long t0;
+	int status_shown;
+};
+
+static void status_line(struct printer *p, const struct event *e)
+{
+	json_t *d = json_loads(e->data, 0, NULL);
+	json_t *c = json_object_get(d, "counts");
+	long long fetched = json_integer_value(json_object_get(c, "fetched"));
+	long long stored = json_integer_value(json_object_get(c, "stored"));
+	long long failed = json_integer_value(json_object_get(c, "failed"));
+	long long cur = json_integer_value(json_object_get(c, "current"));
+	long long total = json_integer_value(json_object_get(c, "total"));
+	const char *unit = json_string_value(json_object_get(c, "unit"));
+	double secs = (double)(timeutil_mono_ms() - p->t0) / 1000.0;
+	double rate = secs > 0 ? (double)cur / secs : 0;
+
+	fprintf(stderr, "\r\033[KFetched: %lld, Stored: %lld, Failed: %lld | %s %lld/%lld", fetched,
+		stored, failed, unit && !strcmp(unit, "sku") ? "SKU" : "page", cur, total);
+	if (rate > 0 && total > cur)
+		fprintf(stderr, " | %.1f/s | ETA %.0fs", rate, (double)(total - cur) / rate);
+	p->status_shown = 1;
+	json_decref(d);
+}
+
+static void print_event(void *ctx, const struct event *e)
+{
+	struct printer *p = ctx;
+	char hms[16];
+	int loud = e->type == EVENT_WARNING || e->type == EVENT_ERROR ||
+		   event_type_final(e->type) || e->type == EVENT_START;
+
+	if (p->json) {
+		printf("%s\n", e->data);
+		fflush(stdout);
+		return;
+	}
+	if (p->tty && p->status_shown)
+		fprintf(stderr, "\r\033[K");
+	if (!p->quiet || loud) {
+		timeutil_hms(e->ts_ms, hms, sizeof(hms));
+		printf("[%s] %s\n", hms, e->line);
+		fflush(stdout);
+	}
+	if (p->tty && !event_type_final(e->type))
+		status_line(p, e);
+}
+
+static int run_sync(struct sync_opts *opts, struct printer *pr)
+{
+	struct sync_run *run = sync_run_new(opts, NULL);
+	struct sigaction sa;
+	enum error err;
+	int code;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	runlog_set_sink(sync_run_log(run), print_event, pr);
+	current_run = run;
+	err = sync_run_execute(run);
+	current_run = NULL;
+	if (pr->tty && pr->status_shown)
+		fprintf(stderr, "\r\033[K");
+	if (err == ERR_OK) {
+		code = CLI_EXIT_OK;
+	} else if (err == ERR_CANCELLED) {
+		code = CLI_EXIT_CANCELLED;
+	} else {
+		fprintf(stderr, "ebaysync: sync failed: %s\n",
+			sync_run_error(run) ? sync_run_error(run) : error_strerror(err));
+		code = CLI_EXIT_FAILED;
+	}
+	sync_run_free(run);
+	return code;
+}
+
+/* The token source of the command line: one fixed token. */
+static enum error fixed_token(void *ctx, int refresh, char **token, struct buf *why)
+{
+	if (refresh) {
+		buf_adds(why, "eBay rejected the access token (expired or revoked): get a new one "
+			      "and pass it with --token or --token-file");
+		return ERR_AUTH;
+	}
+	*token = xstrdup(ctx);
+	return ERR_OK;
+}
+
+static const char *env_base(const char *env)
+{
+	if (!strcmp(env, "production"))
+		return EBAY_API_PRODUCTION;
+	if (!strcmp(env, "sandbox"))
+		return EBAY_API_SANDBOX;
+	return NULL;
+}
+
+int cmd_sync(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"env", required_argument, NULL, 'e'},
+	    {"api-base", required_argument, NULL, 'a'},
+	    {"token", required_argument, NULL, 't'},
+	    {"token-file", required_argument, NULL, 'T'},
+	    {"marketplace", required_argument, NULL, 'm'},
+	    {"concurrency", required_argument, NULL, 'c'},
+	    {"max-rps", required_argument, NULL, 'r'},
+	    {"page-size", required_argument, NULL, 'p'},
+	    {"timeout", required_argument, NULL, 'o'},
+	    {"request-log", required_argument, NULL, 'l'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sync_opts opts = {0};
+	struct printer pr = {0};
+	const char *env = cli_env("EBAY_ENV", "production");
+	const char *api_base = cli_env("EBAY_API_BASE", NULL);
+	const char *token = cli_env("EBAY_TOKEN", NULL);
+	const char *token_file = cli_env("EBAY_TOKEN_FILE", NULL);
+	const char *request_log = NULL;
+	char *token_buf = NULL;
+	FILE *rlog = NULL;
+	long l;
+	int c, code = CLI_EXIT_USAGE;
+
+	opts.db_url = cli_env("EBAYSYNC_DB", cli_env("DATABASE_URL", "ebaysync.db"));
+	opts.user_id = cli_env("EBAYSYNC_USER", "default");
+	opts.ebay.marketplace_id = cli_env("EBAY_MARKETPLACE_ID", "EBAY_US");
+	opts.ebay.concurrency = 8;
+	opts.ebay.max_rps = 25;
+	if (cli_env("EBAYSYNC_CONCURRENCY", NULL)) {
+		if (cli_parse_long("EBAYSYNC_CONCURRENCY", getenv("EBAYSYNC_CONCURRENCY"), 1, 64,
+				   &l))
+			return CLI_EXIT_USAGE;
+		opts.ebay.concurrency = (int)l;
+	}
+	if (cli_env("EBAYSYNC_MAX_RPS", NULL) &&
+	    cli_parse_double("EBAYSYNC_MAX_RPS", getenv("EBAYSYNC_MAX_RPS"), 0.1, 100000,
+			     &opts.ebay.max_rps))
+		return CLI_EXIT_USAGE;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			opts.db_url = optarg;
+			break;
+		case 'u':
+			opts.user_id = optarg;
+			break;
+		case 'e':
+			env = optarg;
+			break;
+		case 'a':
+			api_base = optarg;
+			break;
+		case 't':
+			token = optarg;
+			break;
+		case 'T':
+			token_file = optarg;
+			token = NULL;
+			break;
+		case 'm':
+			opts.ebay.marketplace_id = optarg;
+			break;
+		case 'c':
+			if (cli_parse_long("--concurrency", optarg, 1, 64, &l))
+				return CLI_EXIT_USAGE;
+			opts.ebay.concurrency = (int)l;
+			break;
+		case 'r':
+			if (cli_parse_double("--max-rps", optarg, 0.1, 100000, &opts.ebay.max_rps))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'p':
+			if (cli_parse_long("--page-size", optarg, 1, 200, &l))
+				return CLI_EXIT_USAGE;
+			opts.page_limit = (int)l;
+			break;
+		case 'o':
+			if (cli_parse_long("--timeout", optarg, 1, 3600, &l))
+				return CLI_EXIT_USAGE;
+			opts.ebay.request_timeout_ms = l * 1000;
+			break;
+		case 'l':
+			request_log = optarg;
+			break;
+		case 'j':
+			pr.json = 1;
+			break;
+		case 'q':
+			pr.quiet = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CLI_EXIT_OK;
+		default:
+			fputs(usage_text, stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1 || sync_kind_parse(argv[optind], &opts.kind)) {
+		fprintf(stderr, "ebaysync: sync needs one of inventory, offers or all%s%s\n",
+			optind < argc ? ", not " : "", optind < argc ? argv[optind] : "");
+		fputs(usage_text, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(env, "production") && strcmp(env, "sandbox") && strcmp(env, "simulator")) {
+		fprintf(stderr,
+			"ebaysync: --env must be production, sandbox or simulator, not '%s'\n",
+			env);
+		return CLI_EXIT_USAGE;
+	}
+	opts.env_name = env;
+	opts.ebay.api_base = api_base ? api_base : env_base(env);
+	if (!opts.ebay.api_base) {
+		fprintf(stderr,
+			"ebaysync: --env simulator needs --api-base (the simulator's URL)\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (!token && token_file) {
+		token = token_buf = cli_read_secret_file(token_file);
+		if (!token)
+			return CLI_EXIT_USAGE;
+	}
+	if (!token || !*token) {
+		fprintf(stderr,
+			"ebaysync: no eBay access token: pass --token, --token-file, or set "
+			"EBAY_TOKEN\n");
+		goto out;
+	}
+	opts.token = fixed_token;
+	opts.token_ctx = (void *)token;
+	if (request_log) {
+		rlog = fopen(request_log, "a");
+		if (!rlog) {
+			perror(request_log);
+			goto out;
+		}
+		opts.request_log = rlog;
+	}
+	pr.tty = isatty(STDERR_FILENO) && !pr.json;
+	pr.t0 = timeutil_mono_ms();
+	code = run_sync(&opts, &pr);
+out:
+	if (rlog)
+		fclose(rlog);
+	free(token_buf);
+	return code;
+}

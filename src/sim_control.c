@@ -1,0 +1,149 @@
+/*
+ * Control calls of the simulator (see sim_control.h). The catalog dump is
+ * streamed from a snapshot of (id, version) pairs, 8 bytes a SKU, rendered
+ * line by line as the client reads, so dumping a million SKUs needs neither
+ * the catalog's lock for long nor the whole text in memory.
+ */
+#include "sim_control.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+#include "banned.h"
+
+struct catalog_stream {
+	struct sim_entry *entries;
+	size_t n, next;
+	char *line; /* the rendered line being sent, or NULL */
+	size_t len, off;
+};
+
+static char *render_line(const struct sim_entry *e)
+{
+	char sku[SIM_GEN_SKU_MAX + 1];
+	json_t *row;
+	char *text, *line;
+	size_t len;
+
+	sim_gen_sku(e, sku);
+	row = json_pack("{s:s,s:o,s:o}", "sku", sku, "item", sim_gen_item(e, 0), "offers",
+			sim_gen_offers(e));
+	text = json_dumps(row, JSON_COMPACT);
+	json_decref(row);
+	if (!text)
+		return NULL;
+	len = strlen(text);
+	line = xrealloc(text, len + 2);
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	return line;
+}
+
+static ssize_t catalog_read(void *ctx, char *out, size_t max)
+{
+	struct catalog_stream *cs = ctx;
+	size_t done = 0;
+
+	while (done < max) {
+		size_t n;
+
+		if (!cs->line) {
+			if (cs->next >= cs->n)
+				break;
+			cs->line = render_line(&cs->entries[cs->next++]);
+			if (!cs->line)
+				return -1;
+			cs->len = strlen(cs->line);
+			cs->off = 0;
+		}
+		n = cs->len - cs->off < max - done ? cs->len - cs->off : max - done;
+		memcpy(out + done, cs->line + cs->off, n);
+		done += n;
+		cs->off += n;
+		if (cs->off == cs->len)
+			FREE_AND_NULL(cs->line);
+	}
+	return (ssize_t)done;
+}
+
+static void catalog_free(void *ctx)
+{
+	struct catalog_stream *cs = ctx;
+
+	free(cs->entries);
+	free(cs->line);
+	free(cs);
+}
+
+void sim_control_catalog_stream(struct sim *s, struct sim_reply *out)
+{
+	struct catalog_stream *cs = xcalloc(1, sizeof(*cs));
+
+	cs->entries = sim_catalog_snapshot(s->catalog, &cs->n);
+	out->status = 200;
+	out->content_type = "application/x-ndjson";
+	out->stream = catalog_read;
+	out->stream_ctx = cs;
+	out->stream_free = catalog_free;
+}
+
+static void control_error(struct sim_reply *out, int status, const char *message)
+{
+	sim_reply_json(out, status, json_pack("{s:s}", "error", message));
+}
+
+static json_t *stats_json(struct sim *s)
+{
+	json_t *root = sim_stats_json(&s->stats);
+	long long churned[3];
+
+	sim_catalog_churn_counts(s->catalog, churned);
+	json_object_set_new(root, "catalog",
+			    json_pack("{s:I,s:I,s:I,s:I}", "skus",
+				      (json_int_t)sim_catalog_count(s->catalog), "added",
+				      (json_int_t)churned[SIM_CHURN_ADD], "removed",
+				      (json_int_t)churned[SIM_CHURN_REMOVE], "edited",
+				      (json_int_t)churned[SIM_CHURN_EDIT]));
+	return root;
+}
+
+void sim_control_serve(struct sim *s, const struct sim_request *rq, struct sim_reply *out)
+{
+	int get = !strcmp(rq->method, "GET"), post = !strcmp(rq->method, "POST");
+	struct buf why = BUF_INIT;
+
+	if (!strcmp(rq->path, "/sim/catalog") && get) {
+		sim_control_catalog_stream(s, out);
+	} else if (!strcmp(rq->path, "/sim/stats") && get) {
+		sim_reply_json(out, 200, stats_json(s));
+	} else if (!strcmp(rq->path, "/sim/config") && (get || post)) {
+		struct sim_config cfg;
+
+		if (post && sim_configure(s, rq->body ? rq->body : "", rq->body_len, &why)) {
+			control_error(out, 400, buf_str(&why));
+			goto out;
+		}
+		sim_get_config(s, &cfg);
+		sim_reply_json(out, 200, sim_config_to_json(&cfg));
+	} else if (!strcmp(rq->path, "/sim/reset") && post) {
+		if (sim_reset(s, &why)) {
+			control_error(out, 500, buf_str(&why));
+			goto out;
+		}
+		sim_reply_json(out, 200,
+			       json_pack("{s:b,s:I}", "reset", 1, "skus",
+					 (json_int_t)sim_catalog_count(s->catalog)));
+	} else if (!strcmp(rq->path, "/sim/health") && get) {
+		sim_reply_json(out, 200, json_pack("{s:b}", "ok", 1));
+	} else if (!strcmp(rq->path, "/sim/catalog") || !strcmp(rq->path, "/sim/stats") ||
+		   !strcmp(rq->path, "/sim/reset") || !strcmp(rq->path, "/sim/health")) {
+		control_error(out, 405, "method not allowed");
+	} else {
+		control_error(out, 404,
+			      "unknown control call; try /sim/catalog, /sim/stats, /sim/config, "
+			      "/sim/reset, /sim/revoke or /sim/health");
+	}
+out:
+	buf_release(&why);
+}

@@ -1,0 +1,241 @@
+/*
+ * The backend-independent half of the storage interface (see store.h):
+ * store_open() picks the backend from the URL, and the store_* wrappers call
+ * through the backend's operation table, so nothing above this file knows
+ * which database is underneath. Also the release functions of the row types
+ * that store.h declares.
+ *
+ * A backend's open() may leave s->priv set when it fails; store_open() then
+ * calls the backend's close() to free what was built, so close() must cope
+ * with a half-opened store (and open() must not free priv without clearing
+ * it).
+ */
+#include "store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+#include "banned.h"
+
+/* libpq URLs and keyword/value connection strings go to PostgreSQL. */
+static int is_pg_url(const char *url)
+{
+	return !strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13) ||
+	       strstr(url, "dbname=") || strstr(url, "host=");
+}
+
+enum error store_open(const char *url, struct store **out, struct buf *errmsg)
+{
+	struct store *s;
+	enum error err;
+
+	*out = NULL;
+	if (!url || !*url) {
+		if (errmsg)
+			buf_adds(errmsg, "no database given: pass a SQLite file path or a "
+					 "postgresql:// URL");
+		return ERR_INVALID;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->ops = is_pg_url(url) ? &store_pg_ops : &store_sqlite_ops;
+	err = s->ops->open(s, url);
+	if (err) {
+		if (errmsg)
+			buf_adds(errmsg, s->errmsg[0] ? s->errmsg : error_strerror(err));
+		if (s->priv)
+			s->ops->close(s);
+		free(s);
+		return err;
+	}
+	*out = s;
+	return ERR_OK;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	s->ops->close(s);
+	free(s);
+}
+
+const char *store_backend(const struct store *s)
+{
+	return s->ops->name;
+}
+
+const char *store_errmsg(const struct store *s)
+{
+	return s->errmsg;
+}
+
+enum error store_fail(struct store *s, enum error err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* Every wrapper starts with an empty message, so an old one never leaks
+ * into a later success. */
+#define CALL(s, fn, ...) ((s)->errmsg[0] = '\0', (s)->ops->fn((s), __VA_ARGS__))
+
+enum error store_write_batch(struct store *s, const char *user_id, const char *run_id,
+			     const struct item_row *items, size_t n_items,
+			     const struct offer_row *offers, size_t n_offers)
+{
+	return CALL(s, write_batch, user_id, run_id, items, n_items, offers, n_offers);
+}
+
+enum error store_run_insert(struct store *s, const struct run_row *r)
+{
+	return CALL(s, run_insert, r);
+}
+
+enum error store_run_update(struct store *s, const struct run_row *r)
+{
+	return CALL(s, run_update, r);
+}
+
+enum error store_run_get(struct store *s, const char *user_id, const char *run_id,
+			 struct run_row *out)
+{
+	return CALL(s, run_get, user_id, run_id, out);
+}
+
+enum error store_run_list(struct store *s, const char *user_id, long long limit, long long offset,
+			  struct run_row **out, size_t *n, long long *total)
+{
+	return CALL(s, run_list, user_id, limit, offset, out, n, total);
+}
+
+enum error store_run_request_stop(struct store *s, const char *user_id, const char *run_id)
+{
+	return CALL(s, run_request_stop, user_id, run_id);
+}
+
+enum error store_runs_interrupt_stale(struct store *s, const char *owner, long long stale_ms,
+				      long long *count)
+{
+	return CALL(s, runs_interrupt_stale, owner, stale_ms, count);
+}
+
+enum error store_events_append(struct store *s, const char *run_id, const struct event_row *ev,
+			       size_t n)
+{
+	return CALL(s, events_append, run_id, ev, n);
+}
+
+enum error store_events_list(struct store *s, const char *run_id, long long after_seq,
+			     long long limit, struct event_row **out, size_t *n)
+{
+	return CALL(s, events_list, run_id, after_seq, limit, out, n);
+}
+
+enum error store_failure_add(struct store *s, const char *user_id, const char *kind,
+			     const char *run_id, const char *sku, const char *error, int attempts)
+{
+	return CALL(s, failure_add, user_id, kind, run_id, sku, error, attempts);
+}
+
+enum error store_failure_clear(struct store *s, const char *user_id, const char *kind,
+			       const char *sku)
+{
+	return CALL(s, failure_clear, user_id, kind, sku);
+}
+
+enum error store_failure_list(struct store *s, const char *user_id, const char *kind, char ***skus,
+			      size_t *n)
+{
+	return CALL(s, failure_list, user_id, kind, skus, n);
+}
+
+enum error store_run_failures(struct store *s, const char *run_id, json_t **out)
+{
+	return CALL(s, run_failures, run_id, out);
+}
+
+enum error store_cursor_get(struct store *s, const char *user_id, const char *name, char **value)
+{
+	return CALL(s, cursor_get, user_id, name, value);
+}
+
+enum error store_cursor_set(struct store *s, const char *user_id, const char *name,
+			    const char *value)
+{
+	return CALL(s, cursor_set, user_id, name, value);
+}
+
+enum error store_list_items(struct store *s, const struct store_query *q, json_t **rows,
+			    long long *total)
+{
+	return CALL(s, list_items, q, rows, total);
+}
+
+enum error store_list_offers(struct store *s, const struct store_query *q, json_t **rows,
+			     long long *total)
+{
+	return CALL(s, list_offers, q, rows, total);
+}
+
+enum error store_count_unseen(struct store *s, const char *user_id, const char *table,
+			      const char *run_id, long long *count)
+{
+	return CALL(s, count_unseen, user_id, table, run_id, count);
+}
+
+enum error store_user_put(struct store *s, const struct user_row *u)
+{
+	return CALL(s, user_put, u);
+}
+
+enum error store_user_get(struct store *s, const char *id, struct user_row *out)
+{
+	return CALL(s, user_get, id, out);
+}
+
+enum error store_user_list(struct store *s, struct user_row **out, size_t *n)
+{
+	return CALL(s, user_list, out, n);
+}
+
+void run_row_release(struct run_row *r)
+{
+	if (!r)
+		return;
+	free(r->id);
+	free(r->user_id);
+	free(r->kind);
+	free(r->status);
+	free(r->error);
+	free(r->owner);
+	memset(r, 0, sizeof(*r));
+}
+
+void event_row_release(struct event_row *e)
+{
+	if (!e)
+		return;
+	free(e->type);
+	free(e->line);
+	free(e->data);
+	memset(e, 0, sizeof(*e));
+}
+
+void user_row_release(struct user_row *u)
+{
+	if (!u)
+		return;
+	free(u->id);
+	free(u->password_hash);
+	free(u->ebay_token);
+	free(u->ebay_refresh_token);
+	memset(u, 0, sizeof(*u));
+}

@@ -1,0 +1,1325 @@
+/*
+ * The PostgreSQL backend of the storage interface (store.h), on libpq: the
+ * production store, for many sellers, several workers or a large catalog.
+ *
+ * This file holds the connection (open, session settings, reconnection with
+ * backoff), the unit runner that makes every operation one transaction that
+ * is repeated whole after a reconnect, the migrations (applied at open under
+ * an advisory lock, so two processes starting at once are safe), and the
+ * small operations: runs, events, failures, cursors and users. The batched
+ * writes live in store_pg_write.c and the listings in store_pg_query.c; see
+ * store_pg.h for the failure model and docs/postgres.md for the operator's
+ * view.
+ *
+ * Same schema and same answers as store_sqlite.c: the tests in
+ * tests/unit/test_store.c run on both.
+ */
+#include "store_pg.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrate.h"
+#include "timeutil.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+/* ---- small helpers -------------------------------------------------------- */
+
+/* Decimal text of numbers passed as parameters. */
+struct nums {
+	char v[8][24];
+	int n;
+};
+
+static const char *num(struct nums *ns, long long x)
+{
+	if (ns->n >= 8)
+		abort(); /* a bug in this file */
+	snprintf(ns->v[ns->n], sizeof(ns->v[0]), "%lld", x);
+	return ns->v[ns->n++];
+}
+
+/* NULL for "absent" (-1 quantities, 0 for unset times). */
+static const char *num_or_null(struct nums *ns, long long x, long long absent)
+{
+	return x == absent ? NULL : num(ns, x);
+}
+
+const char *store_pg_get(const PGresult *r, int i, int c)
+{
+	return PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+}
+
+long long store_pg_get_ll(const PGresult *r, int i, int c)
+{
+	const char *v = store_pg_get(r, i, c);
+
+	return v ? strtoll(v, NULL, 10) : 0;
+}
+
+static char *dup_col(const PGresult *r, int i, int c)
+{
+	return xstrdup(store_pg_get(r, i, c));
+}
+
+/* The first line of a libpq message, without "ERROR:  " or trailing space. */
+static void first_line(const char *msg, char *out, size_t size)
+{
+	size_t n;
+
+	if (!msg || !*msg)
+		msg = "no message from the server";
+	n = strcspn(msg, "\n");
+	while (n > 0 && (msg[n - 1] == ' ' || msg[n - 1] == '\r' || msg[n - 1] == '.'))
+		n--;
+	snprintf(out, size, "%.*s", (int)n, msg);
+}
+
+static void quiet_notices(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message; /* NOTICEs such as "already exists, skipping" are expected */
+}
+
+/* ---- errors ----------------------------------------------------------------- */
+
+static int sqlstate_lost(const char *state)
+{
+	return !strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
+	       !strcmp(state, "57P03");
+}
+
+enum error store_pg_fail(struct store *s, const PGresult *r, const char *context)
+{
+	struct store_pg *p = s->priv;
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	char msg[320], det[160] = "";
+
+	snprintf(p->sqlstate, sizeof(p->sqlstate), "%s", state ? state : "");
+	p->lost = PQstatus(p->conn) != CONNECTION_OK || (state && sqlstate_lost(state));
+	if (primary)
+		first_line(primary, msg, sizeof(msg));
+	else if (r && PQresultErrorMessage(r)[0])
+		first_line(PQresultErrorMessage(r), msg, sizeof(msg));
+	else
+		first_line(PQerrorMessage(p->conn), msg, sizeof(msg));
+	if (detail)
+		first_line(detail, det, sizeof(det));
+	store_fail(s, ERR_DB, "%s: %s%s%s%s", context, msg, det[0] ? " (" : "", det,
+		   det[0] ? ")" : "");
+	if (p->lost || !state)
+		p->last_err = ERR_DB;
+	else if (!strcmp(state, "57014"))
+		p->last_err = ERR_TIMEOUT;
+	else
+		p->last_err = !strcmp(state, "23505") ? ERR_CONFLICT : ERR_DB;
+	return p->last_err;
+}
+
+enum error store_pg_err(const struct store *s)
+{
+	const struct store_pg *p = s->priv;
+
+	return p->last_err ? p->last_err : ERR_DB;
+}
+
+PGresult *store_pg_exec(struct store *s, const char *name, const char *sql, int n,
+			const char *const *values, ExecStatusType want, const char *context)
+{
+	struct store_pg *p = s->priv;
+	PGresult *r;
+
+	if (name)
+		r = PQexecPrepared(p->conn, name, n, values, NULL, NULL, 0);
+	else if (n > 0)
+		r = PQexecParams(p->conn, sql, n, NULL, values, NULL, NULL, 0);
+	else
+		r = PQexec(p->conn, sql);
+	if (r && PQresultStatus(r) == want) {
+		p->sqlstate[0] = '\0';
+		return r;
+	}
+	store_pg_fail(s, r, context);
+	PQclear(r);
+	return NULL;
+}
+
+enum error store_pg_cmd(struct store *s, const char *sql, int n, const char *const *values,
+			const char *context)
+{
+	struct store_pg *p = s->priv;
+	PGresult *r;
+	ExecStatusType st;
+	enum error err;
+
+	r = n > 0 ? PQexecParams(p->conn, sql, n, NULL, values, NULL, NULL, 0)
+		  : PQexec(p->conn, sql);
+	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		p->sqlstate[0] = '\0';
+		PQclear(r);
+		return ERR_OK;
+	}
+	err = store_pg_fail(s, r, context);
+	PQclear(r);
+	return err;
+}
+
+/* ---- connection ------------------------------------------------------------ */
+
+/* "host:port" of url for messages, from its parsed options (never the
+ * password); the libpq defaults where url says nothing. */
+static enum error describe_target(struct store *s, const char *url, char *out, size_t size)
+{
+	PQconninfoOption *opts, *o;
+	const char *host = NULL, *port = NULL;
+	char *why = NULL;
+
+	opts = PQconninfoParse(url, &why);
+	if (!opts) {
+		char line[200];
+
+		first_line(why, line, sizeof(line));
+		PQfreemem(why);
+		return store_fail(s, ERR_INVALID, "invalid PostgreSQL connection string: %s", line);
+	}
+	for (o = opts; o->keyword; o++) {
+		if (!o->val || !*o->val)
+			continue;
+		if (!strcmp(o->keyword, "host"))
+			host = o->val;
+		else if (!strcmp(o->keyword, "hostaddr") && !host)
+			host = o->val;
+		else if (!strcmp(o->keyword, "port"))
+			port = o->val;
+	}
+	if (!host)
+		host = getenv("PGHOST") && *getenv("PGHOST") ? getenv("PGHOST") : "localhost";
+	if (!port)
+		port = getenv("PGPORT") && *getenv("PGPORT") ? getenv("PGPORT") : "5432";
+	snprintf(out, size, "%s:%s", host, port);
+	PQconninfoFree(opts);
+	return ERR_OK;
+}
+
+/* Whether url sets statement_timeout itself (options=-c statement_timeout=...). */
+static int url_sets_timeout(const char *url)
+{
+	PQconninfoOption *opts = PQconninfoParse(url, NULL), *o;
+	int found = 0;
+
+	for (o = opts; o && o->keyword; o++)
+		if (!strcmp(o->keyword, "options") && o->val && strstr(o->val, "statement_timeout"))
+			found = 1;
+	PQconninfoFree(opts);
+	return found;
+}
+
+static PGconn *connect_once(const struct store_pg *p)
+{
+	/* The url's own connect_timeout wins over ours: later keywords
+	 * override earlier ones, and dbname expands to the whole url. */
+	const char *const keys[] = {"connect_timeout", "dbname", "fallback_application_name", NULL};
+	const char *const vals[] = {"10", p->url, "ebaysync", NULL};
+
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/* Settings of every new session; the prepared statements and staging
+ * tables of an older connection are gone. */
+static enum error setup_session(struct store *s)
+{
+	struct store_pg *p = s->priv;
+	char sql[96];
+
+	PQsetNoticeProcessor(p->conn, quiet_notices, NULL);
+	memset(p->stmts, 0, sizeof(p->stmts));
+	p->staged = 0;
+	if (url_sets_timeout(p->url))
+		return ERR_OK;
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %d", STORE_PG_STATEMENT_TIMEOUT_MS);
+	return store_pg_cmd(s, sql, 0, NULL, "cannot set statement_timeout");
+}
+
+/* Connects, trying again with backoff (100 ms doubling, at most 5 s
+ * apart) until the reconnect budget is spent. */
+static enum error reconnect(struct store *s)
+{
+	struct store_pg *p = s->priv;
+	long long start = timeutil_mono_ms(), delay = 100, elapsed;
+	char last[256] = "";
+
+	PQfinish(p->conn);
+	p->conn = NULL;
+	for (;;) {
+		p->conn = connect_once(p);
+		if (PQstatus(p->conn) == CONNECTION_OK) {
+			if (setup_session(s) == ERR_OK)
+				return ERR_OK;
+			snprintf(last, sizeof(last), "%s", store_errmsg(s));
+		} else {
+			first_line(PQerrorMessage(p->conn), last, sizeof(last));
+		}
+		PQfinish(p->conn);
+		p->conn = NULL;
+		elapsed = timeutil_mono_ms() - start;
+		if (elapsed >= p->reconnect_ms)
+			break;
+		timeutil_sleep_ms(delay < p->reconnect_ms - elapsed ? delay
+								    : p->reconnect_ms - elapsed);
+		delay = delay * 2 < 5000 ? delay * 2 : 5000;
+	}
+	return store_fail(s, ERR_DB, "cannot reach PostgreSQL at %s after %lld s: %s", p->where,
+			  (elapsed + 500) / 1000, last);
+}
+
+enum error store_pg_unit(struct store *s, int tx, store_pg_unit_fn fn, void *ctx)
+{
+	struct store_pg *p = s->priv;
+	enum error err;
+	int attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		p->lost = 0;
+		p->retrying = attempt > 0;
+		if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
+			err = reconnect(s);
+			if (err)
+				return err;
+		}
+		err = tx ? store_pg_cmd(s, "BEGIN", 0, NULL, "cannot begin a transaction") : ERR_OK;
+		if (!err)
+			err = fn(s, ctx);
+		if (!err && tx)
+			err = store_pg_cmd(s, "COMMIT", 0, NULL, "cannot commit");
+		if (!err) {
+			p->retrying = 0;
+			return ERR_OK;
+		}
+		if (!p->lost) {
+			if (tx && PQtransactionStatus(p->conn) != PQTRANS_IDLE) {
+				PGresult *r = PQexec(p->conn, "ROLLBACK");
+				PQclear(r); /* the first error is the one to report */
+			}
+			p->retrying = 0;
+			return err;
+		}
+		/* Lost: the transaction died with the connection; reconnect
+		 * (at the top) and run the whole unit once more. */
+		PQfinish(p->conn);
+		p->conn = NULL;
+	}
+	p->retrying = 0;
+	{
+		char first[sizeof(s->errmsg)];
+
+		snprintf(first, sizeof(first), "%s", store_errmsg(s));
+		return store_fail(s, ERR_DB,
+				  "%s (the connection to PostgreSQL at %s was lost again "
+				  "after reconnecting)",
+				  first, p->where);
+	}
+}
+
+const char *store_pg_prepare(struct store *s, int kind, int rows,
+			     void (*sql_fn)(struct buf *sql, int kind, int rows), int nparams,
+			     const char *context)
+{
+	struct store_pg *p = s->priv;
+	struct store_pg_stmt *slot = NULL, *st;
+	struct buf sql = BUF_INIT;
+	PGresult *r;
+	int i;
+
+	p->tick++;
+	for (i = 0; i < STORE_PG_STMT_CACHE; i++) {
+		st = &p->stmts[i];
+		if (st->kind == kind && st->rows == rows) {
+			st->used = p->tick;
+			return st->name;
+		}
+		if (!slot || !st->kind || (slot->kind && st->used < slot->used))
+			slot = st;
+	}
+	if (slot->kind) {
+		char drop[64];
+
+		snprintf(drop, sizeof(drop), "DEALLOCATE %s", slot->name);
+		if (store_pg_cmd(s, drop, 0, NULL, context))
+			return NULL;
+		slot->kind = 0;
+	}
+	sql_fn(&sql, kind, rows);
+	snprintf(slot->name, sizeof(slot->name), "es_k%d_r%d", kind, rows);
+	r = PQprepare(p->conn, slot->name, buf_str(&sql), nparams, NULL);
+	buf_release(&sql);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		store_pg_fail(s, r, context);
+		PQclear(r);
+		return NULL;
+	}
+	PQclear(r);
+	slot->kind = kind;
+	slot->rows = rows;
+	slot->used = p->tick;
+	return slot->name;
+}
+
+/* ---- migrations ------------------------------------------------------------- */
+
+struct migrate_ctx {
+	struct migrate_file *files;
+	size_t n;
+};
+
+static enum error migrate_unit(struct store *s, void *arg)
+{
+	struct store_pg *p = s->priv;
+	struct migrate_ctx *m = arg;
+	struct nums ns = {0};
+	const char *v[1];
+	PGresult *r;
+	enum error err;
+	long long top;
+	size_t i;
+	int j;
+
+	/* Held until COMMIT: a second process waits here, then finds the
+	 * versions the first one recorded. */
+	v[0] = num(&ns, STORE_PG_MIGRATE_LOCK);
+	err = store_pg_cmd(s, "SELECT pg_advisory_xact_lock($1::bigint)", 1, v,
+			   "cannot take the migration lock");
+	if (!err)
+		err = store_pg_cmd(s,
+				   "CREATE TABLE IF NOT EXISTS schema_migrations ("
+				   "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)",
+				   0, NULL, "cannot create schema_migrations");
+	if (err)
+		return err;
+	r = store_pg_exec(s, NULL, "SELECT version FROM schema_migrations ORDER BY version", 0,
+			  NULL, PGRES_TUPLES_OK, "cannot read schema_migrations");
+	if (!r)
+		return store_pg_err(s);
+	top = PQntuples(r) ? store_pg_get_ll(r, PQntuples(r) - 1, 0) : 0;
+	if (top > m->files[m->n - 1].version) {
+		PQclear(r);
+		return store_fail(s, ERR_DB,
+				  "database at %s has schema version %lld, newer than this "
+				  "program's %d: use a newer ebaysync",
+				  p->where, top, m->files[m->n - 1].version);
+	}
+	for (i = 0; i < m->n && !err; i++) {
+		char context[200];
+		int done = 0;
+
+		for (j = 0; j < PQntuples(r); j++)
+			if (store_pg_get_ll(r, j, 0) == m->files[i].version)
+				done = 1;
+		if (done)
+			continue;
+		snprintf(context, sizeof(context), "cannot apply migration %s", m->files[i].name);
+		err = store_pg_cmd(s, m->files[i].sql, 0, NULL, context);
+		ns.n = 0;
+		v[0] = num(&ns, m->files[i].version);
+		if (!err)
+			err = store_pg_cmd(s,
+					   "INSERT INTO schema_migrations (version, applied_at) "
+					   "VALUES ($1, now())",
+					   1, v, "cannot record a migration in schema_migrations");
+	}
+	PQclear(r);
+	return err;
+}
+
+static enum error migrate(struct store *s)
+{
+	struct migrate_ctx m = {0};
+	struct buf why = BUF_INIT;
+	enum error err;
+
+	err = migrate_list("pg", &m.files, &m.n, &why);
+	if (err)
+		err = store_fail(s, err, "cannot migrate: %s", buf_str(&why));
+	else
+		err = store_pg_unit(s, 1, migrate_unit, &m);
+	free(m.files);
+	buf_release(&why);
+	return err;
+}
+
+/* ---- open and close ---------------------------------------------------------- */
+
+static void pg_close(struct store *s)
+{
+	struct store_pg *p = s->priv;
+
+	if (!p)
+		return;
+	PQfinish(p->conn);
+	free(p->url);
+	free(p);
+	s->priv = NULL;
+}
+
+static enum error pg_open(struct store *s, const char *url)
+{
+	struct store_pg *p = xcalloc(1, sizeof(*p));
+	enum error err;
+	char line[256];
+
+	s->priv = p;
+	p->url = xstrdup(url);
+	p->reconnect_ms = STORE_PG_RECONNECT_MS;
+	p->mode = STORE_PG_WRITE_VALUES;
+	err = describe_target(s, url, p->where, sizeof(p->where));
+	if (err)
+		goto out;
+	p->conn = connect_once(p);
+	if (PQstatus(p->conn) != CONNECTION_OK) {
+		first_line(PQerrorMessage(p->conn), line, sizeof(line));
+		err =
+		    store_fail(s, ERR_DB, "cannot connect to PostgreSQL at %s: %s", p->where, line);
+		goto out;
+	}
+	err = setup_session(s);
+	if (!err)
+		err = migrate(s);
+out:
+	if (err) {
+		char msg[sizeof(s->errmsg)];
+
+		snprintf(msg, sizeof(msg), "%s", store_errmsg(s));
+		pg_close(s);
+		store_fail(s, err, "%s", msg);
+	}
+	return err;
+}
+
+PGconn *store_pg_conn(struct store *s)
+{
+	return s && s->ops == &store_pg_ops ? ((struct store_pg *)s->priv)->conn : NULL;
+}
+
+void store_pg_set_reconnect_ms(struct store *s, long long ms)
+{
+	if (s && s->ops == &store_pg_ops)
+		((struct store_pg *)s->priv)->reconnect_ms = ms;
+}
+
+void store_pg_set_write_mode(struct store *s, enum store_pg_write_mode mode)
+{
+	if (s && s->ops == &store_pg_ops)
+		((struct store_pg *)s->priv)->mode = mode;
+}
+
+/* ---- runs -------------------------------------------------------------------- */
+
+#define RUN_COLS                                                                                   \
+	"id, user_id, kind, status, fetched, stored, failed, total, started_ms, "                  \
+	"coalesce(finished_ms, 0), heartbeat_ms, stop_requested, error, owner"
+
+static void run_from(const PGresult *r, int i, struct run_row *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = dup_col(r, i, 0);
+	out->user_id = dup_col(r, i, 1);
+	out->kind = dup_col(r, i, 2);
+	out->status = dup_col(r, i, 3);
+	out->fetched = store_pg_get_ll(r, i, 4);
+	out->stored = store_pg_get_ll(r, i, 5);
+	out->failed = store_pg_get_ll(r, i, 6);
+	out->total = store_pg_get_ll(r, i, 7);
+	out->started_ms = store_pg_get_ll(r, i, 8);
+	out->finished_ms = store_pg_get_ll(r, i, 9);
+	out->heartbeat_ms = store_pg_get_ll(r, i, 10);
+	out->stop_requested = store_pg_get_ll(r, i, 11) != 0;
+	out->error = dup_col(r, i, 12);
+	out->owner = dup_col(r, i, 13);
+}
+
+struct run_ctx {
+	const char *user_id, *run_id;
+	const struct run_row *in;
+	struct run_row *out;
+	long long limit, offset, stale_ms, count;
+	struct run_row *rows;
+	size_t n;
+};
+
+static enum error run_insert_unit(struct store *s, void *arg)
+{
+	struct store_pg *p = s->priv;
+	struct run_ctx *c = arg;
+	const struct run_row *r = c->in;
+	struct nums ns = {0};
+	char context[200];
+	const char *v[14];
+	enum error err;
+
+	v[0] = r->id;
+	v[1] = r->user_id;
+	v[2] = r->kind;
+	v[3] = r->status;
+	v[4] = num(&ns, r->fetched);
+	v[5] = num(&ns, r->stored);
+	v[6] = num(&ns, r->failed);
+	v[7] = num(&ns, r->total);
+	v[8] = num(&ns, r->started_ms);
+	v[9] = num_or_null(&ns, r->finished_ms, 0);
+	v[10] = num(&ns, r->heartbeat_ms ? r->heartbeat_ms : r->started_ms);
+	v[11] = r->stop_requested ? "1" : "0";
+	v[12] = r->error;
+	v[13] = r->owner;
+	snprintf(context, sizeof(context), "cannot insert run '%s' into sync_runs", r->id);
+	err =
+	    store_pg_cmd(s,
+			 "INSERT INTO sync_runs (id, user_id, kind, status, fetched, stored, "
+			 "failed, total, started_ms, finished_ms, heartbeat_ms, stop_requested, "
+			 "error, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+			 "$13, $14)",
+			 14, v, context);
+	if (err && !strcmp(p->sqlstate, "23505")) {
+		/* A repeat after a reconnect finds the row its first try
+		 * committed: that is success. Otherwise the id is taken. */
+		if (p->retrying)
+			return ERR_OK;
+		return store_fail(s, ERR_CONFLICT, "run '%s' already exists in sync_runs", r->id);
+	}
+	return err;
+}
+
+static enum error pg_run_insert(struct store *s, const struct run_row *r)
+{
+	struct run_ctx c = {.in = r};
+
+	if (!r->id || !r->user_id || !r->kind || !r->status)
+		return store_fail(s, ERR_INVALID,
+				  "cannot insert a run without id, user, kind and status");
+	return store_pg_unit(s, 1, run_insert_unit, &c);
+}
+
+static enum error run_update_unit(struct store *s, void *arg)
+{
+	struct run_ctx *c = arg;
+	const struct run_row *r = c->in;
+	struct nums ns = {0};
+	char context[200];
+	const char *v[9];
+	PGresult *res;
+	int changed;
+
+	v[0] = r->id;
+	v[1] = r->status;
+	v[2] = num(&ns, r->fetched);
+	v[3] = num(&ns, r->stored);
+	v[4] = num(&ns, r->failed);
+	v[5] = num(&ns, r->total);
+	v[6] = num(&ns, r->heartbeat_ms);
+	v[7] = num_or_null(&ns, r->finished_ms, 0);
+	v[8] = r->error;
+	snprintf(context, sizeof(context), "cannot update run '%s' in sync_runs", r->id);
+	res = store_pg_exec(s, NULL,
+			    "UPDATE sync_runs SET status = $2, fetched = $3, stored = $4, "
+			    "failed = $5, total = $6, heartbeat_ms = $7, finished_ms = $8, "
+			    "error = $9 WHERE id = $1",
+			    9, v, PGRES_COMMAND_OK, context);
+	if (!res)
+		return store_pg_err(s);
+	changed = strcmp(PQcmdTuples(res), "0") != 0;
+	PQclear(res);
+	if (!changed)
+		return store_fail(s, ERR_NOTFOUND, "cannot update run '%s': no such run", r->id);
+	return ERR_OK;
+}
+
+static enum error pg_run_update(struct store *s, const struct run_row *r)
+{
+	struct run_ctx c = {.in = r};
+
+	if (!r->id || !r->status)
+		return store_fail(s, ERR_INVALID, "cannot update a run without id and status");
+	return store_pg_unit(s, 1, run_update_unit, &c);
+}
+
+static enum error run_get_unit(struct store *s, void *arg)
+{
+	struct run_ctx *c = arg;
+	const char *v[2] = {c->run_id, c->user_id};
+	char context[200];
+	PGresult *r;
+
+	snprintf(context, sizeof(context), "cannot read run '%s' from sync_runs", c->run_id);
+	r = store_pg_exec(s, NULL,
+			  "SELECT " RUN_COLS " FROM sync_runs WHERE id = $1 "
+			  "AND ($2::text IS NULL OR user_id = $2)",
+			  2, v, PGRES_TUPLES_OK, context);
+	if (!r)
+		return store_pg_err(s);
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return store_fail(s, ERR_NOTFOUND, "no run '%s'%s%s%s", c->run_id,
+				  c->user_id ? " for user '" : "", c->user_id ? c->user_id : "",
+				  c->user_id ? "'" : "");
+	}
+	run_from(r, 0, c->out);
+	PQclear(r);
+	return ERR_OK;
+}
+
+static enum error pg_run_get(struct store *s, const char *user_id, const char *run_id,
+			     struct run_row *out)
+{
+	struct run_ctx c = {.user_id = user_id, .run_id = run_id, .out = out};
+
+	memset(out, 0, sizeof(*out));
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot look up a run without its id");
+	return store_pg_unit(s, 0, run_get_unit, &c);
+}
+
+static enum error run_list_unit(struct store *s, void *arg)
+{
+	struct run_ctx *c = arg;
+	struct nums ns = {0};
+	const char *v[3];
+	PGresult *r;
+	int i;
+
+	v[0] = c->user_id;
+	v[1] = c->limit > 0 ? num(&ns, c->limit) : NULL; /* LIMIT NULL: all */
+	v[2] = num(&ns, c->offset > 0 ? c->offset : 0);
+	r = store_pg_exec(s, NULL,
+			  "SELECT count(*) FROM sync_runs WHERE $1::text IS NULL OR user_id = $1",
+			  1, v, PGRES_TUPLES_OK, "cannot count the runs in sync_runs");
+	if (!r)
+		return store_pg_err(s);
+	c->count = store_pg_get_ll(r, 0, 0);
+	PQclear(r);
+	r = store_pg_exec(s, NULL,
+			  "SELECT " RUN_COLS
+			  " FROM sync_runs WHERE $1::text IS NULL OR user_id = $1 "
+			  "ORDER BY started_ms DESC, id DESC LIMIT $2::bigint OFFSET $3::bigint",
+			  3, v, PGRES_TUPLES_OK, "cannot list the runs in sync_runs");
+	if (!r)
+		return store_pg_err(s);
+	c->n = (size_t)PQntuples(r);
+	c->rows = xcalloc(c->n ? c->n : 1, sizeof(*c->rows));
+	for (i = 0; i < PQntuples(r); i++)
+		run_from(r, i, &c->rows[i]);
+	PQclear(r);
+	return ERR_OK;
+}
+
+static enum error pg_run_list(struct store *s, const char *user_id, long long limit,
+			      long long offset, struct run_row **out, size_t *n, long long *total)
+{
+	struct run_ctx c = {.user_id = user_id, .limit = limit, .offset = offset};
+	enum error err;
+
+	*out = NULL;
+	*n = 0;
+	err = store_pg_unit(s, 1, run_list_unit, &c);
+	if (err) {
+		for (size_t i = 0; i < c.n; i++)
+			run_row_release(&c.rows[i]);
+		free(c.rows);
+		return err;
+	}
+	*out = c.rows;
+	*n = c.n;
+	if (total)
+		*total = c.count;
+	return ERR_OK;
+}
+
+static enum error run_stop_unit(struct store *s, void *arg)
+{
+	struct run_ctx *c = arg;
+	const char *v[2] = {c->run_id, c->user_id};
+	char context[200];
+	PGresult *r;
+	int changed;
+
+	snprintf(context, sizeof(context), "cannot request a stop of run '%s' in sync_runs",
+		 c->run_id);
+	r = store_pg_exec(s, NULL,
+			  "UPDATE sync_runs SET stop_requested = 1 WHERE id = $1 "
+			  "AND ($2::text IS NULL OR user_id = $2) AND status = 'running'",
+			  2, v, PGRES_COMMAND_OK, context);
+	if (!r)
+		return store_pg_err(s);
+	changed = strcmp(PQcmdTuples(r), "0") != 0;
+	PQclear(r);
+	c->count = changed;
+	return ERR_OK;
+}
+
+static enum error pg_run_request_stop(struct store *s, const char *user_id, const char *run_id)
+{
+	struct run_ctx c = {.user_id = user_id, .run_id = run_id};
+	struct run_row r;
+	enum error err;
+
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot stop a run without its id");
+	err = store_pg_unit(s, 1, run_stop_unit, &c);
+	if (err || c.count)
+		return err;
+	/* Nothing changed: say whether the run is missing or just not running. */
+	err = pg_run_get(s, user_id, run_id, &r);
+	if (!err)
+		err = store_fail(s, ERR_CONFLICT, "cannot stop run '%s': it is %s, not running",
+				 run_id, r.status);
+	run_row_release(&r);
+	return err;
+}
+
+static enum error interrupt_unit(struct store *s, void *arg)
+{
+	struct run_ctx *c = arg;
+	struct nums ns = {0};
+	long long now = timeutil_wall_ms();
+	const char *v[3];
+	PGresult *r;
+
+	v[0] = c->user_id; /* the owner */
+	v[1] = num(&ns, now);
+	v[2] = num(&ns, c->stale_ms < 0 ? now : c->stale_ms >= now ? LLONG_MIN : now - c->stale_ms);
+	r = store_pg_exec(s, NULL,
+			  "UPDATE sync_runs SET status = 'interrupted', finished_ms = $2 "
+			  "WHERE status = 'running' AND "
+			  "(($1::text IS NOT NULL AND owner = $1) OR heartbeat_ms < $3::bigint)",
+			  3, v, PGRES_COMMAND_OK,
+			  "cannot mark stale runs interrupted in sync_runs");
+	if (!r)
+		return store_pg_err(s);
+	c->count = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return ERR_OK;
+}
+
+static enum error pg_runs_interrupt_stale(struct store *s, const char *owner, long long stale_ms,
+					  long long *count)
+{
+	struct run_ctx c = {.user_id = owner, .stale_ms = stale_ms};
+	enum error err = store_pg_unit(s, 1, interrupt_unit, &c);
+
+	if (count)
+		*count = err ? 0 : c.count;
+	return err;
+}
+
+/* ---- events ------------------------------------------------------------------- */
+
+#define EVENTS_PER_STATEMENT 100
+#define STMT_EVENTS	     100 /* kind in the prepared statement cache */
+
+static void events_sql(struct buf *sql, int kind, int rows)
+{
+	(void)kind;
+	buf_adds(sql, "INSERT INTO sync_events (run_id, seq, type, ts_ms, line, data) VALUES ");
+	for (int i = 0; i < rows; i++)
+		buf_addf(sql, "%s($1, $%d::bigint, $%d, $%d::bigint, $%d, $%d)", i ? ", " : "",
+			 2 + 5 * i, 3 + 5 * i, 4 + 5 * i, 5 + 5 * i, 6 + 5 * i);
+	buf_adds(sql, " ON CONFLICT (run_id, seq) DO NOTHING");
+}
+
+struct events_ctx {
+	const char *run_id;
+	const struct event_row *ev;
+	size_t n;
+	long long after_seq, limit;
+	struct event_row *out;
+	size_t n_out;
+};
+
+static enum error events_append_unit(struct store *s, void *arg)
+{
+	struct events_ctx *c = arg;
+	const char *v[1 + 5 * EVENTS_PER_STATEMENT];
+	char nums[2 * EVENTS_PER_STATEMENT][24];
+	size_t at, k, rows;
+	char context[160];
+
+	snprintf(context, sizeof(context), "cannot append events of run '%s' to sync_events",
+		 c->run_id);
+	for (at = 0; at < c->n; at += rows) {
+		const char *name;
+		PGresult *r;
+
+		rows = c->n - at < EVENTS_PER_STATEMENT ? c->n - at : EVENTS_PER_STATEMENT;
+		name = store_pg_prepare(s, STMT_EVENTS, (int)rows, events_sql, 1 + 5 * (int)rows,
+					context);
+		if (!name)
+			return store_pg_err(s);
+		v[0] = c->run_id;
+		for (k = 0; k < rows; k++) {
+			const struct event_row *e = &c->ev[at + k];
+
+			snprintf(nums[2 * k], sizeof(nums[0]), "%lld", e->seq);
+			snprintf(nums[2 * k + 1], sizeof(nums[0]), "%lld", e->ts_ms);
+			v[1 + 5 * k] = nums[2 * k];
+			v[2 + 5 * k] = e->type;
+			v[3 + 5 * k] = nums[2 * k + 1];
+			v[4 + 5 * k] = e->line ? e->line : "";
+			v[5 + 5 * k] = e->data ? e->data : "{}";
+		}
+		r = store_pg_exec(s, name, NULL, 1 + 5 * (int)rows, v, PGRES_COMMAND_OK, context);
+		if (!r)
+			return store_pg_err(s);
+		PQclear(r);
+	}
+	return ERR_OK;
+}
+
+static enum error pg_events_append(struct store *s, const char *run_id, const struct event_row *ev,
+				   size_t n)
+{
+	struct events_ctx c = {.run_id = run_id, .ev = ev, .n = n};
+
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot append events without a run id");
+	for (size_t i = 0; i < n; i++)
+		if (!ev[i].type)
+			return store_fail(s, ERR_INVALID,
+					  "cannot append event %lld of run '%s': it has no type",
+					  ev[i].seq, run_id);
+	if (n == 0)
+		return ERR_OK;
+	return store_pg_unit(s, 1, events_append_unit, &c);
+}
+
+static enum error events_list_unit(struct store *s, void *arg)
+{
+	struct events_ctx *c = arg;
+	struct nums ns = {0};
+	const char *v[3];
+	char context[160];
+	PGresult *r;
+	int i;
+
+	v[0] = c->run_id;
+	v[1] = num(&ns, c->after_seq);
+	v[2] = c->limit > 0 ? num(&ns, c->limit) : NULL;
+	snprintf(context, sizeof(context), "cannot read events of run '%s' from sync_events",
+		 c->run_id);
+	r = store_pg_exec(s, NULL,
+			  "SELECT seq, type, ts_ms, line, data FROM sync_events "
+			  "WHERE run_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT $3::bigint",
+			  3, v, PGRES_TUPLES_OK, context);
+	if (!r)
+		return store_pg_err(s);
+	c->n_out = (size_t)PQntuples(r);
+	c->out = xcalloc(c->n_out ? c->n_out : 1, sizeof(*c->out));
+	for (i = 0; i < PQntuples(r); i++) {
+		c->out[i].seq = store_pg_get_ll(r, i, 0);
+		c->out[i].type = dup_col(r, i, 1);
+		c->out[i].ts_ms = store_pg_get_ll(r, i, 2);
+		c->out[i].line = dup_col(r, i, 3);
+		c->out[i].data = dup_col(r, i, 4);
+	}
+	PQclear(r);
+	return ERR_OK;
+}
+
+static enum error pg_events_list(struct store *s, const char *run_id, long long after_seq,
+				 long long limit, struct event_row **out, size_t *n)
+{
+	struct events_ctx c = {.run_id = run_id, .after_seq = after_seq, .limit = limit};
+	enum error err;
+
+	*out = NULL;
+	*n = 0;
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot list events without a run id");
+	err = store_pg_unit(s, 0, events_list_unit, &c);
+	if (err)
+		return err;
+	*out = c.out;
+	*n = c.n_out;
+	return ERR_OK;
+}
+
+/* ---- failures ------------------------------------------------------------------ */
+
+struct failure_ctx {
+	const char *user_id, *kind, *run_id, *sku, *error;
+	int attempts;
+	char **skus;
+	size_t n;
+	json_t *json;
+};
+
+static enum error failure_add_unit(struct store *s, void *arg)
+{
+	struct failure_ctx *c = arg;
+	struct nums ns = {0};
+	const char *v[6] = {c->user_id, c->kind,  c->sku,
+			    c->run_id,	c->error, num(&ns, c->attempts)};
+	char context[200];
+
+	snprintf(context, sizeof(context), "cannot record the failure of sku '%s' in sync_failures",
+		 c->sku);
+	return store_pg_cmd(s,
+			    "INSERT INTO sync_failures (user_id, kind, sku_code, run_id, error, "
+			    "attempts, first_failed, last_failed) VALUES ($1, $2, $3, $4, $5, $6, "
+			    "now(), now()) ON CONFLICT (user_id, kind, sku_code) DO UPDATE SET "
+			    "run_id = excluded.run_id, error = excluded.error, "
+			    "attempts = excluded.attempts, last_failed = excluded.last_failed",
+			    6, v, context);
+}
+
+static enum error pg_failure_add(struct store *s, const char *user_id, const char *kind,
+				 const char *run_id, const char *sku, const char *error,
+				 int attempts)
+{
+	struct failure_ctx c = {.user_id = user_id,
+				.kind = kind,
+				.run_id = run_id,
+				.sku = sku,
+				.error = error ? error : "",
+				.attempts = attempts};
+
+	if (!user_id || !kind || !run_id || !sku)
+		return store_fail(s, ERR_INVALID,
+				  "cannot record a failure without user, kind, run and sku");
+	return store_pg_unit(s, 1, failure_add_unit, &c);
+}
+
+static enum error failure_clear_unit(struct store *s, void *arg)
+{
+	struct failure_ctx *c = arg;
+	const char *v[3] = {c->user_id, c->kind, c->sku};
+	char context[200];
+
+	snprintf(context, sizeof(context), "cannot clear the failure of sku '%s' in sync_failures",
+		 c->sku);
+	return store_pg_cmd(s,
+			    "DELETE FROM sync_failures WHERE user_id = $1 AND kind = $2 "
+			    "AND sku_code = $3",
+			    3, v, context);
+}
+
+static enum error pg_failure_clear(struct store *s, const char *user_id, const char *kind,
+				   const char *sku)
+{
+	struct failure_ctx c = {.user_id = user_id, .kind = kind, .sku = sku};
+
+	if (!user_id || !kind || !sku)
+		return store_fail(s, ERR_INVALID,
+				  "cannot clear a failure without user, kind and sku");
+	return store_pg_unit(s, 1, failure_clear_unit, &c);
+}
+
+static enum error failure_list_unit(struct store *s, void *arg)
+{
+	struct failure_ctx *c = arg;
+	const char *v[2] = {c->user_id, c->kind};
+	PGresult *r;
+	int i;
+
+	r = store_pg_exec(s, NULL,
+			  "SELECT sku_code FROM sync_failures WHERE user_id = $1 AND kind = $2 "
+			  "ORDER BY first_failed, sku_code",
+			  2, v, PGRES_TUPLES_OK, "cannot list the failures in sync_failures");
+	if (!r)
+		return store_pg_err(s);
+	c->n = (size_t)PQntuples(r);
+	c->skus = xcalloc(c->n ? c->n : 1, sizeof(*c->skus));
+	for (i = 0; i < PQntuples(r); i++)
+		c->skus[i] = dup_col(r, i, 0);
+	PQclear(r);
+	return ERR_OK;
+}
+
+static enum error pg_failure_list(struct store *s, const char *user_id, const char *kind,
+				  char ***skus, size_t *n)
+{
+	struct failure_ctx c = {.user_id = user_id, .kind = kind};
+	enum error err;
+
+	*skus = NULL;
+	*n = 0;
+	if (!user_id || !kind)
+		return store_fail(s, ERR_INVALID, "cannot list failures without user and kind");
+	err = store_pg_unit(s, 0, failure_list_unit, &c);
+	if (err)
+		return err;
+	*skus = c.skus;
+	*n = c.n;
+	return ERR_OK;
+}
+
+static enum error run_failures_unit(struct store *s, void *arg)
+{
+	struct failure_ctx *c = arg;
+	const char *v[1] = {c->run_id};
+	char context[200];
+	PGresult *r;
+	int i;
+
+	snprintf(context, sizeof(context),
+		 "cannot read the failures of run '%s' from sync_failures", c->run_id);
+	r = store_pg_exec(s, NULL,
+			  "SELECT sku_code, error, attempts FROM sync_failures WHERE run_id = $1 "
+			  "ORDER BY sku_code COLLATE \"C\"",
+			  1, v, PGRES_TUPLES_OK, context);
+	if (!r)
+		return store_pg_err(s);
+	c->json = json_array();
+	for (i = 0; i < PQntuples(r); i++)
+		json_array_append_new(c->json,
+				      json_pack("{s:s, s:s, s:I}", "sku", PQgetvalue(r, i, 0),
+						"error", PQgetvalue(r, i, 1), "attempts",
+						(json_int_t)store_pg_get_ll(r, i, 2)));
+	PQclear(r);
+	return ERR_OK;
+}
+
+static enum error pg_run_failures(struct store *s, const char *run_id, json_t **out)
+{
+	struct failure_ctx c = {.run_id = run_id};
+	enum error err;
+
+	*out = NULL;
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot list failures without a run id");
+	err = store_pg_unit(s, 0, run_failures_unit, &c);
+	if (err) {
+		json_decref(c.json);
+		return err;
+	}
+	*out = c.json;
+	return ERR_OK;
+}
+
+/* ---- cursors --------------------------------------------------------------------- */
+
+struct cursor_ctx {
+	const char *user_id, *name, *value;
+	char *out;
+};
+
+static enum error cursor_get_unit(struct store *s, void *arg)
+{
+	struct cursor_ctx *c = arg;
+	const char *v[2] = {c->user_id, c->name};
+	char context[200];
+	PGresult *r;
+
+	snprintf(context, sizeof(context), "cannot read cursor '%s' from ebay_sync_cursors",
+		 c->name);
+	r = store_pg_exec(s, NULL,
+			  "SELECT value FROM ebay_sync_cursors WHERE user_id = $1 AND name = $2", 2,
+			  v, PGRES_TUPLES_OK, context);
+	if (!r)
+		return store_pg_err(s);
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return store_fail(s, ERR_NOTFOUND, "no cursor '%s' for user '%s'", c->name,
+				  c->user_id);
+	}
+	c->out = dup_col(r, 0, 0);
+	PQclear(r);
+	return ERR_OK;
+}
+
+static enum error pg_cursor_get(struct store *s, const char *user_id, const char *name,
+				char **value)
+{
+	struct cursor_ctx c = {.user_id = user_id, .name = name};
+	enum error err;
+
+	*value = NULL;
+	if (!user_id || !name)
+		return store_fail(s, ERR_INVALID, "cannot read a cursor without user and name");
+	err = store_pg_unit(s, 0, cursor_get_unit, &c);
+	if (!err)
+		*value = c.out;
+	return err;
+}
+
+static enum error cursor_set_unit(struct store *s, void *arg)
+{
+	struct cursor_ctx *c = arg;
+	const char *v[3] = {c->user_id, c->name, c->value};
+	char context[200];
+
+	snprintf(context, sizeof(context), "cannot write cursor '%s' to ebay_sync_cursors",
+		 c->name);
+	return store_pg_cmd(s,
+			    "INSERT INTO ebay_sync_cursors (user_id, name, value, updated) "
+			    "VALUES ($1, $2, $3, now()) ON CONFLICT (user_id, name) DO UPDATE SET "
+			    "value = excluded.value, updated = excluded.updated",
+			    3, v, context);
+}
+
+static enum error pg_cursor_set(struct store *s, const char *user_id, const char *name,
+				const char *value)
+{
+	struct cursor_ctx c = {.user_id = user_id, .name = name, .value = value};
+
+	if (!user_id || !name || !value)
+		return store_fail(s, ERR_INVALID,
+				  "cannot set a cursor without user, name and value");
+	return store_pg_unit(s, 1, cursor_set_unit, &c);
+}
+
+/* ---- users ------------------------------------------------------------------------- */
+
+#define USER_COLS                                                                                  \
+	"id, password_hash, ebay_token, ebay_refresh_token, "                                      \
+	"coalesce(refresh_expires_ms, 0), created_ms"
+
+static void user_from(const PGresult *r, int i, struct user_row *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->id = dup_col(r, i, 0);
+	u->password_hash = dup_col(r, i, 1);
+	u->ebay_token = dup_col(r, i, 2);
+	u->ebay_refresh_token = dup_col(r, i, 3);
+	u->refresh_expires_ms = store_pg_get_ll(r, i, 4);
+	u->created_ms = store_pg_get_ll(r, i, 5);
+}
+
+struct user_ctx {
+	const struct user_row *in;
+	const char *id;
+	struct user_row *out;
+	size_t n;
+};
+
+static enum error user_put_unit(struct store *s, void *arg)
+{
+	struct user_ctx *c = arg;
+	const struct user_row *u = c->in;
+	struct nums ns = {0};
+	const char *v[6] = {u->id,
+			    u->password_hash,
+			    u->ebay_token,
+			    u->ebay_refresh_token,
+			    num_or_null(&ns, u->refresh_expires_ms, 0),
+			    num(&ns, u->created_ms ? u->created_ms : timeutil_wall_ms())};
+	char context[200];
+
+	snprintf(context, sizeof(context), "cannot write user '%s' to users", u->id);
+	return store_pg_cmd(
+	    s,
+	    "INSERT INTO users (id, password_hash, ebay_token, ebay_refresh_token, "
+	    "refresh_expires_ms, created_ms) VALUES ($1, $2, $3, $4, $5, $6) "
+	    "ON CONFLICT (id) DO UPDATE SET password_hash = excluded.password_hash, "
+	    "ebay_token = excluded.ebay_token, "
+	    "ebay_refresh_token = excluded.ebay_refresh_token, "
+	    "refresh_expires_ms = excluded.refresh_expires_ms",
+	    6, v, context);
+}
+
+static enum error pg_user_put(struct store *s, const struct user_row *u)
+{
+	struct user_ctx c = {.in = u};
+
+	if (!u->id || !*u->id || !u->password_hash)
+		return store_fail(s, ERR_INVALID,
+				  "cannot store a user without id and password hash");
+	return store_pg_unit(s, 1, user_put_unit, &c);
+}
+
+static enum error user_get_unit(struct store *s, void *arg)
+{
+	struct user_ctx *c = arg;
+	const char *v[1] = {c->id};
+	char context[200];
+	PGresult *r;
+
+	snprintf(context, sizeof(context), "cannot read user '%s' from users", c->id);
+	r = store_pg_exec(s, NULL, "SELECT " USER_COLS " FROM users WHERE id = $1", 1, v,
+			  PGRES_TUPLES_OK, context);
+	if (!r)
+		return store_pg_err(s);
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return store_fail(s, ERR_NOTFOUND, "no user '%s'", c->id);
+	}
+	user_from(r, 0, c->out);
+	PQclear(r);
+	return ERR_OK;
+}
+
+static enum error pg_user_get(struct store *s, const char *id, struct user_row *out)
+{
+	struct user_ctx c = {.id = id, .out = out};
+
+	memset(out, 0, sizeof(*out));
+	if (!id)
+		return store_fail(s, ERR_INVALID, "cannot look up a user without an id");
+	return store_pg_unit(s, 0, user_get_unit, &c);
+}
+
+static enum error user_list_unit(struct store *s, void *arg)
+{
+	struct user_ctx *c = arg;
+	PGresult *r;
+	int i;
+
+	r = store_pg_exec(s, NULL, "SELECT " USER_COLS " FROM users ORDER BY id", 0, NULL,
+			  PGRES_TUPLES_OK, "cannot list the users in users");
+	if (!r)
+		return store_pg_err(s);
+	c->n = (size_t)PQntuples(r);
+	c->out = xcalloc(c->n ? c->n : 1, sizeof(*c->out));
+	for (i = 0; i < PQntuples(r); i++)
+		user_from(r, i, &c->out[i]);
+	PQclear(r);
+	return ERR_OK;
+}
+
+static enum error pg_user_list(struct store *s, struct user_row **out, size_t *n)
+{
+	struct user_ctx c = {0};
+	enum error err;
+
+	*out = NULL;
+	*n = 0;
+	err = store_pg_unit(s, 0, user_list_unit, &c);
+	if (err)
+		return err;
+	*out = c.out;
+	*n = c.n;
+	return ERR_OK;
+}
+
+/* ---- the operations table ------------------------------------------------------------ */
+
+const struct store_ops store_pg_ops = {
+    .name = "postgres",
+    .open = pg_open,
+    .close = pg_close,
+    .write_batch = store_pg_write_batch,
+    .run_insert = pg_run_insert,
+    .run_update = pg_run_update,
+    .run_get = pg_run_get,
+    .run_list = pg_run_list,
+    .run_request_stop = pg_run_request_stop,
+    .runs_interrupt_stale = pg_runs_interrupt_stale,
+    .events_append = pg_events_append,
+    .events_list = pg_events_list,
+    .failure_add = pg_failure_add,
+    .failure_clear = pg_failure_clear,
+    .failure_list = pg_failure_list,
+    .run_failures = pg_run_failures,
+    .cursor_get = pg_cursor_get,
+    .cursor_set = pg_cursor_set,
+    .list_items = store_pg_list_items,
+    .list_offers = store_pg_list_offers,
+    .count_unseen = store_pg_count_unseen,
+    .user_put = pg_user_put,
+    .user_get = pg_user_get,
+    .user_list = pg_user_list,
+};

@@ -1,0 +1,323 @@
+/*
+ * The listings of the PostgreSQL backend: list_items and list_offers (the
+ * page's tables, with search, filters, sort and paging) and count_unseen.
+ *
+ * Rows come back as JSON objects with the same keys and value types as
+ * store_sqlite.c gives: integers for integer columns, price_value as the
+ * exact decimal string (NUMERIC keeps the scale it was given), raw_payload
+ * parsed, and timestamps as "YYYY-MM-DDTHH:MM:SS.mmmZ" in UTC. The search is
+ * lower(column) LIKE '%text%' with the user's text escaped, which the
+ * pg_trgm indexes of the schema serve.
+ */
+#include "store_pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+#include "banned.h"
+
+/* Result column type OIDs (from the server's catalog; stable). */
+#define OID_INT8    20
+#define OID_NUMERIC 1700
+#define OID_JSONB   3802
+
+/* Longest search text accepted from a user, in bytes (as SQLite's). */
+#define STORE_PG_SEARCH_MAX 200
+
+#define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+struct column {
+	const char *name;
+	const char *expr; /* what to SELECT (and ORDER BY) */
+	int sortable;
+	int text; /* sorted bytewise, as SQLite does */
+};
+
+static const struct column ITEM_COLUMNS[] = {
+    {"user_id", "user_id", 0, 1},
+    {"sku_code", "sku_code", 1, 1},
+    {"title", "title", 1, 1},
+    {"condition", "condition", 1, 1},
+    {"part_number", "part_number", 1, 1},
+    {"model", "model", 1, 1},
+    {"category", "category", 1, 1},
+    {"price_value", "price_value", 1, 0},
+    {"price_currency", "price_currency", 1, 1},
+    {"quantity", "quantity", 1, 0},
+    {"ebay_listing_id", "ebay_listing_id", 1, 1},
+    {"ebay_status", "ebay_status", 1, 1},
+    {"photo_count", "photo_count", 1, 0},
+    {"raw_payload", "raw_payload", 0, 0},
+    {"last_seen_run", "last_seen_run", 1, 1},
+    {"rec_created", ISO_UTC("rec_created"), 1, 1},
+    {"rec_updated", ISO_UTC("rec_updated"), 1, 1},
+    {NULL, NULL, 0, 0},
+};
+
+static const struct column OFFER_COLUMNS[] = {
+    {"user_id", "user_id", 0, 1},
+    {"offer_id", "offer_id", 1, 1},
+    {"sku_code", "sku_code", 1, 1},
+    {"marketplace_id", "marketplace_id", 1, 1},
+    {"format", "format", 1, 1},
+    {"status", "status", 1, 1},
+    {"listing_id", "listing_id", 1, 1},
+    {"listing_status", "listing_status", 1, 1},
+    {"price_value", "price_value", 1, 0},
+    {"price_currency", "price_currency", 1, 1},
+    {"available_quantity", "available_quantity", 1, 0},
+    {"sold_quantity", "sold_quantity", 1, 0},
+    {"category_id", "category_id", 1, 1},
+    {"listing_start_date", "listing_start_date", 1, 1},
+    {"raw_payload", "raw_payload", 0, 0},
+    {"last_seen_run", "last_seen_run", 1, 1},
+    {"rec_created", ISO_UTC("rec_created"), 1, 1},
+    {"rec_updated", ISO_UTC("rec_updated"), 1, 1},
+    {NULL, NULL, 0, 0},
+};
+
+struct table {
+	const char *name; /* "inventory" or "offers" */
+	const struct column *cols;
+	const char *status_col;	   /* what q->status filters */
+	const char *const *search; /* columns the search looks in */
+	const char *tiebreak;	   /* the rest of the key, after user_id */
+};
+
+static const char *const ITEM_SEARCH[] = {"sku_code", "title", NULL};
+static const char *const OFFER_SEARCH[] = {"sku_code", NULL};
+
+static const struct table ITEMS = {"inventory", ITEM_COLUMNS, "ebay_status", ITEM_SEARCH,
+				   "sku_code"};
+static const struct table OFFERS = {"offers", OFFER_COLUMNS, "status", OFFER_SEARCH, "offer_id"};
+
+/* '%' + text with %, _ and \ escaped + '%', for LIKE ... ESCAPE '\'. */
+static char *like_pattern(const char *text)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addch(&b, '%');
+	for (; *text; text++) {
+		if (*text == '%' || *text == '_' || *text == '\\')
+			buf_addch(&b, '\\');
+		buf_addch(&b, *text);
+	}
+	buf_addch(&b, '%');
+	return buf_detach(&b, NULL);
+}
+
+/* One value of a result as JSON, by the column's type. */
+static json_t *json_value(const PGresult *r, int i, int c)
+{
+	const char *v = store_pg_get(r, i, c);
+	json_error_t jerr;
+	json_t *j;
+
+	if (!v)
+		return json_null();
+	switch (PQftype(r, c)) {
+	case OID_INT8:
+		return json_integer(strtoll(v, NULL, 10));
+	case OID_JSONB:
+		j = json_loads(v, 0, &jerr);
+		return j ? j : json_string(v);
+	case OID_NUMERIC: /* exact: the decimal text, never a double */
+	default:
+		return json_string(v);
+	}
+}
+
+struct list_ctx {
+	const struct table *t;
+	const struct store_query *q;
+	json_t *rows;
+	long long total;
+	/* count_unseen */
+	const char *user_id, *run_id;
+	long long count;
+};
+
+/* The WHERE clause and its parameters (v[0] is the user). */
+static int where_clause(const struct list_ctx *c, struct buf *sql, const char **v, char **pattern)
+{
+	const struct store_query *q = c->q;
+	int n = 1;
+
+	v[0] = q->user_id;
+	buf_adds(sql, " WHERE user_id = $1");
+	if (q->search && *q->search) {
+		*pattern = like_pattern(q->search);
+		v[n++] = *pattern;
+		buf_adds(sql, " AND (");
+		for (int k = 0; c->t->search[k]; k++)
+			buf_addf(sql, "%slower(%s) LIKE lower($%d) ESCAPE '\\'", k ? " OR " : "",
+				 c->t->search[k], n);
+		buf_adds(sql, ")");
+	}
+	if (q->status) {
+		v[n++] = q->status;
+		buf_addf(sql, " AND %s = $%d", c->t->status_col, n);
+	}
+	if (q->condition && c->t == &ITEMS) {
+		v[n++] = q->condition;
+		buf_addf(sql, " AND condition = $%d", n);
+	}
+	if (q->sku) {
+		v[n++] = q->sku;
+		buf_addf(sql, " AND sku_code = $%d", n);
+	}
+	return n;
+}
+
+static enum error list_unit(struct store *s, void *arg)
+{
+	struct list_ctx *c = arg;
+	const struct store_query *q = c->q;
+	const struct column *col, *sort = NULL;
+	struct buf where = BUF_INIT, sql = BUF_INIT;
+	char *pattern = NULL, lim[24], off[24], context[120];
+	const char *v[8];
+	enum error err = ERR_OK;
+	PGresult *r = NULL;
+	int n, i, k;
+
+	snprintf(context, sizeof(context), "cannot list %s rows of user '%s'", c->t->name,
+		 q->user_id);
+	/* The default order is by SKU (then offer id), as store.h says. */
+	for (col = c->t->cols; col->name; col++)
+		if (col->sortable && !strcmp(q->sort ? q->sort : "sku_code", col->name))
+			sort = col;
+	if (!sort) {
+		err = store_fail(s, ERR_INVALID, "cannot sort by '%.64s'", q->sort);
+		goto out;
+	}
+	if (q->search && strlen(q->search) > STORE_PG_SEARCH_MAX) {
+		err = store_fail(s, ERR_INVALID, "search text is %zu bytes, over the limit of %d",
+				 strlen(q->search), STORE_PG_SEARCH_MAX);
+		goto out;
+	}
+	n = where_clause(c, &where, v, &pattern);
+
+	buf_addf(&sql, "SELECT count(*) FROM %s%s", c->t->name, buf_str(&where));
+	r = store_pg_exec(s, NULL, buf_str(&sql), n, v, PGRES_TUPLES_OK, context);
+	if (!r) {
+		err = store_pg_err(s);
+		goto out;
+	}
+	c->total = store_pg_get_ll(r, 0, 0);
+	PQclear(r);
+
+	buf_reset(&sql);
+	buf_adds(&sql, "SELECT ");
+	for (col = c->t->cols; col->name; col++)
+		buf_addf(&sql, "%s%s", col == c->t->cols ? "" : ", ", col->expr);
+	buf_addf(&sql, " FROM %s%s ORDER BY ", c->t->name, buf_str(&where));
+	/* As SQLite orders: bytewise text, NULLs last, then the key. */
+	buf_addf(&sql, "%s%s %s NULLS LAST, %s COLLATE \"C\" %s", sort->expr,
+		 sort->text ? " COLLATE \"C\"" : "", q->desc ? "DESC" : "ASC", c->t->tiebreak,
+		 q->desc ? "DESC" : "ASC");
+	snprintf(lim, sizeof(lim), "%lld", q->limit);
+	snprintf(off, sizeof(off), "%lld", q->offset > 0 ? q->offset : 0);
+	v[n] = q->limit > 0 ? lim : NULL;
+	v[n + 1] = off;
+	buf_addf(&sql, " LIMIT $%d::bigint OFFSET $%d::bigint", n + 1, n + 2);
+	r = store_pg_exec(s, NULL, buf_str(&sql), n + 2, v, PGRES_TUPLES_OK, context);
+	if (!r) {
+		err = store_pg_err(s);
+		goto out;
+	}
+	c->rows = json_array();
+	for (i = 0; i < PQntuples(r); i++) {
+		json_t *row = json_object();
+
+		for (k = 0; k < PQnfields(r); k++)
+			json_object_set_new(row, c->t->cols[k].name, json_value(r, i, k));
+		json_array_append_new(c->rows, row);
+	}
+	PQclear(r);
+out:
+	free(pattern);
+	buf_release(&where);
+	buf_release(&sql);
+	return err;
+}
+
+static enum error list(struct store *s, const struct table *t, const struct store_query *q,
+		       json_t **rows, long long *total)
+{
+	struct list_ctx c = {.t = t, .q = q};
+	enum error err;
+
+	*rows = NULL;
+	if (!q || !q->user_id)
+		return store_fail(s, ERR_INVALID, "cannot list %s without a user id", t->name);
+	/* One snapshot for the count and the rows. */
+	err = store_pg_unit(s, 1, list_unit, &c);
+	if (err) {
+		json_decref(c.rows);
+		return err;
+	}
+	*rows = c.rows;
+	if (total)
+		*total = c.total;
+	return ERR_OK;
+}
+
+enum error store_pg_list_items(struct store *s, const struct store_query *q, json_t **rows,
+			       long long *total)
+{
+	return list(s, &ITEMS, q, rows, total);
+}
+
+enum error store_pg_list_offers(struct store *s, const struct store_query *q, json_t **rows,
+				long long *total)
+{
+	return list(s, &OFFERS, q, rows, total);
+}
+
+static enum error unseen_unit(struct store *s, void *arg)
+{
+	struct list_ctx *c = arg;
+	const char *v[2] = {c->user_id, c->run_id};
+	char sql[160], context[120];
+	PGresult *r;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM %s WHERE user_id = $1 "
+		 "AND last_seen_run IS DISTINCT FROM $2",
+		 c->t->name);
+	snprintf(context, sizeof(context), "cannot count the unseen rows of %s", c->t->name);
+	r = store_pg_exec(s, NULL, sql, 2, v, PGRES_TUPLES_OK, context);
+	if (!r)
+		return store_pg_err(s);
+	c->count = store_pg_get_ll(r, 0, 0);
+	PQclear(r);
+	return ERR_OK;
+}
+
+enum error store_pg_count_unseen(struct store *s, const char *user_id, const char *table,
+				 const char *run_id, long long *count)
+{
+	struct list_ctx c = {.user_id = user_id, .run_id = run_id};
+	enum error err;
+
+	*count = 0;
+	if (!user_id || !table)
+		return store_fail(s, ERR_INVALID,
+				  "cannot count unseen rows without user and table");
+	if (!strcmp(table, "inventory"))
+		c.t = &ITEMS;
+	else if (!strcmp(table, "offers"))
+		c.t = &OFFERS;
+	else
+		return store_fail(s, ERR_INVALID,
+				  "cannot count unseen rows of '%.64s': use inventory or offers",
+				  table);
+	err = store_pg_unit(s, 0, unseen_unit, &c);
+	if (!err)
+		*count = c.count;
+	return err;
+}

@@ -1,0 +1,1414 @@
+/*
+ * The SQLite backend of the storage interface (see store.h and
+ * docs/schema.md), the embedded default.
+ *
+ * A connection runs in WAL mode with synchronous=NORMAL, so readers (the API)
+ * never wait for the writer (the sync) and a commit costs no fsync of the
+ * main file; busy_timeout makes a second writer wait up to 10 s instead of
+ * failing at once. Migrations are applied at open inside BEGIN IMMEDIATE,
+ * which takes the write lock before reading schema_migrations, so two
+ * processes opening a fresh file at once apply each migration exactly once.
+ *
+ * Every fixed statement is prepared once per connection, on first use, and
+ * reused (reset after each use so no read snapshot stays open); only the
+ * list queries, whose WHERE and ORDER BY depend on the request, are prepared
+ * per call from allow-listed pieces, with every value bound.
+ */
+#include "store.h"
+
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrate.h"
+#include "timeutil.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+#define SQLITE_BUSY_MS 10000
+/* Longest search text accepted from a user, in bytes. */
+#define SQLITE_SEARCH_MAX 200
+
+#define RUN_COLS                                                                                   \
+	"id, user_id, kind, status, fetched, stored, failed, total, started_ms, finished_ms, "     \
+	"heartbeat_ms, stop_requested, error, owner"
+#define ITEM_COLS                                                                                  \
+	"user_id, sku_code, title, condition, part_number, model, category, price_value, "         \
+	"price_currency, quantity, ebay_listing_id, ebay_status, photo_count, raw_payload, "       \
+	"last_seen_run, rec_created, rec_updated"
+#define OFFER_COLS                                                                                 \
+	"user_id, offer_id, sku_code, marketplace_id, format, status, listing_id, "                \
+	"listing_status, "                                                                         \
+	"price_value, price_currency, available_quantity, sold_quantity, category_id, "            \
+	"listing_start_date, raw_payload, last_seen_run, rec_created, rec_updated"
+#define USER_COLS                                                                                  \
+	"id, password_hash, ebay_token, ebay_refresh_token, refresh_expires_ms, created_ms"
+
+enum stmt_id {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_ITEM_UPSERT,
+	S_OFFER_UPSERT,
+	S_RUN_INSERT,
+	S_RUN_UPDATE,
+	S_RUN_GET,
+	S_RUN_LIST,
+	S_RUN_COUNT,
+	S_RUN_STOP,
+	S_RUN_INTERRUPT,
+	S_EVENT_INSERT,
+	S_EVENT_LIST,
+	S_FAILURE_UPSERT,
+	S_FAILURE_DELETE,
+	S_FAILURE_LIST,
+	S_RUN_FAILURES,
+	S_CURSOR_GET,
+	S_CURSOR_SET,
+	S_UNSEEN_INVENTORY,
+	S_UNSEEN_OFFERS,
+	S_USER_PUT,
+	S_USER_GET,
+	S_USER_LIST,
+	S_ITEM_DERIVED,
+	S__COUNT
+};
+
+static const char *const stmt_sql[S__COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    /* ?17 is offer_fields_known: when 0 the stored offer columns stay. */
+    [S_ITEM_UPSERT] =
+	"INSERT INTO inventory (" ITEM_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	"?10, ?11, coalesce(?12, 'UNKNOWN'), ?13, ?14, ?15, ?16, ?16) "
+	"ON CONFLICT (user_id, sku_code) DO UPDATE SET "
+	"title = excluded.title, condition = excluded.condition, "
+	"part_number = excluded.part_number, model = excluded.model, "
+	"category = CASE WHEN ?17 THEN excluded.category ELSE inventory.category END, "
+	"price_value = CASE WHEN ?17 THEN excluded.price_value ELSE inventory.price_value "
+	"END, "
+	"price_currency = CASE WHEN ?17 THEN excluded.price_currency "
+	"ELSE inventory.price_currency END, "
+	"ebay_listing_id = CASE WHEN ?17 THEN excluded.ebay_listing_id "
+	"ELSE inventory.ebay_listing_id END, "
+	"ebay_status = CASE WHEN ?17 THEN excluded.ebay_status ELSE inventory.ebay_status "
+	"END, "
+	"quantity = excluded.quantity, photo_count = excluded.photo_count, "
+	"raw_payload = excluded.raw_payload, last_seen_run = excluded.last_seen_run, "
+	"rec_updated = excluded.rec_updated",
+    /* The offer-derived fields of an existing row, from an offers sync. */
+    [S_ITEM_DERIVED] =
+	"UPDATE inventory SET category = coalesce(?3, category), price_value = ?4, "
+	"price_currency = ?5, ebay_listing_id = ?6, ebay_status = coalesce(?7, 'UNKNOWN'), "
+	"rec_updated = ?8 WHERE user_id = ?1 AND sku_code = ?2",
+    [S_OFFER_UPSERT] =
+	"INSERT INTO offers (" OFFER_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	"?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17) "
+	"ON CONFLICT (user_id, offer_id) DO UPDATE SET "
+	"sku_code = excluded.sku_code, marketplace_id = excluded.marketplace_id, "
+	"format = excluded.format, status = excluded.status, "
+	"listing_id = excluded.listing_id, listing_status = excluded.listing_status, "
+	"price_value = excluded.price_value, price_currency = excluded.price_currency, "
+	"available_quantity = excluded.available_quantity, "
+	"sold_quantity = excluded.sold_quantity, category_id = excluded.category_id, "
+	"listing_start_date = excluded.listing_start_date, "
+	"raw_payload = excluded.raw_payload, last_seen_run = excluded.last_seen_run, "
+	"rec_updated = excluded.rec_updated",
+    [S_RUN_INSERT] = "INSERT INTO sync_runs (" RUN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		     "?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    [S_RUN_UPDATE] = "UPDATE sync_runs SET status = ?2, fetched = ?3, stored = ?4, failed = ?5, "
+		     "total = ?6, heartbeat_ms = ?7, finished_ms = ?8, error = ?9 WHERE id = ?1",
+    [S_RUN_GET] = "SELECT " RUN_COLS " FROM sync_runs WHERE id = ?1 "
+		  "AND (?2 IS NULL OR user_id = ?2)",
+    [S_RUN_LIST] = "SELECT " RUN_COLS " FROM sync_runs WHERE (?1 IS NULL OR user_id = ?1) "
+		   "ORDER BY started_ms DESC, id DESC LIMIT ?2 OFFSET ?3",
+    [S_RUN_COUNT] = "SELECT count(*) FROM sync_runs WHERE (?1 IS NULL OR user_id = ?1)",
+    [S_RUN_STOP] = "UPDATE sync_runs SET stop_requested = 1 WHERE id = ?1 "
+		   "AND (?2 IS NULL OR user_id = ?2) AND status = 'running'",
+    [S_RUN_INTERRUPT] = "UPDATE sync_runs SET status = 'interrupted', finished_ms = ?1 "
+			"WHERE status = 'running' AND (heartbeat_ms < ?2 "
+			"OR (?3 IS NOT NULL AND owner = ?3))",
+    [S_EVENT_INSERT] = "INSERT INTO sync_events (run_id, seq, type, ts_ms, line, data) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run_id, seq) DO NOTHING",
+    [S_EVENT_LIST] = "SELECT seq, type, ts_ms, line, data FROM sync_events "
+		     "WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    [S_FAILURE_UPSERT] =
+	"INSERT INTO sync_failures (user_id, kind, sku_code, run_id, error, attempts, "
+	"first_failed, last_failed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) "
+	"ON CONFLICT (user_id, kind, sku_code) DO UPDATE SET run_id = excluded.run_id, "
+	"error = excluded.error, attempts = excluded.attempts, "
+	"last_failed = excluded.last_failed",
+    [S_FAILURE_DELETE] = "DELETE FROM sync_failures WHERE user_id = ?1 AND kind = ?2 "
+			 "AND sku_code = ?3",
+    [S_FAILURE_LIST] = "SELECT sku_code FROM sync_failures WHERE user_id = ?1 AND kind = ?2 "
+		       "ORDER BY first_failed, sku_code",
+    [S_RUN_FAILURES] = "SELECT sku_code, error, attempts FROM sync_failures WHERE run_id = ?1 "
+		       "ORDER BY sku_code",
+    [S_CURSOR_GET] = "SELECT value FROM ebay_sync_cursors WHERE user_id = ?1 AND name = ?2",
+    [S_CURSOR_SET] = "INSERT INTO ebay_sync_cursors (user_id, name, value, updated) "
+		     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user_id, name) DO UPDATE SET "
+		     "value = excluded.value, updated = excluded.updated",
+    [S_UNSEEN_INVENTORY] = "SELECT count(*) FROM inventory WHERE user_id = ?1 "
+			   "AND last_seen_run IS NOT ?2",
+    [S_UNSEEN_OFFERS] = "SELECT count(*) FROM offers WHERE user_id = ?1 "
+			"AND last_seen_run IS NOT ?2",
+    [S_USER_PUT] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+		   "ON CONFLICT (id) DO UPDATE SET password_hash = excluded.password_hash, "
+		   "ebay_token = excluded.ebay_token, "
+		   "ebay_refresh_token = excluded.ebay_refresh_token, "
+		   "refresh_expires_ms = excluded.refresh_expires_ms",
+    [S_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
+    [S_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY id",
+};
+
+struct sqlite_store {
+	sqlite3 *db;
+	sqlite3_stmt *stmts[S__COUNT];
+};
+
+static sqlite3 *db_of(struct store *s)
+{
+	return ((struct sqlite_store *)s->priv)->db;
+}
+
+/* Fails with "<what>: <SQLite's message>"; ERR_CONFLICT for a duplicate key. */
+static enum error db_fail(struct store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static enum error db_fail(struct store *s, const char *fmt, ...)
+{
+	sqlite3 *db = db_of(s);
+	char what[384];
+	va_list ap;
+	int code = sqlite3_extended_errcode(db);
+	enum error err = ERR_DB;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (code == SQLITE_CONSTRAINT_PRIMARYKEY || code == SQLITE_CONSTRAINT_UNIQUE)
+		err = ERR_CONFLICT;
+	return store_fail(s, err, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+/*
+ * The statement id, prepared on first use and kept for the connection's life.
+ * It comes back reset; the caller resets it again when done with it.
+ */
+static enum error stmt(struct store *s, enum stmt_id id, sqlite3_stmt **out)
+{
+	struct sqlite_store *p = s->priv;
+
+	if (!p->stmts[id] && sqlite3_prepare_v3(p->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+						&p->stmts[id], NULL) != SQLITE_OK) {
+		*out = NULL;
+		return db_fail(s, "cannot prepare statement %d", (int)id);
+	}
+	sqlite3_reset(p->stmts[id]);
+	*out = p->stmts[id];
+	return ERR_OK;
+}
+
+/* Binds text (NULL as SQL NULL); the text must outlive the step. */
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Binds a count, or NULL when it is negative (absent). */
+static void bind_count(sqlite3_stmt *st, int i, long long v)
+{
+	if (v < 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? xstrndup((const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
+}
+
+/* Runs a statement that returns no rows; SQLITE_DONE is success. */
+static int step_done(sqlite3_stmt *st)
+{
+	return sqlite3_step(st) == SQLITE_DONE;
+}
+
+static enum error tx_run(struct store *s, enum stmt_id id, const char *what)
+{
+	sqlite3_stmt *st;
+	enum error err = stmt(s, id, &st);
+
+	if (err)
+		return err;
+	if (!step_done(st))
+		err = db_fail(s, "cannot %s a transaction", what);
+	sqlite3_reset(st);
+	return err;
+}
+
+static void tx_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(db_of(s))) {
+		char keep[sizeof(s->errmsg)];
+
+		memcpy(keep, s->errmsg, sizeof(keep));
+		tx_run(s, S_ROLLBACK, "roll back");
+		memcpy(s->errmsg, keep, sizeof(keep));
+	}
+}
+
+static void now_iso(char out[32])
+{
+	timeutil_iso(timeutil_wall_ms(), out, 32);
+}
+
+/* ---- open, migrations, close --------------------------------------------- */
+
+static enum error exec_sql(struct store *s, const char *sql, const char *what)
+{
+	char *msg = NULL;
+	enum error err = ERR_OK;
+
+	if (sqlite3_exec(db_of(s), sql, NULL, NULL, &msg) != SQLITE_OK)
+		err = store_fail(s, ERR_DB, "%s: %s", what, msg ? msg : sqlite3_errmsg(db_of(s)));
+	sqlite3_free(msg);
+	return err;
+}
+
+/* Applies, under the write lock, every migration the file has not seen. */
+static enum error migrate(struct store *s, const char *path)
+{
+	struct migrate_file *files = NULL;
+	size_t n = 0, i;
+	sqlite3_stmt *seen = NULL, *mark = NULL, *top = NULL;
+	struct buf why;
+	char now[32];
+	enum error err;
+
+	buf_init(&why, 0);
+	err = migrate_list("sqlite", &files, &n, &why);
+	if (err) {
+		store_fail(s, err, "cannot migrate '%s': %s", path, buf_str(&why));
+		goto out;
+	}
+	err = exec_sql(s, "BEGIN IMMEDIATE", "cannot lock the database to migrate it");
+	if (err)
+		goto out;
+	err = exec_sql(s,
+		       "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		       "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+		       "cannot create schema_migrations");
+	if (err)
+		goto out;
+	if (sqlite3_prepare_v2(db_of(s), "SELECT coalesce(max(version), 0) FROM schema_migrations",
+			       -1, &top, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db_of(s), "SELECT 1 FROM schema_migrations WHERE version = ?1", -1,
+			       &seen, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+		db_of(s), "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", -1,
+		&mark, NULL) != SQLITE_OK) {
+		err = db_fail(s, "cannot read schema_migrations of '%s'", path);
+		goto out;
+	}
+	if (sqlite3_step(top) == SQLITE_ROW &&
+	    sqlite3_column_int64(top, 0) > files[n - 1].version) {
+		err =
+		    store_fail(s, ERR_DB,
+			       "database '%s' has schema version %lld, newer than this program's "
+			       "%d: use a newer ebaysync",
+			       path, (long long)sqlite3_column_int64(top, 0), files[n - 1].version);
+		goto out;
+	}
+	now_iso(now);
+	for (i = 0; i < n; i++) {
+		int applied;
+
+		sqlite3_reset(seen);
+		sqlite3_bind_int(seen, 1, files[i].version);
+		applied = sqlite3_step(seen) == SQLITE_ROW;
+		if (applied)
+			continue;
+		err = exec_sql(s, files[i].sql, files[i].name);
+		if (err) {
+			char inner[sizeof(s->errmsg)];
+
+			memcpy(inner, s->errmsg, sizeof(inner));
+			store_fail(s, err, "cannot apply migration to '%s': %s", path, inner);
+			goto out;
+		}
+		sqlite3_reset(mark);
+		sqlite3_bind_int(mark, 1, files[i].version);
+		sqlite3_bind_text(mark, 2, now, -1, SQLITE_STATIC);
+		if (!step_done(mark)) {
+			err = db_fail(s, "cannot record migration %d in '%s'", files[i].version,
+				      path);
+			goto out;
+		}
+	}
+	err = exec_sql(s, "COMMIT", "cannot commit the migrations");
+out:
+	sqlite3_finalize(top);
+	sqlite3_finalize(seen);
+	sqlite3_finalize(mark);
+	if (err && !sqlite3_get_autocommit(db_of(s)))
+		sqlite3_exec(db_of(s), "ROLLBACK", NULL, NULL, NULL);
+	free(files);
+	buf_release(&why);
+	return err;
+}
+
+static enum error set_wal(struct store *s, const char *path)
+{
+	sqlite3_stmt *st = NULL;
+	enum error err = ERR_OK;
+	const char *mode;
+
+	if (sqlite3_prepare_v2(db_of(s), "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		err = db_fail(s, "cannot open database '%s'", path);
+		goto out;
+	}
+	mode = (const char *)sqlite3_column_text(st, 0);
+	/* An in-memory database has no WAL and needs none. */
+	if (!mode || (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0))
+		err = store_fail(s, ERR_DB,
+				 "cannot switch database '%s' to WAL mode (it stays in '%s' mode): "
+				 "is it on a network file system?",
+				 path, mode ? mode : "unknown");
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+static enum error sqlite_open(struct store *s, const char *url)
+{
+	struct sqlite_store *p = xcalloc(1, sizeof(*p));
+	enum error err;
+	int rc;
+
+	s->priv = p;
+	rc = sqlite3_open_v2(
+	    url, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, ERR_DB, "cannot open database '%s': %s", url,
+				  p->db ? sqlite3_errmsg(p->db) : sqlite3_errstr(rc));
+	sqlite3_extended_result_codes(p->db, 1);
+	sqlite3_busy_timeout(p->db, SQLITE_BUSY_MS);
+	err = set_wal(s, url);
+	if (!err)
+		err = exec_sql(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
+			       "cannot configure the database");
+	if (!err)
+		err = migrate(s, url);
+	return err;
+}
+
+static void sqlite_close(struct store *s)
+{
+	struct sqlite_store *p = s->priv;
+	int i;
+
+	if (!p)
+		return;
+	for (i = 0; i < S__COUNT; i++)
+		sqlite3_finalize(p->stmts[i]);
+	sqlite3_close_v2(p->db);
+	free(p);
+	s->priv = NULL;
+}
+
+/* ---- inventory and offers ------------------------------------------------ */
+
+static enum error upsert_item(struct store *s, sqlite3_stmt *st, const char *user_id,
+			      const char *run_id, const struct item_row *it, const char *now)
+{
+	int known = it->offer_fields_known != 0;
+
+	sqlite3_reset(st);
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, it->sku);
+	bind_text(st, 3, it->title);
+	bind_text(st, 4, it->condition);
+	bind_text(st, 5, it->part_number);
+	bind_text(st, 6, it->model);
+	bind_text(st, 7, known ? it->category : NULL);
+	bind_text(st, 8, known ? it->price_value : NULL);
+	bind_text(st, 9, known ? it->price_currency : NULL);
+	bind_count(st, 10, it->quantity);
+	bind_text(st, 11, known ? it->ebay_listing_id : NULL);
+	bind_text(st, 12, known ? it->ebay_status : NULL);
+	sqlite3_bind_int(st, 13, it->photo_count > 0 ? it->photo_count : 0);
+	bind_text(st, 14, it->raw_payload ? it->raw_payload : "{}");
+	bind_text(st, 15, run_id);
+	bind_text(st, 16, now);
+	sqlite3_bind_int(st, 17, known);
+	if (!step_done(st))
+		return db_fail(s, "cannot upsert inventory row for sku '%s'", it->sku);
+	return ERR_OK;
+}
+
+static enum error update_derived(struct store *s, sqlite3_stmt *st, const char *user_id,
+				 const struct item_row *it, const char *now)
+{
+	sqlite3_reset(st);
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, it->sku);
+	bind_text(st, 3, it->category);
+	bind_text(st, 4, it->price_value);
+	bind_text(st, 5, it->price_currency);
+	bind_text(st, 6, it->ebay_listing_id);
+	bind_text(st, 7, it->ebay_status);
+	bind_text(st, 8, now);
+	if (!step_done(st))
+		return db_fail(s, "cannot update the offer fields of inventory row for sku '%s'",
+			       it->sku);
+	return ERR_OK;
+}
+
+static enum error upsert_offer(struct store *s, sqlite3_stmt *st, const char *user_id,
+			       const char *run_id, const struct offer_row *o, const char *now)
+{
+	sqlite3_reset(st);
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, o->offer_id);
+	bind_text(st, 3, o->sku);
+	bind_text(st, 4, o->marketplace_id);
+	bind_text(st, 5, o->format);
+	bind_text(st, 6, o->status);
+	bind_text(st, 7, o->listing_id);
+	bind_text(st, 8, o->listing_status);
+	bind_text(st, 9, o->price_value);
+	bind_text(st, 10, o->price_currency);
+	bind_count(st, 11, o->available_quantity);
+	bind_count(st, 12, o->sold_quantity);
+	bind_text(st, 13, o->category_id);
+	bind_text(st, 14, o->listing_start_date);
+	bind_text(st, 15, o->raw_payload ? o->raw_payload : "{}");
+	bind_text(st, 16, run_id);
+	bind_text(st, 17, now);
+	if (!step_done(st))
+		return db_fail(s, "cannot upsert offer row for offer '%s' (sku '%s')", o->offer_id,
+			       o->sku);
+	return ERR_OK;
+}
+
+/* Refuses rows that could not be stored before the transaction starts. */
+static enum error check_batch(struct store *s, const char *user_id, const struct item_row *items,
+			      size_t n_items, const struct offer_row *offers, size_t n_offers)
+{
+	size_t i;
+
+	if (!user_id || !*user_id)
+		return store_fail(s, ERR_INVALID, "cannot store rows without a user id");
+	for (i = 0; i < n_items; i++)
+		if (!items[i].sku || !*items[i].sku)
+			return store_fail(
+			    s, ERR_INVALID,
+			    "cannot upsert inventory row %zu of the batch: it has no sku", i + 1);
+	for (i = 0; i < n_offers; i++) {
+		if (!offers[i].offer_id || !*offers[i].offer_id)
+			return store_fail(
+			    s, ERR_INVALID,
+			    "cannot upsert offer row %zu of the batch: it has no offer "
+			    "id",
+			    i + 1);
+		if (!offers[i].sku || !*offers[i].sku)
+			return store_fail(s, ERR_INVALID,
+					  "cannot upsert offer row for offer '%s': it has no sku",
+					  offers[i].offer_id);
+	}
+	return ERR_OK;
+}
+
+static enum error sqlite_write_batch(struct store *s, const char *user_id, const char *run_id,
+				     const struct item_row *items, size_t n_items,
+				     const struct offer_row *offers, size_t n_offers)
+{
+	sqlite3_stmt *ist, *ost, *dst;
+	char now[32];
+	size_t i;
+	enum error err;
+
+	err = check_batch(s, user_id, items, n_items, offers, n_offers);
+	if (err || (n_items == 0 && n_offers == 0))
+		return err;
+	err = stmt(s, S_ITEM_UPSERT, &ist);
+	if (!err)
+		err = stmt(s, S_OFFER_UPSERT, &ost);
+	if (!err)
+		err = stmt(s, S_ITEM_DERIVED, &dst);
+	if (!err)
+		err = tx_run(s, S_BEGIN, "begin");
+	if (err)
+		return err;
+	now_iso(now);
+	for (i = 0; i < n_items && !err; i++)
+		if (items[i].raw_payload)
+			err = upsert_item(s, ist, user_id, run_id, &items[i], now);
+	for (i = 0; i < n_offers && !err; i++)
+		err = upsert_offer(s, ost, user_id, run_id, &offers[i], now);
+	for (i = 0; i < n_items && !err; i++)
+		if (!items[i].raw_payload)
+			err = update_derived(s, dst, user_id, &items[i], now);
+	sqlite3_reset(ist);
+	sqlite3_reset(ost);
+	sqlite3_reset(dst);
+	if (!err)
+		err = tx_run(s, S_COMMIT, "commit");
+	if (err)
+		tx_rollback(s);
+	return err;
+}
+
+/* ---- runs ---------------------------------------------------------------- */
+
+static void read_run(sqlite3_stmt *st, struct run_row *r)
+{
+	r->id = col_text(st, 0);
+	r->user_id = col_text(st, 1);
+	r->kind = col_text(st, 2);
+	r->status = col_text(st, 3);
+	r->fetched = sqlite3_column_int64(st, 4);
+	r->stored = sqlite3_column_int64(st, 5);
+	r->failed = sqlite3_column_int64(st, 6);
+	r->total = sqlite3_column_int64(st, 7);
+	r->started_ms = sqlite3_column_int64(st, 8);
+	r->finished_ms = sqlite3_column_int64(st, 9); /* NULL reads as 0 */
+	r->heartbeat_ms = sqlite3_column_int64(st, 10);
+	r->stop_requested = sqlite3_column_int(st, 11) != 0;
+	r->error = col_text(st, 12);
+	r->owner = col_text(st, 13);
+}
+
+static enum error sqlite_run_insert(struct store *s, const struct run_row *r)
+{
+	sqlite3_stmt *st;
+	enum error err;
+
+	if (!r->id || !r->user_id || !r->kind || !r->status)
+		return store_fail(s, ERR_INVALID,
+				  "cannot insert a run without id, user, kind and "
+				  "status");
+	err = stmt(s, S_RUN_INSERT, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, r->id);
+	bind_text(st, 2, r->user_id);
+	bind_text(st, 3, r->kind);
+	bind_text(st, 4, r->status);
+	sqlite3_bind_int64(st, 5, r->fetched);
+	sqlite3_bind_int64(st, 6, r->stored);
+	sqlite3_bind_int64(st, 7, r->failed);
+	sqlite3_bind_int64(st, 8, r->total);
+	sqlite3_bind_int64(st, 9, r->started_ms);
+	if (r->finished_ms)
+		sqlite3_bind_int64(st, 10, r->finished_ms);
+	else
+		sqlite3_bind_null(st, 10);
+	sqlite3_bind_int64(st, 11, r->heartbeat_ms ? r->heartbeat_ms : r->started_ms);
+	sqlite3_bind_int(st, 12, r->stop_requested != 0);
+	bind_text(st, 13, r->error);
+	bind_text(st, 14, r->owner);
+	if (!step_done(st))
+		err = db_fail(s, "cannot insert sync_runs row '%s'", r->id);
+	sqlite3_reset(st);
+	return err;
+}
+
+static enum error sqlite_run_update(struct store *s, const struct run_row *r)
+{
+	sqlite3_stmt *st;
+	enum error err;
+
+	if (!r->id || !r->status)
+		return store_fail(s, ERR_INVALID, "cannot update a run without id and status");
+	err = stmt(s, S_RUN_UPDATE, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, r->id);
+	bind_text(st, 2, r->status);
+	sqlite3_bind_int64(st, 3, r->fetched);
+	sqlite3_bind_int64(st, 4, r->stored);
+	sqlite3_bind_int64(st, 5, r->failed);
+	sqlite3_bind_int64(st, 6, r->total);
+	sqlite3_bind_int64(st, 7, r->heartbeat_ms);
+	if (r->finished_ms)
+		sqlite3_bind_int64(st, 8, r->finished_ms);
+	else
+		sqlite3_bind_null(st, 8);
+	bind_text(st, 9, r->error);
+	if (!step_done(st))
+		err = db_fail(s, "cannot update sync_runs row '%s'", r->id);
+	else if (sqlite3_changes(db_of(s)) == 0)
+		err = store_fail(s, ERR_NOTFOUND, "cannot update run '%s': no such run", r->id);
+	sqlite3_reset(st);
+	return err;
+}
+
+static enum error sqlite_run_get(struct store *s, const char *user_id, const char *run_id,
+				 struct run_row *out)
+{
+	sqlite3_stmt *st;
+	enum error err;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot look up a run without its id");
+	err = stmt(s, S_RUN_GET, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, user_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_run(st, out);
+	else if (rc == SQLITE_DONE)
+		err = store_fail(s, ERR_NOTFOUND, "no run '%s'%s%s%s", run_id,
+				 user_id ? " for user '" : "", user_id ? user_id : "",
+				 user_id ? "'" : "");
+	else
+		err = db_fail(s, "cannot read sync_runs row '%s'", run_id);
+	sqlite3_reset(st);
+	return err;
+}
+
+static enum error sqlite_run_list(struct store *s, const char *user_id, long long limit,
+				  long long offset, struct run_row **out, size_t *n,
+				  long long *total)
+{
+	sqlite3_stmt *st;
+	struct run_row *rows = NULL;
+	size_t count = 0;
+	enum error err;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	err = stmt(s, S_RUN_COUNT, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, user_id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		err = db_fail(s, "cannot count sync_runs rows");
+	else if (total)
+		*total = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (!err)
+		err = stmt(s, S_RUN_LIST, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, user_id);
+	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+	sqlite3_bind_int64(st, 3, offset > 0 ? offset : 0);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows = xrealloc(rows, (count + 1) * sizeof(*rows));
+		read_run(st, &rows[count++]);
+	}
+	if (rc != SQLITE_DONE) {
+		err = db_fail(s, "cannot list sync_runs rows");
+		while (count)
+			run_row_release(&rows[--count]);
+		FREE_AND_NULL(rows);
+	}
+	sqlite3_reset(st);
+	*out = rows;
+	*n = count;
+	return err;
+}
+
+static enum error sqlite_run_request_stop(struct store *s, const char *user_id, const char *run_id)
+{
+	sqlite3_stmt *st;
+	struct run_row r;
+	enum error err;
+	int changed;
+
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot stop a run without its id");
+	err = stmt(s, S_RUN_STOP, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, user_id);
+	if (!step_done(st))
+		err = db_fail(s, "cannot update sync_runs row '%s'", run_id);
+	changed = sqlite3_changes(db_of(s));
+	sqlite3_reset(st);
+	if (err || changed)
+		return err;
+	/* Nothing changed: say whether the run is missing or just not running. */
+	err = sqlite_run_get(s, user_id, run_id, &r);
+	if (!err)
+		err = store_fail(s, ERR_CONFLICT, "cannot stop run '%s': it is %s, not running",
+				 run_id, r.status);
+	run_row_release(&r);
+	return err;
+}
+
+static enum error sqlite_runs_interrupt_stale(struct store *s, const char *owner,
+					      long long stale_ms, long long *count)
+{
+	long long now = timeutil_wall_ms();
+	long long before = stale_ms < 0 ? now : (stale_ms >= now ? LLONG_MIN : now - stale_ms);
+	sqlite3_stmt *st;
+	enum error err;
+
+	if (count)
+		*count = 0;
+	err = stmt(s, S_RUN_INTERRUPT, &st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, before);
+	bind_text(st, 3, owner);
+	if (!step_done(st))
+		err = db_fail(s, "cannot mark stale sync_runs rows interrupted");
+	else if (count)
+		*count = sqlite3_changes(db_of(s));
+	sqlite3_reset(st);
+	return err;
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static enum error sqlite_events_append(struct store *s, const char *run_id,
+				       const struct event_row *ev, size_t n)
+{
+	sqlite3_stmt *st;
+	enum error err;
+	size_t i;
+
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot append events without a run id");
+	for (i = 0; i < n; i++)
+		if (!ev[i].type)
+			return store_fail(s, ERR_INVALID,
+					  "cannot append event %lld of run '%s': it has no type",
+					  ev[i].seq, run_id);
+	if (n == 0)
+		return ERR_OK;
+	err = stmt(s, S_EVENT_INSERT, &st);
+	if (!err)
+		err = tx_run(s, S_BEGIN, "begin");
+	if (err)
+		return err;
+	for (i = 0; i < n && !err; i++) {
+		sqlite3_reset(st);
+		bind_text(st, 1, run_id);
+		sqlite3_bind_int64(st, 2, ev[i].seq);
+		bind_text(st, 3, ev[i].type);
+		sqlite3_bind_int64(st, 4, ev[i].ts_ms);
+		bind_text(st, 5, ev[i].line ? ev[i].line : "");
+		bind_text(st, 6, ev[i].data ? ev[i].data : "{}");
+		if (!step_done(st))
+			err = db_fail(s, "cannot insert sync_events row %lld of run '%s'",
+				      ev[i].seq, run_id);
+	}
+	sqlite3_reset(st);
+	if (!err)
+		err = tx_run(s, S_COMMIT, "commit");
+	if (err)
+		tx_rollback(s);
+	return err;
+}
+
+static enum error sqlite_events_list(struct store *s, const char *run_id, long long after_seq,
+				     long long limit, struct event_row **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	struct event_row *rows = NULL;
+	size_t count = 0;
+	enum error err;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot list events without a run id");
+	err = stmt(s, S_EVENT_LIST, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, after_seq);
+	sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct event_row *e;
+
+		rows = xrealloc(rows, (count + 1) * sizeof(*rows));
+		e = &rows[count++];
+		e->seq = sqlite3_column_int64(st, 0);
+		e->type = col_text(st, 1);
+		e->ts_ms = sqlite3_column_int64(st, 2);
+		e->line = col_text(st, 3);
+		e->data = col_text(st, 4);
+	}
+	if (rc != SQLITE_DONE) {
+		err = db_fail(s, "cannot list sync_events rows of run '%s'", run_id);
+		while (count)
+			event_row_release(&rows[--count]);
+		FREE_AND_NULL(rows);
+	}
+	sqlite3_reset(st);
+	*out = rows;
+	*n = count;
+	return err;
+}
+
+/* ---- failures and cursors ------------------------------------------------ */
+
+static enum error sqlite_failure_add(struct store *s, const char *user_id, const char *kind,
+				     const char *run_id, const char *sku, const char *error,
+				     int attempts)
+{
+	sqlite3_stmt *st;
+	char now[32];
+	enum error err;
+
+	if (!user_id || !kind || !run_id || !sku)
+		return store_fail(s, ERR_INVALID,
+				  "cannot record a failure without user, kind, run and sku");
+	err = stmt(s, S_FAILURE_UPSERT, &st);
+	if (err)
+		return err;
+	now_iso(now);
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, kind);
+	bind_text(st, 3, sku);
+	bind_text(st, 4, run_id);
+	bind_text(st, 5, error ? error : "");
+	sqlite3_bind_int(st, 6, attempts);
+	bind_text(st, 7, now);
+	if (!step_done(st))
+		err = db_fail(s, "cannot upsert sync_failures row for sku '%s'", sku);
+	sqlite3_reset(st);
+	return err;
+}
+
+static enum error sqlite_failure_clear(struct store *s, const char *user_id, const char *kind,
+				       const char *sku)
+{
+	sqlite3_stmt *st;
+	enum error err;
+
+	if (!user_id || !kind || !sku)
+		return store_fail(s, ERR_INVALID,
+				  "cannot clear a failure without user, kind and sku");
+	err = stmt(s, S_FAILURE_DELETE, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, kind);
+	bind_text(st, 3, sku);
+	if (!step_done(st))
+		err = db_fail(s, "cannot delete sync_failures row for sku '%s'", sku);
+	sqlite3_reset(st);
+	return err;
+}
+
+static enum error sqlite_failure_list(struct store *s, const char *user_id, const char *kind,
+				      char ***skus, size_t *n)
+{
+	sqlite3_stmt *st;
+	char **list = NULL;
+	size_t count = 0;
+	enum error err;
+	int rc;
+
+	*skus = NULL;
+	*n = 0;
+	if (!user_id || !kind)
+		return store_fail(s, ERR_INVALID, "cannot list failures without user and kind");
+	err = stmt(s, S_FAILURE_LIST, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, kind);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		list = xrealloc(list, (count + 1) * sizeof(*list));
+		list[count++] = col_text(st, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		err = db_fail(s, "cannot list sync_failures rows of user '%s'", user_id);
+		while (count)
+			free(list[--count]);
+		FREE_AND_NULL(list);
+	}
+	sqlite3_reset(st);
+	*skus = list;
+	*n = count;
+	return err;
+}
+
+static enum error sqlite_run_failures(struct store *s, const char *run_id, json_t **out)
+{
+	sqlite3_stmt *st;
+	json_t *arr;
+	enum error err;
+	int rc;
+
+	*out = NULL;
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot list failures without a run id");
+	err = stmt(s, S_RUN_FAILURES, &st);
+	if (err)
+		return err;
+	arr = json_array();
+	bind_text(st, 1, run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_array_append_new(
+		    arr,
+		    json_pack("{s:s, s:s, s:I}", "sku", (const char *)sqlite3_column_text(st, 0),
+			      "error", (const char *)sqlite3_column_text(st, 1), "attempts",
+			      (json_int_t)sqlite3_column_int64(st, 2)));
+	}
+	if (rc != SQLITE_DONE) {
+		err = db_fail(s, "cannot list sync_failures rows of run '%s'", run_id);
+		json_decref(arr);
+		arr = NULL;
+	}
+	sqlite3_reset(st);
+	*out = arr;
+	return err;
+}
+
+static enum error sqlite_cursor_get(struct store *s, const char *user_id, const char *name,
+				    char **value)
+{
+	sqlite3_stmt *st;
+	enum error err;
+	int rc;
+
+	*value = NULL;
+	if (!user_id || !name)
+		return store_fail(s, ERR_INVALID, "cannot read a cursor without user and name");
+	err = stmt(s, S_CURSOR_GET, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*value = col_text(st, 0);
+	else if (rc == SQLITE_DONE)
+		err = store_fail(s, ERR_NOTFOUND, "no cursor '%s' for user '%s'", name, user_id);
+	else
+		err = db_fail(s, "cannot read ebay_sync_cursors row '%s'", name);
+	sqlite3_reset(st);
+	return err;
+}
+
+static enum error sqlite_cursor_set(struct store *s, const char *user_id, const char *name,
+				    const char *value)
+{
+	sqlite3_stmt *st;
+	char now[32];
+	enum error err;
+
+	if (!user_id || !name || !value)
+		return store_fail(s, ERR_INVALID,
+				  "cannot set a cursor without user, name and value");
+	err = stmt(s, S_CURSOR_SET, &st);
+	if (err)
+		return err;
+	now_iso(now);
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, name);
+	bind_text(st, 3, value);
+	bind_text(st, 4, now);
+	if (!step_done(st))
+		err = db_fail(s, "cannot upsert ebay_sync_cursors row '%s'", name);
+	sqlite3_reset(st);
+	return err;
+}
+
+/* ---- listing for the API ------------------------------------------------- */
+
+struct sort_col {
+	const char *name; /* what the API accepts */
+	const char *expr; /* what SQL sorts by */
+};
+
+static const struct sort_col item_sorts[] = {
+    {"sku_code", "sku_code"},
+    {"title", "title"},
+    {"condition", "condition"},
+    {"part_number", "part_number"},
+    {"model", "model"},
+    {"category", "category"},
+    {"price_value", "CAST(price_value AS REAL)"},
+    {"price_currency", "price_currency"},
+    {"quantity", "quantity"},
+    {"ebay_listing_id", "ebay_listing_id"},
+    {"ebay_status", "ebay_status"},
+    {"photo_count", "photo_count"},
+    {"last_seen_run", "last_seen_run"},
+    {"rec_created", "rec_created"},
+    {"rec_updated", "rec_updated"},
+    {NULL, NULL},
+};
+
+static const struct sort_col offer_sorts[] = {
+    {"offer_id", "offer_id"},
+    {"sku_code", "sku_code"},
+    {"marketplace_id", "marketplace_id"},
+    {"format", "format"},
+    {"status", "status"},
+    {"listing_id", "listing_id"},
+    {"listing_status", "listing_status"},
+    {"price_value", "CAST(price_value AS REAL)"},
+    {"price_currency", "price_currency"},
+    {"available_quantity", "available_quantity"},
+    {"sold_quantity", "sold_quantity"},
+    {"category_id", "category_id"},
+    {"listing_start_date", "listing_start_date"},
+    {"last_seen_run", "last_seen_run"},
+    {"rec_created", "rec_created"},
+    {"rec_updated", "rec_updated"},
+    {NULL, NULL},
+};
+
+struct list_spec {
+	const char *table;
+	const char *columns;
+	const char *key; /* the row key after user_id: the last sort key, for stable pages */
+	const struct sort_col *sorts;
+	const char *status_col;
+	int items; /* inventory: search titles too, filter by condition */
+};
+
+static const struct list_spec item_spec = {"inventory", ITEM_COLS,     "sku_code",
+					   item_sorts,	"ebay_status", 1};
+static const struct list_spec offer_spec = {"offers",	 OFFER_COLS, "offer_id",
+					    offer_sorts, "status",   0};
+
+/* '%' + text with \, % and _ escaped + '%', for LIKE ... ESCAPE '\'. */
+static char *like_pattern(const char *text)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_addch(&b, '%');
+	for (; *text; text++) {
+		if (*text == '\\' || *text == '%' || *text == '_')
+			buf_addch(&b, '\\');
+		buf_addch(&b, *text);
+	}
+	buf_addch(&b, '%');
+	return buf_detach(&b, NULL);
+}
+
+/* One result row as a JSON object of every column (see docs/schema.md). */
+static json_t *row_json(sqlite3_stmt *st)
+{
+	json_t *obj = json_object();
+	int i, n = sqlite3_column_count(st);
+
+	for (i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		const char *text = (const char *)sqlite3_column_text(st, i);
+		size_t len = (size_t)sqlite3_column_bytes(st, i);
+		json_t *v;
+
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_NULL:
+			v = json_null();
+			break;
+		case SQLITE_INTEGER:
+			if (!strcmp(name, "price_value"))
+				v = json_stringn(text, len);
+			else
+				v = json_integer(sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_FLOAT:
+			v = !strcmp(name, "price_value") ? json_stringn(text, len)
+							 : json_real(sqlite3_column_double(st, i));
+			break;
+		default:
+			v = NULL;
+			if (!strcmp(name, "raw_payload"))
+				v = json_loadb(text, len, 0, NULL);
+			if (!v)
+				v = json_stringn(text, len);
+			break;
+		}
+		json_object_set_new(obj, name, v ? v : json_null());
+	}
+	return obj;
+}
+
+static enum error list_rows(struct store *s, const struct list_spec *spec,
+			    const struct store_query *q, json_t **rows, long long *total)
+{
+	const struct sort_col *sort = spec->sorts;
+	const char *dir = q->desc ? "DESC" : "ASC";
+	sqlite3_stmt *st = NULL, *cnt = NULL;
+	struct buf where, sql;
+	char *pattern = NULL;
+	json_t *arr = NULL;
+	enum error err = ERR_OK;
+	int rc;
+
+	*rows = NULL;
+	if (total)
+		*total = 0;
+	buf_init(&where, 0);
+	buf_init(&sql, 0);
+	if (!q->user_id) {
+		err = store_fail(s, ERR_INVALID, "cannot list %s without a user id", spec->table);
+		goto out;
+	}
+	while (sort->name && strcmp(sort->name, q->sort ? q->sort : "sku_code") != 0)
+		sort++;
+	if (!sort->name) {
+		err = store_fail(s, ERR_INVALID, "cannot sort by '%.64s'", q->sort);
+		goto out;
+	}
+	if (q->search && strlen(q->search) > SQLITE_SEARCH_MAX) {
+		err = store_fail(s, ERR_INVALID, "search text is %zu bytes, over the limit of %d",
+				 strlen(q->search), SQLITE_SEARCH_MAX);
+		goto out;
+	}
+
+	buf_adds(&where, " WHERE user_id = ?1");
+	if (q->search && *q->search) {
+		pattern = like_pattern(q->search);
+		buf_adds(&where, spec->items ? " AND (sku_code LIKE ?2 ESCAPE '\\' "
+					       "OR title LIKE ?2 ESCAPE '\\')"
+					     : " AND sku_code LIKE ?2 ESCAPE '\\'");
+	}
+	if (q->status)
+		buf_addf(&where, " AND %s = ?3", spec->status_col);
+	if (q->condition && spec->items)
+		buf_adds(&where, " AND condition = ?4");
+	if (q->sku)
+		buf_adds(&where, " AND sku_code = ?5");
+
+	buf_addf(&sql, "SELECT count(*) FROM %s%s", spec->table, buf_str(&where));
+	if (sqlite3_prepare_v2(db_of(s), buf_str(&sql), -1, &cnt, NULL) != SQLITE_OK) {
+		err = db_fail(s, "cannot count %s rows", spec->table);
+		goto out;
+	}
+	buf_reset(&sql);
+	buf_addf(&sql, "SELECT %s FROM %s%s ORDER BY %s %s NULLS LAST, %s %s LIMIT ?6 OFFSET ?7",
+		 spec->columns, spec->table, buf_str(&where), sort->expr, dir, spec->key, dir);
+	if (sqlite3_prepare_v2(db_of(s), buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
+		err = db_fail(s, "cannot list %s rows", spec->table);
+		goto out;
+	}
+	for (sqlite3_stmt *each = cnt; each; each = each == cnt ? st : NULL) {
+		int max = sqlite3_bind_parameter_count(each);
+
+		bind_text(each, 1, q->user_id);
+		if (max >= 2)
+			bind_text(each, 2, pattern);
+		if (max >= 3)
+			bind_text(each, 3, q->status);
+		if (max >= 4)
+			bind_text(each, 4, q->condition);
+		if (max >= 5)
+			bind_text(each, 5, q->sku);
+		if (max >= 7) {
+			sqlite3_bind_int64(each, 6, q->limit > 0 ? q->limit : -1);
+			sqlite3_bind_int64(each, 7, q->offset > 0 ? q->offset : 0);
+		}
+	}
+
+	if (sqlite3_step(cnt) != SQLITE_ROW) {
+		err = db_fail(s, "cannot count %s rows of user '%s'", spec->table, q->user_id);
+		goto out;
+	}
+	if (total)
+		*total = sqlite3_column_int64(cnt, 0);
+	arr = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, row_json(st));
+	if (rc != SQLITE_DONE) {
+		err = db_fail(s, "cannot list %s rows of user '%s'", spec->table, q->user_id);
+		goto out;
+	}
+	*rows = arr;
+	arr = NULL;
+out:
+	json_decref(arr);
+	sqlite3_finalize(st);
+	sqlite3_finalize(cnt);
+	free(pattern);
+	buf_release(&where);
+	buf_release(&sql);
+	return err;
+}
+
+static enum error sqlite_list_items(struct store *s, const struct store_query *q, json_t **rows,
+				    long long *total)
+{
+	return list_rows(s, &item_spec, q, rows, total);
+}
+
+static enum error sqlite_list_offers(struct store *s, const struct store_query *q, json_t **rows,
+				     long long *total)
+{
+	return list_rows(s, &offer_spec, q, rows, total);
+}
+
+static enum error sqlite_count_unseen(struct store *s, const char *user_id, const char *table,
+				      const char *run_id, long long *count)
+{
+	sqlite3_stmt *st;
+	enum stmt_id id;
+	enum error err;
+
+	*count = 0;
+	if (!user_id || !table)
+		return store_fail(s, ERR_INVALID,
+				  "cannot count unseen rows without user and table");
+	if (!strcmp(table, "inventory"))
+		id = S_UNSEEN_INVENTORY;
+	else if (!strcmp(table, "offers"))
+		id = S_UNSEEN_OFFERS;
+	else
+		return store_fail(s, ERR_INVALID,
+				  "cannot count unseen rows of '%.64s': use inventory or offers",
+				  table);
+	err = stmt(s, id, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, run_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*count = sqlite3_column_int64(st, 0);
+	else
+		err = db_fail(s, "cannot count unseen %s rows of user '%s'", table, user_id);
+	sqlite3_reset(st);
+	return err;
+}
+
+/* ---- users --------------------------------------------------------------- */
+
+static void read_user(sqlite3_stmt *st, struct user_row *u)
+{
+	u->id = col_text(st, 0);
+	u->password_hash = col_text(st, 1);
+	u->ebay_token = col_text(st, 2);
+	u->ebay_refresh_token = col_text(st, 3);
+	u->refresh_expires_ms = sqlite3_column_int64(st, 4);
+	u->created_ms = sqlite3_column_int64(st, 5);
+}
+
+static enum error sqlite_user_put(struct store *s, const struct user_row *u)
+{
+	sqlite3_stmt *st;
+	enum error err;
+
+	if (!u->id || !*u->id || !u->password_hash)
+		return store_fail(s, ERR_INVALID,
+				  "cannot store a user without id and password hash");
+	err = stmt(s, S_USER_PUT, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, u->id);
+	bind_text(st, 2, u->password_hash);
+	bind_text(st, 3, u->ebay_token);
+	bind_text(st, 4, u->ebay_refresh_token);
+	if (u->refresh_expires_ms)
+		sqlite3_bind_int64(st, 5, u->refresh_expires_ms);
+	else
+		sqlite3_bind_null(st, 5);
+	sqlite3_bind_int64(st, 6, u->created_ms ? u->created_ms : timeutil_wall_ms());
+	if (!step_done(st))
+		err = db_fail(s, "cannot upsert users row '%s'", u->id);
+	sqlite3_reset(st);
+	return err;
+}
+
+static enum error sqlite_user_get(struct store *s, const char *id, struct user_row *out)
+{
+	sqlite3_stmt *st;
+	enum error err;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!id)
+		return store_fail(s, ERR_INVALID, "cannot look up a user without an id");
+	err = stmt(s, S_USER_GET, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_user(st, out);
+	else if (rc == SQLITE_DONE)
+		err = store_fail(s, ERR_NOTFOUND, "no user '%s'", id);
+	else
+		err = db_fail(s, "cannot read users row '%s'", id);
+	sqlite3_reset(st);
+	return err;
+}
+
+static enum error sqlite_user_list(struct store *s, struct user_row **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	struct user_row *rows = NULL;
+	size_t count = 0;
+	enum error err;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	err = stmt(s, S_USER_LIST, &st);
+	if (err)
+		return err;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows = xrealloc(rows, (count + 1) * sizeof(*rows));
+		read_user(st, &rows[count++]);
+	}
+	if (rc != SQLITE_DONE) {
+		err = db_fail(s, "cannot list users rows");
+		while (count)
+			user_row_release(&rows[--count]);
+		FREE_AND_NULL(rows);
+	}
+	sqlite3_reset(st);
+	*out = rows;
+	*n = count;
+	return err;
+}
+
+const struct store_ops store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .write_batch = sqlite_write_batch,
+    .run_insert = sqlite_run_insert,
+    .run_update = sqlite_run_update,
+    .run_get = sqlite_run_get,
+    .run_list = sqlite_run_list,
+    .run_request_stop = sqlite_run_request_stop,
+    .runs_interrupt_stale = sqlite_runs_interrupt_stale,
+    .events_append = sqlite_events_append,
+    .events_list = sqlite_events_list,
+    .failure_add = sqlite_failure_add,
+    .failure_clear = sqlite_failure_clear,
+    .failure_list = sqlite_failure_list,
+    .run_failures = sqlite_run_failures,
+    .cursor_get = sqlite_cursor_get,
+    .cursor_set = sqlite_cursor_set,
+    .list_items = sqlite_list_items,
+    .list_offers = sqlite_list_offers,
+    .count_unseen = sqlite_count_unseen,
+    .user_put = sqlite_user_put,
+    .user_get = sqlite_user_get,
+    .user_list = sqlite_user_list,
+};

@@ -1,0 +1,529 @@
+/*
+ * The sync engine's life cycle (see sync.h and docs/pipeline.md): a run is
+ * created, executed on the caller's thread, and ends in exactly one of
+ * done, failed or cancelled, with its sync_runs row, its log and its counts
+ * agreeing. The work itself is in sync_pages.c (getInventoryItems) and
+ * sync_offers.c (getOffers per SKU).
+ */
+#include "sync_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "metrics.h"
+#include "pacer.h"
+#include "timeutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define BEAT_MS		1000
+#define REQUEST_LOG_MAX 512
+
+static const char *const kind_names[] = {
+    [SYNC_INVENTORY] = "inventory",
+    [SYNC_OFFERS] = "offers",
+    [SYNC_ALL] = "all",
+};
+
+const char *sync_kind_name(enum sync_kind k)
+{
+	return (size_t)k < 3 ? kind_names[k] : "unknown";
+}
+
+enum error sync_kind_parse(const char *s, enum sync_kind *out)
+{
+	for (size_t i = 0; i < 3; i++) {
+		if (s && !strcmp(s, kind_names[i])) {
+			*out = (enum sync_kind)i;
+			return ERR_OK;
+		}
+	}
+	return ERR_INVALID;
+}
+
+char *sync_new_run_id(enum sync_kind k)
+{
+	unsigned char rnd[3];
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		long long t = timeutil_mono_ms() ^ getpid();
+		memcpy(rnd, &t, sizeof(rnd));
+	}
+	return xasprintf("%s_%lld_%02x%02x%02x", sync_kind_name(k), timeutil_wall_ms() / 1000,
+			 rnd[0], rnd[1], rnd[2]);
+}
+
+static char *default_owner(void)
+{
+	char host[256] = "localhost";
+
+	gethostname(host, sizeof(host) - 1);
+	return xasprintf("%s:%d", host, (int)getpid());
+}
+
+struct sync_run *sync_run_new(const struct sync_opts *opts, const char *run_id)
+{
+	struct sync_run *r = xcalloc(1, sizeof(*r));
+
+	r->opts = *opts;
+	r->user_id = xstrdup(opts->user_id);
+	r->db_url = xstrdup(opts->db_url);
+	r->env_name = xstrdup(opts->env_name ? opts->env_name : "production");
+	r->owner = opts->owner ? xstrdup(opts->owner) : default_owner();
+	r->api_base = xstrdup(opts->ebay.api_base ? opts->ebay.api_base : EBAY_API_PRODUCTION);
+	r->marketplace_id =
+	    xstrdup(opts->ebay.marketplace_id ? opts->ebay.marketplace_id : "EBAY_US");
+	r->opts.user_id = r->user_id;
+	r->opts.db_url = r->db_url;
+	r->opts.env_name = r->env_name;
+	r->opts.owner = r->owner;
+	r->opts.ebay.api_base = r->api_base;
+	r->opts.ebay.marketplace_id = r->marketplace_id;
+	if (r->opts.page_limit <= 0 || r->opts.page_limit > 200)
+		r->opts.page_limit = 200;
+	if (r->opts.batch_size <= 0)
+		r->opts.batch_size = 200;
+	r->id = run_id ? xstrdup(run_id) : sync_new_run_id(opts->kind);
+	r->log = runlog_new(r->id);
+	pthread_mutex_init(&r->lock, NULL);
+	r->status = STORE_RUN_RUNNING;
+	r->available = -1;
+	return r;
+}
+
+void sync_run_free(struct sync_run *r)
+{
+	if (!r)
+		return;
+	runlog_free(r->log);
+	pthread_mutex_destroy(&r->lock);
+	free(r->user_id);
+	free(r->db_url);
+	free(r->env_name);
+	free(r->owner);
+	free(r->api_base);
+	free(r->marketplace_id);
+	free(r->id);
+	free(r->error);
+	free(r->summary);
+	free(r);
+}
+
+void sync_run_cancel(struct sync_run *r)
+{
+	atomic_store(&r->cancel, 1);
+}
+
+const char *sync_run_id(const struct sync_run *r)
+{
+	return r->id;
+}
+
+struct runlog *sync_run_log(struct sync_run *r)
+{
+	return r->log;
+}
+
+const char *sync_run_status(const struct sync_run *r)
+{
+	const char *s;
+
+	pthread_mutex_lock((pthread_mutex_t *)&r->lock);
+	s = r->status;
+	pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
+	return s;
+}
+
+const char *sync_run_error(const struct sync_run *r)
+{
+	return r->error;
+}
+
+struct run_counts sync_run_counts(struct sync_run *r)
+{
+	struct run_counts c;
+
+	pthread_mutex_lock(&r->lock);
+	c = r->counts;
+	pthread_mutex_unlock(&r->lock);
+	return c;
+}
+
+void sync_counts_add(struct sync_run *r, long long fetched, long long stored, long long failed,
+		     long long current)
+{
+	pthread_mutex_lock(&r->lock);
+	r->counts.fetched += fetched;
+	r->counts.stored += stored;
+	r->counts.failed += failed;
+	r->counts.current += current;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void sync_counts_set(struct sync_run *r, long long current, long long total, const char *unit)
+{
+	pthread_mutex_lock(&r->lock);
+	r->counts.current = current;
+	r->counts.total = total;
+	r->counts.unit = unit;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void sync_emit(struct sync_run *r, enum event_type t, const char *fmt, ...)
+{
+	struct run_counts c = sync_run_counts(r);
+	va_list ap;
+
+	va_start(ap, fmt);
+	runlog_vemit(r->log, t, &c, fmt, ap);
+	va_end(ap);
+}
+
+enum error sync_fail(struct sync_run *r, enum error err, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = xstrdup(error_strerror(err));
+	va_end(ap);
+	pthread_mutex_lock(&r->lock);
+	if (!r->error)
+		r->error = msg;
+	else
+		free(msg);
+	pthread_mutex_unlock(&r->lock);
+	return err;
+}
+
+enum error sync_flush_writer(struct sync_run *r)
+{
+	const char *msg = NULL;
+	enum error err = writer_flush(r->writer);
+
+	if (!err)
+		return ERR_OK;
+	writer_error(r->writer, &msg);
+	return sync_fail(r, err, "%s", msg ? msg : error_strerror(err));
+}
+
+const char *sync_url_path(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	if (!p)
+		return url;
+	p = strchr(p + 3, '/');
+	return p ? p : "/";
+}
+
+static void fill_row(struct sync_run *r, struct run_row *row)
+{
+	struct run_counts c = sync_run_counts(r);
+
+	memset(row, 0, sizeof(*row));
+	row->id = r->id;
+	row->user_id = r->user_id;
+	row->kind = (char *)sync_kind_name(r->opts.kind);
+	pthread_mutex_lock(&r->lock);
+	row->status = (char *)r->status;
+	row->error = r->error;
+	pthread_mutex_unlock(&r->lock);
+	row->fetched = c.fetched;
+	row->stored = c.stored;
+	row->failed = c.failed;
+	row->total = c.total;
+	row->heartbeat_ms = timeutil_wall_ms();
+	row->owner = r->owner;
+}
+
+int sync_should_stop(struct sync_run *r)
+{
+	long long now = timeutil_mono_ms();
+
+	if (atomic_load(&r->cancel))
+		return 1;
+	if (now >= r->next_beat && r->store) {
+		struct run_row row, cur;
+
+		r->next_beat = now + BEAT_MS;
+		fill_row(r, &row);
+		if (store_run_update(r->store, &row) == ERR_OK &&
+		    store_run_get(r->store, NULL, r->id, &cur) == ERR_OK) {
+			if (cur.stop_requested)
+				atomic_store(&r->cancel, 1);
+			run_row_release(&cur);
+		}
+	}
+	return atomic_load(&r->cancel);
+}
+
+/* The request log: one JSON line per event to opts.request_log, and retries
+ * as warnings in the run's log, so the terminal shows why a run slows. */
+static void request_log(void *ctx, const struct ebay_log_entry *e)
+{
+	struct sync_run *r = ctx;
+
+	if (r->opts.request_log) {
+		json_t *o = json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I, s:i, s:s?}", "event",
+				      e->event, "path", e->path, "label", e->label, "status",
+				      (json_int_t)e->status, "error_id", (json_int_t)e->error_id,
+				      "duration_ms", (json_int_t)e->duration_ms, "attempt",
+				      e->attempt, "message", e->message);
+		if (o) {
+			char *s = json_dumps(o, JSON_COMPACT);
+			if (s && strlen(s) < REQUEST_LOG_MAX * 8)
+				fprintf(r->opts.request_log, "%s\n", s);
+			free(s);
+			json_decref(o);
+		}
+	}
+	if (e->retry_in_ms >= 0)
+		sync_emit(r, EVENT_WARNING, "⚠ %s: %s%s%ld%s, retrying in %lldms (attempt %d)",
+			  e->label ? e->label : sync_url_path(e->path),
+			  e->message ? e->message : "", e->status ? " (HTTP " : "", e->status,
+			  e->status ? ")" : "", e->retry_in_ms, e->attempt + 1);
+}
+
+/* Called by the writer thread after each committed batch. */
+static void stored(void *ctx, size_t n_items, size_t n_offers, long long ms, long long tag)
+{
+	struct sync_run *r = ctx;
+	struct run_counts c;
+
+	metrics_add(METRIC_ITEMS_STORED, (long long)n_items);
+	metrics_add(METRIC_OFFERS_STORED, (long long)n_offers);
+	if (r->phase_items) {
+		long long page = tag >> 16, on_page = tag & 0xffff;
+
+		sync_counts_add(r, 0, (long long)n_items, 0, 0);
+		c = sync_run_counts(r);
+		sync_emit(r, EVENT_RESPONSE, "← Database: Stored %zu items (%lldms)", n_items, ms);
+		sync_emit(r, EVENT_PROGRESS,
+			  "Page %lld/%lld complete: %lld fetched, %zu stored | Running total: "
+			  "%lld/%lld fetched, %lld stored",
+			  page, c.total > page ? c.total : page, on_page, n_items, c.fetched,
+			  r->available >= 0 ? r->available : c.fetched, c.stored);
+	} else {
+		sync_counts_add(r, 0, (long long)n_offers, 0, 0);
+		sync_emit(r, EVENT_RESPONSE, "← Database: Stored %zu offers for %zu SKUs (%lldms)",
+			  n_offers, n_items, ms);
+	}
+}
+
+static enum error token_missing(void *ctx, int refresh, char **token, struct buf *why)
+{
+	buf_adds(why, "no eBay access token configured");
+	return ERR_AUTH;
+}
+
+/* Persists what the writer did not (the final events, or all of them when
+ * the writer could not start) through the run's own connection. */
+static void persist_rest(struct sync_run *r)
+{
+	struct event ev[256];
+	struct event_row rows[256];
+	size_t n;
+
+	while (r->store && (n = runlog_take_unpersisted(r->log, ev, 256)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			rows[i].seq = ev[i].seq;
+			rows[i].type = (char *)event_type_name(ev[i].type);
+			rows[i].ts_ms = ev[i].ts_ms;
+			rows[i].line = ev[i].line;
+			rows[i].data = ev[i].data;
+		}
+		store_events_append(r->store, r->id, rows, n);
+		for (size_t i = 0; i < n; i++)
+			event_release(&ev[i]);
+	}
+}
+
+static const char *title_of(enum sync_kind k)
+{
+	return k == SYNC_INVENTORY ? "Inventory" : k == SYNC_OFFERS ? "Offers" : "Full";
+}
+
+/* Ends the run: final status on the row, then the final event. */
+static void finish(struct sync_run *r, enum error err)
+{
+	struct run_counts c = sync_run_counts(r);
+	long long ms = timeutil_mono_ms() - r->t0;
+	struct buf werr = BUF_INIT;
+	struct run_row row;
+	enum event_type final;
+
+	if (writer_finish(r->writer, &werr) && !err)
+		err = sync_fail(r, ERR_DB, "%s", buf_str(&werr));
+	r->writer = NULL;
+	buf_release(&werr);
+	c = sync_run_counts(r);
+
+	pthread_mutex_lock(&r->lock);
+	r->status = err == ERR_OK	   ? STORE_RUN_DONE
+		    : err == ERR_CANCELLED ? STORE_RUN_CANCELLED
+					   : STORE_RUN_FAILED;
+	if (err && err != ERR_CANCELLED && !r->error)
+		r->error = xstrdup(error_strerror(err));
+	pthread_mutex_unlock(&r->lock);
+
+	if (r->store) {
+		fill_row(r, &row);
+		row.finished_ms = timeutil_wall_ms();
+		store_run_update(r->store, &row);
+	}
+	if (err == ERR_OK) {
+		final = EVENT_DONE;
+		sync_emit(r, final, "%s", r->summary ? r->summary : "Sync completed");
+	} else if (err == ERR_CANCELLED) {
+		final = EVENT_CANCELLED;
+		sync_emit(r, final,
+			  "%s sync cancelled: %lld fetched, %lld stored (stopped at %s %lld/%lld) "
+			  "in %lldms",
+			  title_of(r->opts.kind), c.fetched, c.stored, c.unit ? c.unit : "step",
+			  c.current, c.total, ms);
+	} else if (err) {
+		final = EVENT_FAILED;
+		sync_emit(r, final, "%s sync failed: %s (%lld fetched, %lld stored in %lldms)",
+			  title_of(r->opts.kind), r->error, c.fetched, c.stored, ms);
+	}
+	persist_rest(r);
+}
+
+static void report_unseen(struct sync_run *r, const char *table, const char *what)
+{
+	long long n = 0;
+
+	if (store_count_unseen(r->store, r->user_id, table, r->id, &n) == ERR_OK && n > 0)
+		sync_emit(r, EVENT_WARNING,
+			  "%lld %s stored earlier were not seen on eBay in this run (kept, not "
+			  "deleted)",
+			  n, what);
+}
+
+static enum error run_inventory(struct sync_run *r)
+{
+	struct run_counts c;
+	enum error err;
+
+	sync_emit(r, EVENT_START, "Starting Inventory sync from eBay (%s)", r->env_name);
+	sync_emit(r, EVENT_INFO,
+		  "API Configuration: Inventory API v1 - getInventoryItems with pagination");
+	r->phase_items = 1;
+	err = sync_pages(r, 1);
+	if (!err)
+		err = sync_flush_writer(r);
+	r->phase_items = 0;
+	if (err)
+		return err;
+	c = sync_run_counts(r);
+	report_unseen(r, "inventory", "inventory items");
+	if (c.failed)
+		sync_emit(r, EVENT_WARNING,
+			  "⚠ %lld items could not be stored (see the warnings above)", c.failed);
+	if (r->opts.kind == SYNC_INVENTORY)
+		r->summary =
+		    xasprintf("Inventory sync completed: %lld fetched, %lld stored in %lldms",
+			      c.fetched, c.stored, timeutil_mono_ms() - r->t0);
+	else
+		sync_emit(r, EVENT_INFO,
+			  "Inventory sync completed: %lld fetched, %lld stored in %lldms",
+			  c.fetched, c.stored, timeutil_mono_ms() - r->t0);
+	return ERR_OK;
+}
+
+static enum error run_offers(struct sync_run *r)
+{
+	enum error err;
+
+	if (r->opts.kind == SYNC_OFFERS) {
+		sync_emit(r, EVENT_START, "Starting Offers sync from eBay (%s)", r->env_name);
+		sync_emit(r, EVENT_INFO,
+			  "API Configuration: Inventory API v1 - getInventoryItems → "
+			  "getOffers per SKU");
+		sync_emit(r, EVENT_INFO, "Step 1: Fetching all inventory items to get SKU list...");
+		err = sync_pages(r, 0);
+		if (err)
+			return err;
+		sync_emit(r, EVENT_INFO, "✓ Step 1 complete: Found %zu unique SKUs",
+			  json_array_size(r->skus));
+	} else {
+		sync_emit(r, EVENT_INFO, "Starting Offers sync from eBay (%s)", r->env_name);
+		sync_emit(r, EVENT_INFO,
+			  "✓ Step 1 complete: Found %zu unique SKUs (from the inventory sync)",
+			  json_array_size(r->skus));
+	}
+	/* The offers part counts offers, not items. */
+	pthread_mutex_lock(&r->lock);
+	r->counts.fetched = r->counts.stored = 0;
+	pthread_mutex_unlock(&r->lock);
+	return sync_offers_step2(r);
+}
+
+static enum error setup(struct sync_run *r)
+{
+	struct buf msg = BUF_INIT;
+	struct run_row row;
+	enum error err;
+
+	err = store_open(r->db_url, &r->store, &msg);
+	if (err) {
+		sync_fail(r, err, "cannot open the database: %s", buf_str(&msg));
+		goto out;
+	}
+	fill_row(r, &row);
+	row.started_ms = timeutil_wall_ms();
+	err = store_run_insert(r->store, &row);
+	if (err) {
+		sync_fail(r, err, "cannot record the run: %s", store_errmsg(r->store));
+		goto out;
+	}
+	err = writer_start(r->db_url, r->user_id, r->id, r->log, stored, r, &r->writer, &msg);
+	if (err) {
+		sync_fail(r, err, "cannot start the database writer: %s", buf_str(&msg));
+		goto out;
+	}
+	if (!r->opts.token)
+		r->opts.token = token_missing;
+	r->client = ebay_client_new(&r->opts.ebay, r->opts.pacer, r->opts.token, r->opts.token_ctx,
+				    request_log, r);
+	r->skus = json_array();
+	r->seen = json_object();
+out:
+	buf_release(&msg);
+	return err;
+}
+
+enum error sync_run_execute(struct sync_run *r)
+{
+	enum error err;
+
+	r->t0 = timeutil_mono_ms();
+	r->next_beat = r->t0 + BEAT_MS;
+	err = setup(r);
+	if (err)
+		goto out;
+	if (sync_should_stop(r)) { /* cancellation point 1: before starting */
+		err = ERR_CANCELLED;
+		goto out;
+	}
+	if (r->opts.kind == SYNC_INVENTORY || r->opts.kind == SYNC_ALL)
+		err = run_inventory(r);
+	if (!err && (r->opts.kind == SYNC_OFFERS || r->opts.kind == SYNC_ALL))
+		err = run_offers(r);
+out:
+	ebay_client_free(r->client);
+	r->client = NULL;
+	finish(r, err);
+	json_decref(r->skus);
+	json_decref(r->seen);
+	r->skus = r->seen = NULL;
+	store_close(r->store);
+	r->store = NULL;
+	return err;
+}

@@ -1,0 +1,412 @@
+/*
+ * Step 2 of the offers sync (see sync_internal.h and docs/pipeline.md):
+ * getOffers for every SKU, many at once through the eBay client (which
+ * paces, retries and refreshes the token), the answers mapped to offer rows
+ * plus the offer-derived fields of the SKU's inventory row, and handed to
+ * the writer in batches. SKUs that failed in earlier runs go first. A SKU
+ * that still fails after its retries is recorded in sync_failures and the
+ * run goes on; a SKU that eBay no longer knows is reported, not failed.
+ */
+#include "sync_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "timeutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define EBAY_ERR_SKU_NOT_FOUND 25702
+#define EBAY_ERR_NO_OFFER      25713
+#define FLUSH_MS	       250
+#define PROGRESS_MS	       2000
+#define FAILED_NAMED_MAX       20
+
+struct step2 {
+	struct sync_run *r;
+	size_t n_skus;
+	size_t next;		  /* index of the next SKU to submit */
+	size_t done;		  /* SKUs finished, whatever the outcome */
+	json_t *pending_failures; /* set: SKUs that failed in earlier runs */
+	json_t *failed;		  /* array: SKUs that failed in this run */
+	long long vanished;
+	enum error fatal; /* an error that ends the run (auth) */
+	/* the batch being filled */
+	struct item_row *items;
+	struct offer_row *offers;
+	size_t n_items, n_offers, cap_items, cap_offers;
+	long long batch_t0;
+	long long next_progress;
+};
+
+struct job {
+	struct step2 *s;
+	size_t index; /* 1-based position shown in the log */
+	char *sku;
+	json_t *offers; /* offers gathered over the SKU's pages */
+	struct ebay_pager pager;
+};
+
+static void job_free(struct job *j)
+{
+	json_decref(j->offers);
+	ebay_pager_release(&j->pager);
+	free(j->sku);
+	free(j);
+}
+
+static enum error flush_batch(struct step2 *s)
+{
+	enum error err;
+
+	s->batch_t0 = timeutil_mono_ms();
+	if (!s->n_items && !s->n_offers)
+		return ERR_OK;
+	err = writer_submit(s->r->writer, s->items, s->n_items, s->offers, s->n_offers, 0);
+	s->items = NULL;
+	s->offers = NULL;
+	s->n_items = s->n_offers = s->cap_items = s->cap_offers = 0;
+	return err ? sync_flush_writer(s->r) : ERR_OK;
+}
+
+/* Maps the SKU's offers into the batch, with its inventory row's
+ * offer-derived fields. Returns how many offers were kept. */
+static size_t add_to_batch(struct step2 *s, struct job *j)
+{
+	struct buf why = BUF_INIT;
+	size_t i, first = s->n_offers;
+	json_t *o;
+	struct item_row *item;
+
+	if (s->n_offers + json_array_size(j->offers) >= s->cap_offers) {
+		s->cap_offers = (s->n_offers + json_array_size(j->offers)) * 2 + 16;
+		s->offers = xrealloc(s->offers, s->cap_offers * sizeof(*s->offers));
+	}
+	json_array_foreach(j->offers, i, o)
+	{
+		buf_reset(&why);
+		if (mapping_offer_from_json(o, &s->offers[s->n_offers], &why)) {
+			sync_emit(s->r, EVENT_WARNING, "⚠ SKU %s: skipping an offer: %s", j->sku,
+				  buf_str(&why));
+			continue;
+		}
+		s->n_offers++;
+	}
+	buf_release(&why);
+
+	if (s->n_items == s->cap_items) {
+		s->cap_items = s->cap_items * 2 + 16;
+		s->items = xrealloc(s->items, s->cap_items * sizeof(*s->items));
+	}
+	item = &s->items[s->n_items++];
+	memset(item, 0, sizeof(*item));
+	item->sku = xstrdup(j->sku);
+	item->quantity = -1;
+	mapping_item_apply_offers(item, s->offers + first, s->n_offers - first);
+	return s->n_offers - first;
+}
+
+static void record_failure(struct step2 *s, struct job *j, const struct ebay_response *resp)
+{
+	struct sync_run *r = s->r;
+	const char *msg = resp->message[0] ? resp->message : error_strerror(resp->err);
+	char *why;
+
+	if (resp->status && resp->error_id)
+		why = xasprintf("HTTP %ld, errorId %ld: %s", resp->status, resp->error_id, msg);
+	else if (resp->status)
+		why = xasprintf("HTTP %ld: %s", resp->status, msg);
+	else
+		why = xstrdup(msg);
+
+	sync_counts_add(r, 0, 0, 1, 1);
+	json_array_append_new(s->failed, json_string(j->sku));
+	sync_emit(r, EVENT_WARNING, "⚠ [%zu/%zu] SKU %s failed after %d attempts: %s", j->index,
+		  s->n_skus, j->sku, resp->attempts, why);
+	if (store_failure_add(r->store, r->user_id, "offers", r->id, j->sku, why, resp->attempts))
+		sync_emit(r, EVENT_WARNING, "⚠ cannot record the failure of SKU %s: %s", j->sku,
+			  store_errmsg(r->store));
+	free(why);
+}
+
+static void sku_done(void *ctx, const struct ebay_response *resp);
+
+static void finish_job(struct step2 *s, struct job *j, const struct ebay_response *resp)
+{
+	struct sync_run *r = s->r;
+	size_t kept = add_to_batch(s, j);
+
+	sync_counts_add(r, (long long)kept, 0, 0, 1);
+	sync_emit(r, EVENT_RESPONSE, "← [%zu/%zu] SKU %s: %zu offers (%lldms)", j->index, s->n_skus,
+		  j->sku, kept, resp->duration_ms);
+	if (json_object_get(s->pending_failures, j->sku))
+		store_failure_clear(r->store, r->user_id, "offers", j->sku);
+	if ((s->n_offers >= (size_t)r->opts.batch_size ||
+	     s->n_items >= (size_t)r->opts.batch_size) &&
+	    flush_batch(s) && !s->fatal)
+		s->fatal = ERR_DB;
+}
+
+/* One page of one SKU's offers came back (or failed for good). */
+static void sku_done(void *ctx, const struct ebay_response *resp)
+{
+	struct job *j = ctx;
+	struct step2 *s = j->s;
+	struct sync_run *r = s->r;
+	struct buf why = BUF_INIT;
+	struct ebay_page pg;
+	char *next = NULL;
+
+	if (resp->err == ERR_CANCELLED)
+		goto out;
+	s->done++;
+	if (resp->err == ERR_OK) {
+		if (ebay_parse_page(resp->json, "offers", &pg, &why) ||
+		    ebay_pager_next(&j->pager, &pg, &next, &why)) {
+			struct ebay_response bad = *resp;
+			bad.err = ERR_PARSE;
+			snprintf(bad.message, sizeof(bad.message), "malformed offers page: %s",
+				 buf_str(&why));
+			record_failure(s, j, &bad);
+			goto out;
+		}
+		json_array_extend(j->offers, pg.records);
+		if (next) { /* more offers than one page: same SKU, next page */
+			s->done--;
+			ebay_submit(r->client, EBAY_REQ_OFFERS, next, j->sku, sku_done, j);
+			free(next);
+			buf_release(&why);
+			return;
+		}
+		finish_job(s, j, resp);
+	} else if (resp->err == ERR_EBAY && resp->error_id == EBAY_ERR_NO_OFFER) {
+		finish_job(s, j, resp); /* eBay's way of saying "no offers" */
+	} else if (resp->err == ERR_EBAY && resp->error_id == EBAY_ERR_SKU_NOT_FOUND) {
+		s->vanished++;
+		sync_counts_add(r, 0, 0, 0, 1);
+		sync_emit(r, EVENT_WARNING,
+			  "⚠ [%zu/%zu] SKU %s no longer exists on eBay (removed during the run)",
+			  j->index, s->n_skus, j->sku);
+		store_failure_clear(r->store, r->user_id, "offers", j->sku);
+	} else if (resp->err == ERR_AUTH) {
+		if (!s->fatal)
+			s->fatal = sync_fail(r, ERR_AUTH,
+					     "eBay authorization for %s expired or was revoked: "
+					     "link the account again (%s)",
+					     r->user_id, resp->message);
+	} else {
+		record_failure(s, j, resp);
+	}
+out:
+	buf_release(&why);
+	job_free(j);
+}
+
+static void submit_next(struct step2 *s)
+{
+	struct sync_run *r = s->r;
+	struct job *j = xcalloc(1, sizeof(*j));
+	char *url;
+
+	j->s = s;
+	j->index = s->next + 1;
+	j->sku = xstrdup(json_string_value(json_array_get(r->skus, s->next)));
+	j->offers = json_array();
+	s->next++;
+	url = ebay_offers_url(&r->opts.ebay, j->sku, 100);
+	ebay_pager_init(&j->pager, url);
+	sync_emit(r, EVENT_REQUEST, "→ [%zu/%zu] Fetching offers for SKU: %s", j->index, s->n_skus,
+		  j->sku);
+	if (ebay_submit(r->client, EBAY_REQ_OFFERS, url, j->sku, sku_done, j)) {
+		struct ebay_response fail = {.err = ERR_INTERNAL, .attempts = 0};
+		snprintf(fail.message, sizeof(fail.message), "cannot queue the request");
+		sku_done(j, &fail);
+	}
+	free(url);
+}
+
+/* Puts SKUs that failed in earlier runs first; forgets those eBay no longer
+ * lists. */
+static enum error order_skus(struct step2 *s)
+{
+	struct sync_run *r = s->r;
+	char **skus = NULL;
+	size_t n = 0, moved = 0;
+	json_t *front = json_array(), *rest = json_array(), *v;
+	size_t i;
+	enum error err;
+
+	err = store_failure_list(r->store, r->user_id, "offers", &skus, &n);
+	if (err) {
+		json_decref(front);
+		json_decref(rest);
+		return sync_fail(r, err, "cannot read earlier failures: %s",
+				 store_errmsg(r->store));
+	}
+	for (i = 0; i < n; i++) {
+		if (json_object_get(r->seen, skus[i])) {
+			json_object_set_new(s->pending_failures, skus[i], json_true());
+		} else {
+			sync_emit(r, EVENT_INFO,
+				  "SKU %s failed in an earlier run and is no longer on eBay: "
+				  "forgotten",
+				  skus[i]);
+			store_failure_clear(r->store, r->user_id, "offers", skus[i]);
+		}
+		free(skus[i]);
+	}
+	free(skus);
+	json_array_foreach(r->skus, i, v)
+	{
+		if (json_object_get(s->pending_failures, json_string_value(v))) {
+			json_array_append(front, v);
+			moved++;
+		} else {
+			json_array_append(rest, v);
+		}
+	}
+	json_array_extend(front, rest);
+	json_decref(rest);
+	json_decref(r->skus);
+	r->skus = front;
+	if (moved)
+		sync_emit(r, EVENT_INFO, "Retrying first %zu SKUs that failed in earlier runs",
+			  moved);
+	return ERR_OK;
+}
+
+static void progress(struct step2 *s)
+{
+	struct sync_run *r = s->r;
+	struct run_counts c = sync_run_counts(r);
+	long long el = timeutil_mono_ms() - r->t0;
+	double rate = el > 0 ? (double)s->done * 1000.0 / (double)el : 0;
+	long long eta = rate > 0 ? (long long)((double)(s->n_skus - s->done) / rate) : -1;
+
+	sync_emit(r, EVENT_PROGRESS,
+		  "Progress: %zu/%zu SKUs, %lld offers fetched, %lld stored, %lld failed (%.1f "
+		  "SKUs/s, ETA %llds)",
+		  s->done, s->n_skus, c.fetched, c.stored, c.failed, rate, eta < 0 ? 0 : eta);
+}
+
+static void summary(struct step2 *s)
+{
+	struct sync_run *r = s->r;
+	struct run_counts c = sync_run_counts(r);
+	size_t n_failed = json_array_size(s->failed);
+	long long unseen = 0;
+
+	sync_emit(r, EVENT_INFO, "✓ Step 2 complete: Processed %zu SKUs", s->n_skus);
+	if (n_failed) {
+		struct buf names = BUF_INIT;
+		size_t i;
+		json_t *v;
+
+		json_array_foreach(s->failed, i, v)
+		{
+			if (i == FAILED_NAMED_MAX) {
+				buf_addf(&names, " and %zu more", n_failed - i);
+				break;
+			}
+			buf_addf(&names, "%s%s", i ? ", " : "", json_string_value(v));
+		}
+		sync_emit(r, EVENT_WARNING,
+			  "⚠ %zu SKUs failed after all retries: %s (recorded; the next run retries "
+			  "them first)",
+			  n_failed, buf_str(&names));
+		buf_release(&names);
+	}
+	if (s->vanished)
+		sync_emit(r, EVENT_WARNING, "⚠ %lld SKUs were removed from eBay during the run",
+			  s->vanished);
+	if (store_count_unseen(r->store, r->user_id, "offers", r->id, &unseen) == ERR_OK &&
+	    unseen > 0)
+		sync_emit(r, EVENT_WARNING,
+			  "%lld offers stored earlier were not seen on eBay in this run (kept, not "
+			  "deleted)",
+			  unseen);
+	r->summary = xasprintf("Offers sync completed: %lld offers fetched, %lld stored from %zu "
+			       "SKUs in %lldms%s",
+			       c.fetched, c.stored, s->n_skus, timeutil_mono_ms() - r->t0,
+			       n_failed ? " (with failures)" : "");
+}
+
+static void release(struct step2 *s)
+{
+	for (size_t i = 0; i < s->n_items; i++)
+		item_row_release(&s->items[i]);
+	for (size_t i = 0; i < s->n_offers; i++)
+		offer_row_release(&s->offers[i]);
+	free(s->items);
+	free(s->offers);
+	json_decref(s->pending_failures);
+	json_decref(s->failed);
+}
+
+enum error sync_offers_step2(struct sync_run *r)
+{
+	struct step2 s = {.r = r};
+	size_t window = (size_t)(r->opts.ebay.concurrency > 0 ? r->opts.ebay.concurrency : 8) * 2;
+	enum error err;
+
+	s.pending_failures = json_object();
+	s.failed = json_array();
+	err = order_skus(&s);
+	if (err)
+		goto out;
+	s.n_skus = json_array_size(r->skus);
+	sync_counts_set(r, 0, (long long)s.n_skus, "sku");
+	sync_emit(r, EVENT_INFO, "Step 2: Fetching offers for %zu SKUs...", s.n_skus);
+	s.batch_t0 = s.next_progress = timeutil_mono_ms();
+	s.next_progress += PROGRESS_MS;
+
+	for (;;) {
+		long long now;
+
+		/* cancellation point 3: between SKU requests */
+		if (sync_should_stop(r)) {
+			err = ERR_CANCELLED;
+			ebay_cancel_all(r->client);
+			break;
+		}
+		while (s.next < s.n_skus && ebay_pending(r->client) < window && !s.fatal)
+			submit_next(&s);
+		if (s.fatal) {
+			err = s.fatal;
+			ebay_cancel_all(r->client);
+			break;
+		}
+		if (s.next == s.n_skus && ebay_pending(r->client) == 0)
+			break;
+		err = ebay_poll(r->client, 50);
+		if (err) {
+			err = sync_fail(r, err, "the eBay client failed: %s", error_strerror(err));
+			break;
+		}
+		now = timeutil_mono_ms();
+		/* cancellation point 4: between storage batches */
+		if (now - s.batch_t0 >= FLUSH_MS) {
+			err = flush_batch(&s);
+			if (err)
+				break;
+		}
+		if (now >= s.next_progress) {
+			progress(&s);
+			s.next_progress = now + PROGRESS_MS;
+		}
+	}
+	/* What was fetched is stored, whether the run ends done or cancelled. */
+	if (!err || err == ERR_CANCELLED) {
+		enum error ferr = flush_batch(&s);
+		if (!ferr)
+			ferr = sync_flush_writer(r);
+		if (ferr)
+			err = ferr;
+	}
+	if (!err)
+		summary(&s);
+out:
+	release(&s);
+	return err;
+}

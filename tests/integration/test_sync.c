@@ -1,0 +1,733 @@
+/*
+ * The sync engine end to end: the real `ebaysync sync` binary against the
+ * real `ebaysync-sim`, into a fresh database on every backend, and what
+ * landed compared with the simulator's own ground truth (GET /sim/catalog)
+ * field by field. The expected values are worked out here from the catalog
+ * JSON, independently of src/mapping.c.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "store.h"
+#include "testutil.h"
+#include "timeutil.h"
+#include "xalloc.h"
+
+#define TOKEN "test-token-1"
+#define SKUS  "2000"
+
+struct env {
+	struct testutil_proc sim;
+	char *urls[2];
+	const char *names[2];
+	int n_backends;
+};
+
+static int start_sim(struct env *e, const char *const extra[])
+{
+	char *argv[64] = {TESTUTIL_SIM_BIN, "--listen", "127.0.0.1:0", "--seed", "42",
+			  "--skus",	    SKUS,	"--token",     TOKEN};
+	int n = 9;
+
+	for (int i = 0; extra && extra[i]; i++)
+		argv[n++] = (char *)extra[i];
+	argv[n] = NULL;
+	return testutil_spawn(&e->sim, argv, NULL);
+}
+
+/* Runs `ebaysync sync KIND` against the simulator; returns its exit code. */
+static int run_sync(struct env *e, const char *db, const char *user, const char *kind,
+		    const char *const extra[])
+{
+	char *argv[64] = {
+	    TESTUTIL_APP_BIN, "sync",	       (char *)kind, "--db",	  (char *)db,
+	    "--user",	      (char *)user,    "--env",	     "simulator", "--api-base",
+	    e->sim.base_url,  "--token",       TOKEN,	     "--json",	  "--max-rps",
+	    "5000",	      "--concurrency", "16"};
+	int n = 18;
+	char *out = NULL;
+	int code;
+
+	for (int i = 0; extra && extra[i]; i++)
+		argv[n++] = (char *)extra[i];
+	argv[n] = NULL;
+	code = testutil_run(argv, NULL, &out);
+	if (code != 0 && code != 130) {
+		size_t len = out ? strlen(out) : 0;
+		fprintf(stderr, "sync %s exited %d; last output:\n%s\n", kind, code,
+			out ? out + (len > 3000 ? len - 3000 : 0) : "");
+	}
+	free(out);
+	return code;
+}
+
+/* The simulator's catalog as {sku: {"item":..., "offers":[...]}}. */
+static json_t *sim_catalog(struct env *e)
+{
+	char *url = xasprintf("%s/sim/catalog", e->sim.base_url);
+	struct testutil_http r;
+	json_t *cat = json_object();
+	char *line, *save = NULL;
+
+	assert_int_equal(testutil_http("GET", url, NULL, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	for (line = strtok_r(r.body, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_error_t jerr;
+		json_t *o = json_loads(line, 0, &jerr);
+
+		if (!o)
+			fail_msg("bad /sim/catalog line: %s", jerr.text);
+		json_object_set(cat, json_string_value(json_object_get(o, "sku")), o);
+		json_decref(o);
+	}
+	testutil_http_release(&r);
+	free(url);
+	return cat;
+}
+
+static const char *str_at(json_t *o, const char *path)
+{
+	char *copy = xstrdup(path), *part, *save = NULL;
+	json_t *cur = o;
+	const char *v;
+
+	for (part = strtok_r(copy, ".", &save); part && cur; part = strtok_r(NULL, ".", &save))
+		cur = json_object_get(cur, part);
+	free(copy);
+	v = json_string_value(cur);
+	return v;
+}
+
+static void assert_str_eq(const char *what, const char *sku, const char *want, const char *got)
+{
+	if ((want == NULL) != (got == NULL) || (want && strcmp(want, got)))
+		fail_msg("%s of SKU '%s': want '%s', got '%s'", what, sku, want ? want : "(null)",
+			 got ? got : "(null)");
+}
+
+static void assert_int_eq(const char *what, const char *sku, long long want, long long got)
+{
+	if (want != got)
+		fail_msg("%s of SKU '%s': want %lld, got %lld", what, sku, want, got);
+}
+
+static long long int_or_null(json_t *v)
+{
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_string(v))
+		return strtoll(json_string_value(v), NULL, 10);
+	return -1;
+}
+
+/* First value of an aspect (arrays of strings on eBay). */
+static const char *aspect(json_t *item, const char *name)
+{
+	json_t *a =
+	    json_object_get(json_object_get(json_object_get(item, "product"), "aspects"), name);
+
+	if (json_is_array(a))
+		return json_string_value(json_array_get(a, 0));
+	return json_string_value(a);
+}
+
+static const char *expected_condition(const char *c)
+{
+	static const char *const known[] = {"NEW",
+					    "LIKE_NEW",
+					    "NEW_OTHER",
+					    "NEW_WITH_DEFECTS",
+					    "CERTIFIED_REFURBISHED",
+					    "EXCELLENT_REFURBISHED",
+					    "VERY_GOOD_REFURBISHED",
+					    "GOOD_REFURBISHED",
+					    "SELLER_REFURBISHED",
+					    "USED_EXCELLENT",
+					    "USED_VERY_GOOD",
+					    "USED_GOOD",
+					    "USED_ACCEPTABLE",
+					    "FOR_PARTS_OR_NOT_WORKING",
+					    "PRE_OWNED_EXCELLENT",
+					    "PRE_OWNED_FAIR"};
+
+	if (!c)
+		return NULL;
+	if (!strcmp(c, "MANUFACTURER_REFURBISHED"))
+		return "CERTIFIED_REFURBISHED";
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(c, known[i]))
+			return known[i];
+	return NULL;
+}
+
+/* The offer whose price and listing the inventory row shows: the first
+ * PUBLISHED one, else the first. */
+static json_t *lead_offer(json_t *offers)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(offers, i, o)
+	{
+		const char *st = json_string_value(json_object_get(o, "status"));
+		if (st && !strcmp(st, "PUBLISHED"))
+			return o;
+	}
+	return json_array_get(offers, 0);
+}
+
+static const char *expected_status(json_t *offers)
+{
+	size_t i;
+	json_t *o;
+
+	if (json_array_size(offers) == 0)
+		return "UNKNOWN";
+	json_array_foreach(offers, i, o)
+	{
+		const char *st = json_string_value(json_object_get(o, "status"));
+		if (st && (!strcmp(st, "PUBLISHED") || !strcmp(st, "PUBLISHED_IN_PROGRESS")))
+			return "ACTIVE";
+	}
+	return "ENDED";
+}
+
+static void check_item(const char *sku, json_t *want, json_t *row, int with_offers)
+{
+	json_t *item = json_object_get(want, "item");
+	json_t *offers = json_object_get(want, "offers");
+	json_t *lead = lead_offer(offers);
+	const char *pn = aspect(item, "Part Number");
+	const char *model = aspect(item, "Model");
+
+	if (!pn)
+		pn = aspect(item, "MPN");
+	if (!pn)
+		pn = aspect(item, "Brand Part Number");
+	if (!pn)
+		pn = str_at(item, "product.mpn");
+	if (!model)
+		model = aspect(item, "Model Number");
+
+	assert_str_eq("title", sku, str_at(item, "product.title"),
+		      json_string_value(json_object_get(row, "title")));
+	assert_str_eq("condition", sku,
+		      expected_condition(json_string_value(json_object_get(item, "condition"))),
+		      json_string_value(json_object_get(row, "condition")));
+	assert_str_eq("part_number", sku, pn,
+		      json_string_value(json_object_get(row, "part_number")));
+	assert_str_eq("model", sku, model, json_string_value(json_object_get(row, "model")));
+	assert_int_eq(
+	    "quantity", sku,
+	    int_or_null(json_object_get(json_object_get(json_object_get(item, "availability"),
+							"shipToLocationAvailability"),
+					"quantity")),
+	    int_or_null(json_object_get(row, "quantity")));
+	assert_int_eq("photo_count", sku,
+		      (long long)json_array_size(
+			  json_object_get(json_object_get(item, "product"), "imageUrls")),
+		      json_integer_value(json_object_get(row, "photo_count")));
+	if (!json_equal(item, json_object_get(row, "raw_payload")))
+		fail_msg("raw_payload of SKU '%s' differs from the simulator's item", sku);
+	if (!with_offers)
+		return;
+	assert_str_eq("ebay_status", sku, expected_status(offers),
+		      json_string_value(json_object_get(row, "ebay_status")));
+	assert_str_eq("price_value", sku, lead ? str_at(lead, "pricingSummary.price.value") : NULL,
+		      json_string_value(json_object_get(row, "price_value")));
+	assert_str_eq("price_currency", sku,
+		      lead ? str_at(lead, "pricingSummary.price.currency") : NULL,
+		      json_string_value(json_object_get(row, "price_currency")));
+	assert_str_eq("ebay_listing_id", sku, lead ? str_at(lead, "listing.listingId") : NULL,
+		      json_string_value(json_object_get(row, "ebay_listing_id")));
+	assert_str_eq("category", sku, lead ? str_at(lead, "categoryId") : NULL,
+		      json_string_value(json_object_get(row, "category")));
+}
+
+static void check_offer(const char *sku, json_t *want, json_t *row)
+{
+	const char *id = json_string_value(json_object_get(want, "offerId"));
+	json_t *listing = json_object_get(want, "listing");
+
+	assert_str_eq("offer sku", id, sku, json_string_value(json_object_get(row, "sku_code")));
+	assert_str_eq("marketplace_id", id, str_at(want, "marketplaceId"),
+		      json_string_value(json_object_get(row, "marketplace_id")));
+	assert_str_eq("format", id, str_at(want, "format"),
+		      json_string_value(json_object_get(row, "format")));
+	assert_str_eq("status", id, str_at(want, "status"),
+		      json_string_value(json_object_get(row, "status")));
+	assert_str_eq("listing_id", id, listing ? str_at(want, "listing.listingId") : NULL,
+		      json_string_value(json_object_get(row, "listing_id")));
+	assert_str_eq("listing_status", id, listing ? str_at(want, "listing.listingStatus") : NULL,
+		      json_string_value(json_object_get(row, "listing_status")));
+	assert_str_eq("price_value", id, str_at(want, "pricingSummary.price.value"),
+		      json_string_value(json_object_get(row, "price_value")));
+	assert_str_eq("price_currency", id, str_at(want, "pricingSummary.price.currency"),
+		      json_string_value(json_object_get(row, "price_currency")));
+	assert_int_eq("available_quantity", id,
+		      int_or_null(json_object_get(want, "availableQuantity")),
+		      int_or_null(json_object_get(row, "available_quantity")));
+	assert_int_eq("sold_quantity", id, int_or_null(json_object_get(listing, "soldQuantity")),
+		      int_or_null(json_object_get(row, "sold_quantity")));
+	assert_str_eq("category_id", id, str_at(want, "categoryId"),
+		      json_string_value(json_object_get(row, "category_id")));
+	assert_str_eq("listing_start_date", id, str_at(want, "listingStartDate"),
+		      json_string_value(json_object_get(row, "listing_start_date")));
+	if (!json_equal(want, json_object_get(row, "raw_payload")))
+		fail_msg("raw_payload of offer '%s' differs from the simulator's", id);
+}
+
+/* Index rows by a key column. */
+static json_t *by_key(json_t *rows, const char *key)
+{
+	json_t *m = json_object(), *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row)
+	    json_object_set(m, json_string_value(json_object_get(row, key)), row);
+	return m;
+}
+
+/*
+ * Asserts the store holds exactly the catalog for user: every item (with
+ * offer-derived fields when with_offers) and every offer, and nothing else.
+ */
+static void assert_db_equals_catalog(const char *db, const char *user, json_t *cat, int with_offers)
+{
+	struct store *s = NULL;
+	struct store_query q = {.user_id = user};
+	json_t *items = NULL, *offers = NULL, *imap, *omap, *entry;
+	long long total = 0;
+	size_t n_offers = 0;
+	const char *sku;
+	char **fails = NULL;
+	size_t n_fails = 0;
+
+	assert_int_equal(store_open(db, &s, NULL), ERR_OK);
+	assert_int_equal(store_list_items(s, &q, &items, &total), ERR_OK);
+	assert_int_equal(store_list_offers(s, &q, &offers, &total), ERR_OK);
+	imap = by_key(items, "sku_code");
+	omap = by_key(offers, "offer_id");
+	assert_int_equal(json_object_size(imap), json_object_size(cat));
+	json_object_foreach(cat, sku, entry)
+	{
+		json_t *row = json_object_get(imap, sku), *o;
+		size_t i;
+
+		if (!row)
+			fail_msg("SKU '%s' of the catalog is not in the inventory table", sku);
+		check_item(sku, entry, row, with_offers);
+		json_array_foreach(json_object_get(entry, "offers"), i, o)
+		{
+			json_t *orow =
+			    json_object_get(omap, json_string_value(json_object_get(o, "offerId")));
+			n_offers++;
+			if (with_offers && !orow)
+				fail_msg("offer %s of SKU '%s' is not in the offers table",
+					 json_string_value(json_object_get(o, "offerId")), sku);
+			if (with_offers)
+				check_offer(sku, o, orow);
+		}
+	}
+	if (with_offers)
+		assert_int_equal(json_object_size(omap), n_offers);
+	assert_int_equal(store_failure_list(s, user, "offers", &fails, &n_fails), ERR_OK);
+	for (size_t i = 0; i < n_fails; i++) {
+		fprintf(stderr, "left in sync_failures: %s\n", fails[i]);
+		free(fails[i]);
+	}
+	free(fails);
+	assert_int_equal(n_fails, 0);
+	json_decref(imap);
+	json_decref(omap);
+	json_decref(items);
+	json_decref(offers);
+	store_close(s);
+}
+
+/* The newest run of user: its status and counts. */
+static void newest_run(const char *db, const char *user, struct run_row *out)
+{
+	struct store *s = NULL;
+	struct run_row *runs = NULL;
+	size_t n = 0;
+	long long total = 0;
+
+	assert_int_equal(store_open(db, &s, NULL), ERR_OK);
+	assert_int_equal(store_run_list(s, user, 1, 0, &runs, &n, &total), ERR_OK);
+	assert_true(n == 1);
+	*out = runs[0];
+	free(runs);
+	store_close(s);
+}
+
+static long long catalog_offer_count(json_t *cat)
+{
+	long long n = 0;
+	const char *sku;
+	json_t *e;
+
+	json_object_foreach(cat, sku, e) n +=
+	    (long long)json_array_size(json_object_get(e, "offers"));
+	return n;
+}
+
+static void sync_and_compare(const char *const sim_flags[], const char *const sync_flags[])
+{
+	struct env e = {0};
+
+	assert_int_equal(start_sim(&e, sim_flags), 0);
+	e.n_backends = testutil_backends(e.urls, e.names);
+	for (int b = 0; b < e.n_backends; b++) {
+		struct run_row run;
+		json_t *cat;
+
+		fprintf(stderr, "backend %s\n", e.names[b]);
+		assert_int_equal(run_sync(&e, e.urls[b], "alice", "all", sync_flags), 0);
+		cat = sim_catalog(&e);
+		assert_db_equals_catalog(e.urls[b], "alice", cat, 1);
+		newest_run(e.urls[b], "alice", &run);
+		assert_string_equal(run.status, "done");
+		assert_int_equal(run.fetched, catalog_offer_count(cat));
+		assert_int_equal(run.stored, run.fetched);
+		assert_int_equal(run.failed, 0);
+		run_row_release(&run);
+		json_decref(cat);
+	}
+	testutil_backends_release(e.urls, e.n_backends);
+	testutil_stop(&e.sim, 0);
+}
+
+static void test_clean_record_offsets(void **state)
+{
+	const char *sim[] = {"--offset-mode", "record", NULL};
+	sync_and_compare(sim, NULL);
+}
+
+static void test_clean_page_offsets(void **state)
+{
+	const char *sim[] = {"--offset-mode", "page", NULL};
+	const char *sync[] = {"--page-size", "150", NULL};
+	sync_and_compare(sim, sync);
+}
+
+static void test_faults_without_retry_after(void **state)
+{
+	const char *sim[] = {"--fail-500",
+			     "0.03",
+			     "--fail-25025",
+			     "0.01",
+			     "--rps",
+			     "300",
+			     "--burst",
+			     "20",
+			     "--fail-reset",
+			     "0.02",
+			     "--fail-truncate",
+			     "0.02",
+			     "--fail-malformed",
+			     "0.01",
+			     NULL};
+	const char *sync[] = {"--timeout", "5", NULL};
+	sync_and_compare(sim, sync);
+}
+
+static void test_faults_with_retry_after(void **state)
+{
+	const char *sim[] = {
+	    "--fail-500", "0.04",	   "--rps",	   "300",  "--burst",
+	    "20",	  "--retry-after", "--fail-reset", "0.02", "--fail-truncate",
+	    "0.02",	  "--fail-stall",  "0.002",	   NULL};
+	const char *sync[] = {"--timeout", "3", NULL};
+	sync_and_compare(sim, sync);
+}
+
+static void test_inventory_only(void **state)
+{
+	struct env e = {0};
+	const char *sim[] = {"--offset-mode", "page", NULL};
+
+	assert_int_equal(start_sim(&e, sim), 0);
+	e.n_backends = testutil_backends(e.urls, e.names);
+	for (int b = 0; b < e.n_backends; b++) {
+		struct run_row run;
+		json_t *cat;
+
+		assert_int_equal(run_sync(&e, e.urls[b], "bob", "inventory", NULL), 0);
+		cat = sim_catalog(&e);
+		assert_db_equals_catalog(e.urls[b], "bob", cat, 0);
+		newest_run(e.urls[b], "bob", &run);
+		assert_string_equal(run.status, "done");
+		assert_int_equal(run.fetched, (long long)json_object_size(cat));
+		assert_int_equal(run.stored, run.fetched);
+		run_row_release(&run);
+		json_decref(cat);
+	}
+	testutil_backends_release(e.urls, e.n_backends);
+	testutil_stop(&e.sim, 0);
+}
+
+/* Two users syncing the same catalog into one database do not collide. */
+static void test_two_users(void **state)
+{
+	struct env e = {0};
+
+	assert_int_equal(start_sim(&e, NULL), 0);
+	e.n_backends = testutil_backends(e.urls, e.names);
+	for (int b = 0; b < e.n_backends; b++) {
+		json_t *cat;
+
+		assert_int_equal(run_sync(&e, e.urls[b], "alice", "all", NULL), 0);
+		assert_int_equal(run_sync(&e, e.urls[b], "carol", "all", NULL), 0);
+		cat = sim_catalog(&e);
+		assert_db_equals_catalog(e.urls[b], "alice", cat, 1);
+		assert_db_equals_catalog(e.urls[b], "carol", cat, 1);
+		json_decref(cat);
+	}
+	testutil_backends_release(e.urls, e.n_backends);
+	testutil_stop(&e.sim, 0);
+}
+
+/* SIGINT midway: exit 130, status cancelled, and what is stored is whole:
+ * every stored offer equals the catalog's, the run's stored count equals
+ * the offers table. */
+static void test_cancel_midway(void **state)
+{
+	struct env e = {0};
+	const char *sim[] = {"--latency-ms", "20", NULL};
+
+	assert_int_equal(start_sim(&e, sim), 0);
+	e.n_backends = testutil_backends(e.urls, e.names);
+	for (int b = 0; b < e.n_backends; b++) {
+		char *argv[] = {
+		    TESTUTIL_APP_BIN, "sync",	 "offers", "--db",	    e.urls[b],
+		    "--user",	      "dave",	 "--env",  "simulator",	    "--api-base",
+		    e.sim.base_url,   "--token", TOKEN,	   "--concurrency", "4",
+		    "--quiet",	      NULL};
+		struct testutil_proc p = {0};
+		struct store *s = NULL;
+		struct store_query q = {.user_id = "dave"};
+		json_t *offers = NULL, *cat, *row;
+		long long total = 0;
+		struct run_row run;
+		int status;
+		size_t i;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			int fd = open("/dev/null", O_WRONLY);
+			dup2(fd, 1);
+			dup2(fd, 2);
+			execv(argv[0], argv);
+			_exit(127);
+		}
+		timeutil_sleep_ms(2500);
+		kill(pid, SIGINT);
+		waitpid(pid, &status, 0);
+		(void)p;
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 130);
+
+		newest_run(e.urls[b], "dave", &run);
+		assert_string_equal(run.status, "cancelled");
+		assert_true(run.finished_ms > 0);
+		cat = sim_catalog(&e);
+		assert_int_equal(store_open(e.urls[b], &s, NULL), ERR_OK);
+		assert_int_equal(store_list_offers(s, &q, &offers, &total), ERR_OK);
+		assert_true(json_array_size(offers) > 0);
+		assert_true((long long)json_array_size(offers) < catalog_offer_count(cat));
+		assert_int_equal(run.stored, (long long)json_array_size(offers));
+		json_array_foreach(offers, i, row)
+		{
+			const char *sku = json_string_value(json_object_get(row, "sku_code"));
+			json_t *want = json_object_get(json_object_get(cat, sku), "offers"), *o;
+			size_t k;
+			int found = 0;
+
+			json_array_foreach(want, k, o)
+			{
+				if (!strcmp(json_string_value(json_object_get(o, "offerId")),
+					    json_string_value(json_object_get(row, "offer_id")))) {
+					check_offer(sku, o, row);
+					found = 1;
+				}
+			}
+			assert_true(found);
+		}
+		run_row_release(&run);
+		json_decref(offers);
+		json_decref(cat);
+		store_close(s);
+	}
+	testutil_backends_release(e.urls, e.n_backends);
+	testutil_stop(&e.sim, 0);
+}
+
+/* A catalog that changes while it is read: every SKU that existed from
+ * before the run to after it ends up stored. */
+static void test_churn(void **state)
+{
+	struct env e = {0};
+	const char *sim[] = {"--churn", "200", "--latency-ms", "5", NULL};
+	const char *sync[] = {"--page-size", "50", NULL};
+
+	assert_int_equal(start_sim(&e, sim), 0);
+	e.n_backends = testutil_backends(e.urls, e.names);
+	for (int b = 0; b < e.n_backends; b++) {
+		json_t *before = sim_catalog(&e), *after, *items = NULL, *imap, *v;
+		struct store *s = NULL;
+		struct store_query q = {.user_id = "erin"};
+		long long total = 0;
+		const char *sku;
+		size_t throughout = 0;
+
+		assert_int_equal(run_sync(&e, e.urls[b], "erin", "inventory", sync), 0);
+		after = sim_catalog(&e);
+		assert_int_equal(store_open(e.urls[b], &s, NULL), ERR_OK);
+		assert_int_equal(store_list_items(s, &q, &items, &total), ERR_OK);
+		imap = by_key(items, "sku_code");
+		json_object_foreach(before, sku, v)
+		{
+			if (!json_object_get(after, sku))
+				continue;
+			throughout++;
+			if (!json_object_get(imap, sku))
+				fail_msg("SKU '%s' existed throughout the run but was not stored",
+					 sku);
+		}
+		assert_true(throughout > 1000);
+		json_decref(imap);
+		json_decref(items);
+		json_decref(before);
+		json_decref(after);
+		store_close(s);
+	}
+	testutil_backends_release(e.urls, e.n_backends);
+	testutil_stop(&e.sim, 0);
+}
+
+/* SKUs that still fail after their retries are recorded, the run ends done
+ * with the count, and the next run retries them first and clears them. */
+static void test_failures_recorded_then_retried(void **state)
+{
+	struct env e = {0};
+	const char *sim[] = {"--fail-500", "0.3", NULL};
+	const char *sync[] = {"--max-attempts", "1", NULL};
+
+	assert_int_equal(start_sim(&e, sim), 0);
+	e.n_backends = testutil_backends(e.urls, e.names);
+	for (int b = 0; b < e.n_backends; b++) {
+		struct testutil_http r;
+		struct store *s = NULL;
+		struct run_row run;
+		char **fails = NULL;
+		size_t n_fails = 0;
+		char *cfg = xasprintf("%s/sim/config", e.sim.base_url);
+		json_t *cat;
+
+		/* Inventory first, without faults, so the offers run only fails SKUs. */
+		assert_int_equal(testutil_http("POST", cfg, "{\"fail_500\": 0}", NULL, &r), 0);
+		assert_int_equal(r.status, 200);
+		testutil_http_release(&r);
+		assert_int_equal(run_sync(&e, e.urls[b], "frank", "inventory", NULL), 0);
+		assert_int_equal(testutil_http("POST", cfg, "{\"fail_500\": 0.3}", NULL, &r), 0);
+		testutil_http_release(&r);
+
+		assert_int_equal(run_sync(&e, e.urls[b], "frank", "offers", sync), 0);
+		newest_run(e.urls[b], "frank", &run);
+		assert_string_equal(run.status, "done");
+		assert_true(run.failed > 50);
+		assert_int_equal(store_open(e.urls[b], &s, NULL), ERR_OK);
+		assert_int_equal(store_failure_list(s, "frank", "offers", &fails, &n_fails),
+				 ERR_OK);
+		assert_int_equal((long long)n_fails, run.failed);
+		for (size_t i = 0; i < n_fails; i++)
+			free(fails[i]);
+		free(fails);
+		store_close(s);
+		run_row_release(&run);
+
+		assert_int_equal(testutil_http("POST", cfg, "{\"fail_500\": 0}", NULL, &r), 0);
+		testutil_http_release(&r);
+		assert_int_equal(run_sync(&e, e.urls[b], "frank", "offers", NULL), 0);
+		cat = sim_catalog(&e);
+		assert_db_equals_catalog(e.urls[b], "frank", cat, 1);
+		json_decref(cat);
+		assert_int_equal(testutil_http("POST", cfg, "{\"fail_500\": 0.3}", NULL, &r), 0);
+		testutil_http_release(&r);
+		free(cfg);
+	}
+	testutil_backends_release(e.urls, e.n_backends);
+	testutil_stop(&e.sim, 0);
+}
+
+/* Bad input from our own user: a clear message and exit 2, nothing run. */
+static void test_usage_errors(void **state)
+{
+	char *no_kind[] = {TESTUTIL_APP_BIN, "sync", NULL};
+	char *bad_kind[] = {TESTUTIL_APP_BIN, "sync", "everything", NULL};
+	char *bad_conc[] = {TESTUTIL_APP_BIN, "sync", "offers", "--concurrency", "0", NULL};
+	char *no_token[] = {TESTUTIL_APP_BIN, "sync", "offers", "--env", "sandbox", NULL};
+	char *env_unset[] = {"EBAY_TOKEN=", NULL};
+
+	assert_int_equal(testutil_run(no_kind, NULL, NULL), 2);
+	assert_int_equal(testutil_run(bad_kind, NULL, NULL), 2);
+	assert_int_equal(testutil_run(bad_conc, NULL, NULL), 2);
+	assert_int_not_equal(testutil_run(no_token, env_unset, NULL), 0);
+}
+
+/* A wrong token: the run fails with a message that says so, exit 1. */
+static void test_bad_token(void **state)
+{
+	struct env e = {0};
+	char *dir = testutil_tmpdir();
+	char *db = xasprintf("%s/t.db", dir);
+
+	assert_int_equal(start_sim(&e, NULL), 0);
+	{
+		char *argv[] = {
+		    TESTUTIL_APP_BIN, "sync",	    "offers",	    "--db",    db,	"--env",
+		    "simulator",      "--api-base", e.sim.base_url, "--token", "wrong", NULL};
+		struct run_row run;
+		assert_int_equal(testutil_run(argv, NULL, NULL), 1);
+		newest_run(db, "default", &run);
+		assert_string_equal(run.status, "failed");
+		assert_non_null(run.error);
+		assert_non_null(strstr(run.error, "inventory page 1"));
+		run_row_release(&run);
+	}
+	testutil_stop(&e.sim, 0);
+	testutil_rmrf(dir);
+	free(db);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_usage_errors),
+	    cmocka_unit_test(test_clean_record_offsets),
+	    cmocka_unit_test(test_clean_page_offsets),
+	    cmocka_unit_test(test_inventory_only),
+	    cmocka_unit_test(test_two_users),
+	    cmocka_unit_test(test_faults_without_retry_after),
+	    cmocka_unit_test(test_faults_with_retry_after),
+	    cmocka_unit_test(test_failures_recorded_then_retried),
+	    cmocka_unit_test(test_cancel_midway),
+	    cmocka_unit_test(test_churn),
+	    cmocka_unit_test(test_bad_token),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
