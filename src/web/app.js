@@ -286,6 +286,20 @@ function runDuration(r) {
   return NaN;
 }
 
+// The history row of the run shown live follows the status strip.
+function updateLiveRow() {
+  if (!view.live || !view.runId) return;
+  const tr = Array.from(ui.historyBody.children).find((r) => r.dataset.run === view.runId);
+  if (!tr) return;
+  const c = status.counts;
+  const cells = tr.cells;
+  cells[2].textContent = formatCount(c.fetched);
+  cells[3].textContent = formatCount(c.stored);
+  cells[4].textContent = formatCount(c.failed);
+  cells[5].textContent = formatDuration(status.elapsedMs());
+}
+setInterval(updateLiveRow, 1000);
+
 function markHistory() {
   for (const tr of ui.historyBody.children) tr.setAttribute('aria-current', String(tr.dataset.run === view.runId));
 }

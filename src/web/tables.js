@@ -187,6 +187,8 @@ export class DataTable {
       frag.append(tr);
     }
     o.body.replaceChildren(frag);
+    // What the rows shown answer (read by the browser tests).
+    o.table.dataset.query = this.query().toString();
     o.empty.hidden = rows.length > 0;
     const from = rows.length ? this.state.offset + 1 : 0;
     const to = this.state.offset + rows.length;

@@ -7,17 +7,25 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage, screenshot, signIn, waitForEnd } from './lib/browser.mjs';
 import { getJson, login, simCatalog } from './lib/api.mjs';
-import { startStack } from './lib/stack.mjs';
+import { MARKUP_SKUS, MARKUP_TITLE, writeHostileCatalog } from './lib/catalog.mjs';
+import { startStack, tmpDir } from './lib/stack.mjs';
 
 const SKUS = 300;
 const norm = (s) => s.replace(/[\u202f\u00a0]/g, ' ').trim();
 const count = (n) => n.toLocaleString('en-US').replace(/,/g, ' ');
 
-// The nastiest SKU the simulator made: markup characters first, then quotes,
-// then anything non-ASCII or with URL-special characters.
-function hostile(skus) {
-  const score = (s) => (/[<>&]/.test(s) ? 4 : 0) + (/["']/.test(s) ? 2 : 0) + (/[^\x20-\x7e]|[\/#%+ ]/.test(s) ? 1 : 0);
-  return [...skus].sort((a, b) => score(b) - score(a))[0];
+// Waits until the inventory table shows the answer to searching q.
+function searched(page, q) {
+  return page.waitForFunction(
+    (want) => (new URLSearchParams(document.getElementById('inv-table').dataset.query || '').get('q') ?? '') === want,
+    q,
+  );
+}
+
+// The simulator's own hostile SKUs (spaces, / # % + ? & quotes, non-ASCII,
+// 50 bytes long) and the markup ones we put into its catalog.
+function hostileSkus(skus) {
+  return skus.filter((s) => /[^A-Za-z0-9._-]/.test(s));
 }
 
 describe('tables', () => {
@@ -28,7 +36,9 @@ describe('tables', () => {
   let page;
 
   before(async () => {
-    stack = await startStack({ skus: SKUS });
+    const dir = tmpDir();
+    const file = await writeHostileCatalog(dir, { skus: SKUS, seed: 42 });
+    stack = await startStack({ dir, skus: SKUS, simArgs: ['--catalog', file] });
     browser = await launch();
     token = await login(stack.server.url, stack.user, stack.password);
     catalog = await simCatalog(stack.sim.url);
@@ -62,7 +72,7 @@ describe('tables', () => {
     assert.equal(await page.$eval('#inv-body tr:first-child .badge', (b) => b.dataset.state), first.ebay_status);
 
     // Paging.
-    await page.getByRole('button', { name: 'Next' }).first().click();
+    await page.getByRole('button', { name: 'Next inventory page' }).click();
     await page.waitForFunction(() => document.getElementById('inv-page').textContent.startsWith('51'));
     const api2 = await getJson(`${stack.server.url}/ebay/inventory?sort=sku_code&order=asc&limit=50&offset=50`, token);
     const skus2 = await page.$$eval('#inv-body tr td:first-child', (tds) => tds.map((t) => t.textContent));
@@ -93,32 +103,53 @@ describe('tables', () => {
     await page.waitForFunction(() => document.querySelector('#inv-table th[data-sort="sku_code"]').getAttribute('aria-sort') === 'ascending');
   });
 
-  test('search finds a hostile SKU and shows it as text; its detail shows offers and raw payload', async () => {
-    const sku = hostile(catalog.skus);
-    assert.ok(/[<>&"'#%+\/ ]|[^\x00-\x7f]/.test(sku), `the simulator made a hostile SKU (${sku})`);
-    await page.getByLabel('Search').first().fill(sku);
-    await page.waitForFunction((s) => {
-      const rows = document.querySelectorAll('#inv-body tr');
-      return rows.length >= 1 && Array.from(rows).some((r) => r.cells[0].textContent === s);
-    }, sku);
-    const found = await page.$$eval('#inv-body tr td:first-child', (tds) => tds.map((t) => t.textContent));
-    assert.ok(found.includes(sku));
-    // Nothing of the SKU or titles became markup.
+  test('search finds every hostile SKU and shows it as text', async () => {
+    const hostile = hostileSkus(catalog.skus);
+    for (const sku of MARKUP_SKUS) assert.ok(hostile.includes(sku), `the catalog holds ${sku}`);
+    assert.ok(hostile.length > MARKUP_SKUS.length, `the simulator made hostile SKUs too (${hostile.join(' | ')})`);
+    const search = page.getByLabel('Search').first();
+    for (const sku of hostile) {
+      await search.fill(sku);
+      await searched(page, sku);
+      // Every row found holds the text searched for (nothing like % or _ acts as a wildcard).
+      const rows = await page.$$eval('#inv-body tr', (trs) => trs.map((r) => [r.cells[0].textContent, r.cells[1].textContent]));
+      assert.ok(rows.some(([s]) => s === sku), `searching "${sku}" finds it`);
+      const low = sku.toLowerCase();
+      for (const [s, t] of rows) assert.ok(s.toLowerCase().includes(low) || t.toLowerCase().includes(low), `"${s}" / "${t}" matches "${sku}"`);
+    }
+    // The markup title is text too.
+    await search.fill(MARKUP_SKUS[0]);
+    await searched(page, MARKUP_SKUS[0]);
+    assert.equal(await page.textContent('#inv-body tr td'), MARKUP_SKUS[0]);
+    assert.equal(await page.textContent('#inv-body tr td:nth-child(2)'), MARKUP_TITLE);
+    // Nothing of the SKUs or titles became markup, and no handler ran.
     assert.equal(await page.$$eval('#inv-body *:not(tr):not(td):not(span):not(button)', (e) => e.length), 0);
+    assert.equal(await page.$$eval('script:not([src])', (e) => e.length), 0);
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    await search.fill('');
+    await searched(page, '');
+  });
 
+  test("a SKU's detail shows its offers and raw payload", async () => {
+    const sku = MARKUP_SKUS[1];
+    const search = page.getByLabel('Search').first();
+    await search.fill(sku);
+    await searched(page, sku);
     await page.getByRole('button', { name: sku, exact: true }).click();
     await page.waitForSelector('#detail[open] #detail-fields div');
     assert.equal(await page.textContent('#detail-sku'), sku);
     const detail = await getJson(`${stack.server.url}/ebay/inventory/${encodeURIComponent(sku)}`, token);
     const raw = JSON.parse(await page.textContent('#detail-raw'));
-    assert.equal(raw.sku ?? detail.item.sku_code, sku);
+    assert.equal(raw.sku, sku);
+    assert.deepEqual(raw, typeof detail.item.raw_payload === 'string' ? JSON.parse(detail.item.raw_payload) : detail.item.raw_payload);
     const offerIds = await page.$$eval('#detail-offers-body tr td:first-child', (tds) => tds.map((t) => t.textContent));
     assert.deepEqual(offerIds.sort(), detail.offers.map((o) => o.offer_id).sort());
-    assert.equal(await page.isVisible('#detail-offers-empty'), detail.offers.length === 0);
+    assert.ok(detail.offers.length > 0 || (await page.isVisible('#detail-offers-empty')));
     await screenshot(page, 'detail.png');
     await page.keyboard.press('Escape');
-    await page.waitForSelector('#detail:not([open])');
-    await page.getByLabel('Search').first().fill('');
+    await page.waitForFunction(() => !document.getElementById('detail').open);
+    await search.fill('');
+    await searched(page, '');
   });
 
   test('the offers table shows the synced offers and filters by status', async () => {

@@ -119,7 +119,7 @@ export async function startServer({ dir, simUrl, users, extra = [] }) {
   const db = path.join(dir, 'ebaysync.db');
   const env = { EBAYSYNC_JWT_SECRET: 'browser-tests-secret-0123456789abcdef0123456789' };
   for (const u of users) {
-    ebaysync(['user', 'add', u.name, '--db', db, '--password-stdin'], { input: `${u.password}\n`, env });
+    ebaysync(['user', 'add', u.name, '--db', db], { input: `${u.password}\n`, env });
     ebaysync(['user', 'set-token', u.name, '--db', db, '--token', u.token], { env });
   }
   const args = ['serve', '--listen', '127.0.0.1:0', '--db', db, '--env', 'simulator', '--api-base', simUrl, ...extra];
@@ -129,9 +129,9 @@ export async function startServer({ dir, simUrl, users, extra = [] }) {
 
 // Simulator and server together, with the user "demo" (whose eBay token the
 // simulator accepts) and the user "stale" (whose token it refuses).
-// opts: skus, latencyMs, jitterMs, seed, simArgs, serverArgs.
+// opts: dir (default: a new one), skus, latencyMs, jitterMs, seed, simArgs, serverArgs.
 export async function startStack(opts = {}) {
-  const dir = tmpDir();
+  const dir = opts.dir || tmpDir();
   const token = 'sim-token-browser';
   const user = 'demo';
   const password = 'correct horse battery staple';
@@ -146,7 +146,9 @@ export async function startStack(opts = {}) {
         { name: user, password, token },
         { name: 'stale', password, token: 'a-token-the-simulator-never-issued' },
       ],
-      extra: opts.serverArgs || [],
+      // The server's default ceiling (25 requests/s a run) would make a
+      // 1,000-SKU run take 40 s; the simulator's latency paces it instead.
+      extra: opts.serverArgs || ['--max-rps', '500'],
     });
   } catch (e) {
     if (server) await server.stop();
