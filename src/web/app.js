@@ -209,6 +209,7 @@ function showRun(runId, { live, kind = '', run = null }) {
     end(state, finalRun) {
       if (view.runId !== runId) return;
       status.finish(state === 'signed-out' ? 'unknown' : state);
+      ui.termTitle.textContent = `Terminal — ${live ? '' : 'replay of '}${kind || 'sync'} run, ${status.state}`;
       if (finalRun && finalRun.error && state === 'failed' && String(finalRun.error).toLowerCase().includes(RELINK_PHRASE)) view.relink = true;
       ui.relink.hidden = !view.relink;
       view.stream = null;

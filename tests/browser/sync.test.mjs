@@ -194,10 +194,43 @@ describe('sync', () => {
     assert.ok(errors.length >= 1, 'an error line is shown');
     const colour = await page.evaluate(() => getComputedStyle(document.querySelector('#terminal .t-error')).color);
     assert.equal(colour, 'rgb(255, 107, 97)');
-    const relink = errors.some((l) => l.text.toLowerCase().includes('link the account again'));
-    assert.equal(await page.isVisible('#relink'), relink, 'the Reconnect eBay banner shows exactly when eBay asks to link again');
-    if (relink) assert.equal(await page.getAttribute('#relink a', 'href'), '/ebay/oauth/start');
+    // The server asks for a fresh token here, not for a new consent: no banner.
+    assert.ok(!errors.some((l) => l.text.includes('link the account again')), errors.map((l) => l.text).join('\n'));
+    assert.equal(await page.isVisible('#relink'), false);
     for (const id of ['#sync-inventory', '#sync-offers', '#sync-all']) assert.equal(await page.isEnabled(id), true);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('eBay revoking the token mid-run fails the run and offers "Reconnect eBay"', async () => {
+    const page = await newPage(browser);
+    await signIn(page, stack.server.url, stack.user, stack.password);
+    await page.getByRole('button', { name: 'Sync offers' }).click();
+    await page.waitForFunction(() => {
+      const m = document.getElementById('st-step').textContent.replace(/\s/g, '').match(/^SKU(\d+)\/(\d+)$/);
+      return m && Number(m[1]) >= 50;
+    });
+    // The simulator stops accepting the token the server holds for demo.
+    const simConfig = (token) =>
+      fetch(`${stack.sim.url}/sim/config`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }) });
+    assert.equal((await simConfig('a-token-issued-after-a-revoke')).status, 200);
+    try {
+      assert.equal(await waitForEnd(page), 'failed');
+      const lines = await terminalLines(page);
+      const last = lines[lines.length - 1];
+      assert.equal(last.type, 'error');
+      assert.match(last.text, /link the account again/);
+      await page.waitForSelector('#relink:not([hidden])');
+      const link = page.getByRole('link', { name: 'Reconnect eBay' });
+      assert.equal(await link.getAttribute('href'), '/ebay/oauth/start');
+      await screenshot(page, 'relink.png');
+      for (const id of ['#sync-inventory', '#sync-offers', '#sync-all']) assert.equal(await page.isEnabled(id), true);
+      // Dismissable, and gone when the next run starts.
+      await page.getByRole('button', { name: 'Dismiss' }).click();
+      assert.equal(await page.isVisible('#relink'), false);
+    } finally {
+      assert.equal((await simConfig(stack.simToken)).status, 200);
+    }
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

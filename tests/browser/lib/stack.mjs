@@ -159,6 +159,7 @@ export async function startStack(opts = {}) {
     dir,
     sim,
     server,
+    simToken: token,
     user,
     password,
     async stop() {
