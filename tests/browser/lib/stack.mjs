@@ -166,7 +166,9 @@ export async function startStack(opts = {}) {
       const codes = {};
       codes.server = await server.stop();
       codes.sim = await sim.stop();
-      if (!process.env.ES_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+      // Keep the logs of a process that did not exit cleanly.
+      if (codes.server !== 0 || codes.sim !== 0) console.error(`# unclean exit ${JSON.stringify(codes)}: logs kept in ${dir}`);
+      else if (!process.env.ES_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
       return codes;
     },
   };
