@@ -217,7 +217,7 @@ export function inventoryColumns(row, tr, skuButton) {
   cell(tr, row.quantity, 'num');
   cell(tr, row.photo_count, 'num');
   cell(tr, badge(row.ebay_status));
-  cell(tr, formatWhen(row.rec_updated), 'wide');
+  cell(tr, formatWhen(row.rec_updated), 'wide when');
 }
 
 export function offerColumns(row, tr, skuButton) {
