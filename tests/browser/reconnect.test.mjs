@@ -94,4 +94,33 @@ describe('reconnect', () => {
     assert.deepEqual(lines.map((l) => l.seq), events.map((e) => e.seq));
     await page.context().close();
   });
+
+  test('the server dies mid-run: the page keeps trying, then shows the run interrupted', async () => {
+    const page = await newPage(browser);
+    await signIn(page, proxy.url, stack.user, stack.password);
+    await page.getByRole('button', { name: 'Sync offers' }).click();
+    await page.waitForFunction(() => {
+      const m = document.getElementById('st-step').textContent.replace(/\s/g, '').match(/^SKU(\d+)\/(\d+)$/);
+      return m && Number(m[1]) >= 100;
+    });
+    const runId = (await page.textContent('#st-run')).trim();
+    const seen = (await terminalLines(page)).length;
+    const server = await stack.crashAndRestartServer();
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('#terminal .t-note')).some((n) => n.textContent.includes('connection lost')));
+    assert.equal(await page.getAttribute('#st-state', 'data-state'), 'running', 'no verdict while the server is away');
+    assert.equal(await page.isEnabled('#stop'), true);
+    proxy.setUpstream(server.url);
+    assert.equal(await waitForEnd(page, undefined, 60000), 'interrupted');
+    for (const id of ['#sync-inventory', '#sync-offers', '#sync-all']) assert.equal(await page.isEnabled(id), true);
+    assert.equal(await page.isDisabled('#stop'), true);
+    // Nothing shown twice, nothing out of order, nothing lost that it had shown.
+    const lines = await terminalLines(page);
+    assert.ok(lines.length >= seen);
+    assert.deepEqual(lines.map((l) => l.seq), lines.map((_, i) => i + 1));
+    const token = await login(server.url, stack.user, stack.password);
+    const run = await (await fetch(`${server.url}/ebay/sync/runs/${encodeURIComponent(runId)}`, { headers: { Authorization: `Bearer ${token}` } })).json();
+    assert.equal((run.run ?? run).status, 'interrupted');
+    await page.waitForSelector(`#history-body tr[data-run="${runId}"] .badge[data-state="interrupted"]`);
+    await page.context().close();
+  });
 });

@@ -9,7 +9,7 @@ import net from 'node:net';
 const EVENTS_REQUEST = /^GET \/ebay\/sync\/events\/[^ ]* HTTP\/1\.[01]\r?$/m;
 
 export async function startProxy(upstreamUrl) {
-  const up = new URL(upstreamUrl);
+  let up = new URL(upstreamUrl);
   const conns = new Set();
   const log = [];
   const server = net.createServer((client) => {
@@ -60,6 +60,10 @@ export async function startProxy(upstreamUrl) {
         n++;
       }
       return n;
+    },
+    // New connections go to url from now on (a restarted server).
+    setUpstream(url) {
+      up = new URL(url);
     },
     openEventStreams() {
       return [...conns].filter((c) => c.events).length;

@@ -112,18 +112,21 @@ export async function startSim({ skus = 1000, seed = 42, latencyMs = 0, jitterMs
   return spawnListening(path.join(binDir(), 'ebaysync-sim'), args, { logPath: path.join(dir, 'sim.log') });
 }
 
-// A fresh SQLite database with one user (and that user's eBay token for the
-// simulator), and `ebaysync serve` on it.
-// users: [{name, password, token}], the eBay token each one syncs with.
-export async function startServer({ dir, simUrl, users, extra = [] }) {
-  const db = path.join(dir, 'ebaysync.db');
-  const env = { EBAYSYNC_JWT_SECRET: 'browser-tests-secret-0123456789abcdef0123456789' };
+const JWT_ENV = { EBAYSYNC_JWT_SECRET: 'browser-tests-secret-0123456789abcdef0123456789' };
+
+// Users in the SQLite database db: [{name, password, token}], with the eBay
+// token each one syncs with.
+export function addUsers(db, users) {
   for (const u of users) {
-    ebaysync(['user', 'add', u.name, '--db', db], { input: `${u.password}\n`, env });
-    ebaysync(['user', 'set-token', u.name, '--db', db, '--token', u.token], { env });
+    ebaysync(['user', 'add', u.name, '--db', db], { input: `${u.password}\n`, env: JWT_ENV });
+    ebaysync(['user', 'set-token', u.name, '--db', db, '--token', u.token], { env: JWT_ENV });
   }
+}
+
+// `ebaysync serve` on the database db against the simulator at simUrl.
+export async function startServer({ dir, db, simUrl, extra = [] }) {
   const args = ['serve', '--listen', '127.0.0.1:0', '--db', db, '--env', 'simulator', '--api-base', simUrl, ...extra];
-  const srv = await spawnListening(path.join(binDir(), 'ebaysync'), args, { env, logPath: path.join(dir, 'serve.log') });
+  const srv = await spawnListening(path.join(binDir(), 'ebaysync'), args, { env: JWT_ENV, logPath: path.join(dir, 'serve.log') });
   return { ...srv, db };
 }
 
@@ -135,21 +138,19 @@ export async function startStack(opts = {}) {
   const token = 'sim-token-browser';
   const user = 'demo';
   const password = 'correct horse battery staple';
+  const db = path.join(dir, 'ebaysync.db');
+  // The server's default ceiling (25 requests/s a run) would make a
+  // 1,000-SKU run take 40 s; the simulator's latency paces it instead.
+  const serverArgs = opts.serverArgs || ['--max-rps', '500'];
   let sim = null;
   let server = null;
   try {
     sim = await startSim({ ...opts, token, dir, extra: opts.simArgs || [] });
-    server = await startServer({
-      dir,
-      simUrl: sim.url,
-      users: [
-        { name: user, password, token },
-        { name: 'stale', password, token: 'a-token-the-simulator-never-issued' },
-      ],
-      // The server's default ceiling (25 requests/s a run) would make a
-      // 1,000-SKU run take 40 s; the simulator's latency paces it instead.
-      extra: opts.serverArgs || ['--max-rps', '500'],
-    });
+    addUsers(db, [
+      { name: user, password, token },
+      { name: 'stale', password, token: 'a-token-the-simulator-never-issued' },
+    ]);
+    server = await startServer({ dir, db, simUrl: sim.url, extra: serverArgs });
   } catch (e) {
     if (server) await server.stop();
     if (sim) await sim.stop();
@@ -162,9 +163,17 @@ export async function startStack(opts = {}) {
     simToken: token,
     user,
     password,
+    // Kills the server (SIGKILL: a crash, runs left "running") and starts a
+    // new one on the same database and secrets; it has a new port.
+    async crashAndRestartServer() {
+      this.server.child.kill('SIGKILL');
+      await this.server.stop();
+      this.server = await startServer({ dir, db, simUrl: sim.url, extra: serverArgs });
+      return this.server;
+    },
     async stop() {
       const codes = {};
-      codes.server = await server.stop();
+      codes.server = await this.server.stop();
       codes.sim = await sim.stop();
       // Keep the logs of a process that did not exit cleanly.
       if (codes.server !== 0 || codes.sim !== 0) console.error(`# unclean exit ${JSON.stringify(codes)}: logs kept in ${dir}`);
