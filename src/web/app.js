@@ -68,7 +68,7 @@ const offers = new DataTable({
 
 // What the terminal shows: the run, whether this page started or attached
 // to it live (buttons locked, STOP armed), and its stream.
-const view = { runId: null, live: false, stream: null, relink: false, stopping: false };
+const view = { runId: null, kind: '', live: false, stream: null, relink: false, stopping: false };
 const history = { offset: 0, total: 0, runs: [] };
 let expiryTimer = 0;
 
@@ -166,11 +166,19 @@ onUnauthorized(() => showLogin('your session has ended; sign in again'));
 /* ---------- runs ---------- */
 
 function setBusy(busy) {
+  const focused = document.activeElement;
   view.live = busy;
   for (const b of ui.syncButtons) b.disabled = busy;
   ui.stop.disabled = !busy || view.stopping;
   ui.stop.textContent = view.stopping ? 'Stopping…' : 'STOP';
   for (const b of ui.historyBody.querySelectorAll('button')) b.disabled = busy;
+  // A disabled button drops the keyboard focus: keep it somewhere useful
+  // (the terminal while the run goes, not STOP, where a second Enter would
+  // stop it; the sync button again once it is over).
+  if (focused && focused.disabled) {
+    if (busy) $('terminal').focus();
+    else (ui.syncButtons.find((b) => b.dataset.kind === view.kind) || ui.syncButtons[0]).focus();
+  }
 }
 
 function closeStream() {
@@ -190,6 +198,7 @@ function showRun(runId, { live, kind = '', run = null }) {
   closeStream();
   terminal.clear();
   view.runId = runId;
+  view.kind = kind;
   view.relink = false;
   view.stopping = false;
   ui.relink.hidden = true;

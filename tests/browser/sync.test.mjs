@@ -47,6 +47,8 @@ describe('sync', () => {
     await page.waitForSelector('#stop:not([disabled])');
     for (const id of ['#sync-inventory', '#sync-offers', '#sync-all'])
       assert.equal(await page.isDisabled(id), true, `${id} is disabled during the run`);
+    // The keyboard focus left the disabled button for the terminal (not STOP).
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'terminal');
 
     // Watch the counters while the run goes.
     const seen = [];
