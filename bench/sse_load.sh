@@ -36,10 +36,12 @@ export EBAYSYNC_SECRET_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191
   --demo-user bench:bench-password --demo-ebay-token t --concurrency 8 --max-rps 5000 --quiet \
   >"$work/serve.log" 2>&1 &
 pids+=($!)
+serve_pid=$!
 srv=$(wait_listen "$work/serve.log")
 tok=$(curl -s -X POST "$srv/auth/login" -d '{"username":"bench","password":"bench-password"}' | jq -r .token)
 auth="Authorization: Bearer $tok"
 
+cpu_ms() { awk '{print ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"'}' "/proc/$serve_pid/stat"; }
 run_offers() { curl -s -X POST "$srv/ebay/sync/offers" -H "$auth" | jq -r .run_id; }
 wait_run() { # run_id -> duration_ms once ended
   while :; do
@@ -56,21 +58,30 @@ latency() { # label
 }
 
 echo "offers sync of $n SKUs (simulator latency 2 ms, 8 requests in flight), $subs subscribers"
-id=$(run_offers); base=$(wait_run "$id")
+c0=$(cpu_ms); id=$(run_offers); base=$(wait_run "$id"); c1=$(cpu_ms)
 events=$(curl -s -N "$srv/ebay/sync/events/$id" -H "$auth" | grep -c '^id: ')
-printf "run without subscribers:          %6s ms  (%s events)\n" "$base" "$events"
+printf "run without subscribers:  %6s ms wall, server CPU %6.0f ms  (%s events)\n" "$base" \
+  "$(echo "$c1 - $c0" | bc -l)" "$events"
 latency "(idle server)"
 
-id=$(run_offers)
+c0=$(cpu_ms); id=$(run_offers)
+[ -n "${PERF:-}" ] && { perf record -g -p "$serve_pid" -o "$PERF" -- sleep 4 >/dev/null 2>&1 & }
 "$work/sse_load" "$srv" "$tok" "$id" "$subs" >"$work/load" &
 loader=$!
-sleep 1
-latency "(during a run, $subs streams)" &
-lat=$!
 loaded=$(wait_run "$id")
 wait "$loader" && status=ok || status=FAILED
-wait "$lat"
-printf "run with %d subscribers:          %6s ms  (%+.0f%%)\n" "$subs" "$loaded" \
-  "$(echo "($loaded - $base) * 100 / $base" | bc -l)"
+c1=$(cpu_ms)
+printf "run with %d subscribers: %6s ms wall, server CPU %6.0f ms  (wall %+.0f%%)\n" "$subs" \
+  "$loaded" "$(echo "$c1 - $c0" | bc -l)" "$(echo "($loaded - $base) * 100 / $base" | bc -l)"
 echo "subscribers: $(cat "$work/load") [$status]"
+
+# API latency while a (slower) run streams to the subscribers the whole time.
+curl -s -X POST "$sim/sim/config" -d '{"latency_ms": 20}' >/dev/null
+id=$(run_offers)
+"$work/sse_load" "$srv" "$tok" "$id" "$subs" >"$work/load2" &
+loader=$!
+sleep 1
+latency "(during a run, $subs streams)"
+wait_run "$id" >/dev/null
+wait "$loader" || echo "subscribers of the third run: $(cat "$work/load2") [FAILED]"
 echo "server: $(curl -s "$srv/metrics" | grep -E '^ebaysync_sse_clients ')"
