@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "xalloc.h"
 
 #include "banned.h"
@@ -378,6 +380,8 @@ struct batch {
 	/* The chunk that failed on its data, for the diagnosis. */
 	int bad_kind; /* 0: none */
 	size_t bad_from, bad_to;
+	struct item_row *full; /* shallow copies of the items with a raw_payload */
+	char *derived;	       /* JSON array of offer fields of the others, or NULL */
 };
 
 /* Whether the server refused the rows themselves (bad data, a constraint, a
@@ -602,6 +606,30 @@ static enum error offers_chunk(struct store *s, struct batch *b, size_t from, si
 	return exec_values(s, b, STMT_OFFERS, idx, to - from, context);
 }
 
+/* The offer-derived fields of existing inventory rows (items without a
+ * raw_payload, from an offers sync), in one statement. */
+static const char DERIVED_SQL[] =
+    "UPDATE inventory i SET category = coalesce(d.category, i.category), "
+    "price_value = d.price_value::numeric, price_currency = d.price_currency, "
+    "ebay_listing_id = d.listing_id, ebay_status = coalesce(d.status, 'UNKNOWN'), "
+    "rec_updated = now() FROM json_to_recordset($2::json) AS d(sku text, category text, "
+    "price_value text, price_currency text, listing_id text, status text) "
+    "WHERE i.user_id = $1 AND i.sku_code = d.sku";
+
+static enum error derived_update(struct store *s, struct batch *b)
+{
+	const char *values[2];
+	enum error err;
+
+	if (!b->derived)
+		return ERR_OK;
+	values[0] = b->user_id;
+	values[1] = b->derived;
+	err = store_pg_cmd(s, DERIVED_SQL, 2, values,
+			   "cannot update the offer fields of inventory rows");
+	return err;
+}
+
 static enum error batch_unit(struct store *s, void *arg)
 {
 	struct store_pg *p = s->priv;
@@ -637,6 +665,8 @@ static enum error batch_unit(struct store *s, void *arg)
 			b->bad_to = to;
 		}
 	}
+	if (!err)
+		err = derived_update(s, b);
 	if (err)
 		p->staged = 0; /* CREATE TEMP TABLE IF NOT EXISTS again next time */
 	return err;
@@ -663,6 +693,37 @@ static enum error diagnose_unit(struct store *s, void *arg)
 			return err;
 	}
 	return ERR_INTERNAL; /* every row went in alone: keep the chunk's message */
+}
+
+/* Items with a raw_payload are upserted; the others only carry offer
+ * fields, sent as one JSON array to derived_update. */
+static void split_derived(struct batch *b, const struct item_row *items, size_t n)
+{
+	json_t *arr = NULL;
+	size_t i;
+
+	b->full = xcalloc(n ? n : 1, sizeof(*b->full));
+	for (i = 0; i < n; i++) {
+		const struct item_row *it = &items[i];
+
+		if (it->raw_payload) {
+			b->full[b->n_items++] = *it;
+			continue;
+		}
+		if (!arr)
+			arr = json_array();
+		json_array_append_new(
+		    arr, json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?}", "sku", it->sku,
+				   "category", it->category, "price_value",
+				   decimal_ok(it->price_value) ? it->price_value : NULL,
+				   "price_currency", it->price_currency, "listing_id",
+				   it->ebay_listing_id, "status", it->ebay_status));
+	}
+	b->items = b->full;
+	if (arr) {
+		b->derived = json_dumps(arr, JSON_COMPACT);
+		json_decref(arr);
+	}
 }
 
 /* Refuses rows that could not be stored before the transaction starts. */
@@ -705,8 +766,7 @@ enum error store_pg_write_batch(struct store *s, const char *user_id, const char
 	b = xcalloc(1, sizeof(*b));
 	b->user_id = user_id;
 	b->run_id = run_id;
-	b->items = items;
-	b->n_items = n_items;
+	split_derived(b, items, n_items);
 	b->offers = offers;
 	b->n_offers = n_offers;
 	params_init(&b->pp, MAX_ROWS);
@@ -721,6 +781,8 @@ enum error store_pg_write_batch(struct store *s, const char *user_id, const char
 			store_fail(s, err, "%s", first);
 	}
 	params_release(&b->pp);
+	free(b->full);
+	free(b->derived);
 	free(b);
 	return err;
 }

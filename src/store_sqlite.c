@@ -74,6 +74,7 @@ enum stmt_id {
 	S_USER_PUT,
 	S_USER_GET,
 	S_USER_LIST,
+	S_ITEM_DERIVED,
 	S__COUNT
 };
 
@@ -100,6 +101,11 @@ static const char *const stmt_sql[S__COUNT] = {
 	"quantity = excluded.quantity, photo_count = excluded.photo_count, "
 	"raw_payload = excluded.raw_payload, last_seen_run = excluded.last_seen_run, "
 	"rec_updated = excluded.rec_updated",
+    /* The offer-derived fields of an existing row, from an offers sync. */
+    [S_ITEM_DERIVED] =
+	"UPDATE inventory SET category = coalesce(?3, category), price_value = ?4, "
+	"price_currency = ?5, ebay_listing_id = ?6, ebay_status = coalesce(?7, 'UNKNOWN'), "
+	"rec_updated = ?8 WHERE user_id = ?1 AND sku_code = ?2",
     [S_OFFER_UPSERT] =
 	"INSERT INTO offers (" OFFER_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
 	"?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17) "
@@ -453,6 +459,24 @@ static enum error upsert_item(struct store *s, sqlite3_stmt *st, const char *use
 	return ERR_OK;
 }
 
+static enum error update_derived(struct store *s, sqlite3_stmt *st, const char *user_id,
+				 const struct item_row *it, const char *now)
+{
+	sqlite3_reset(st);
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, it->sku);
+	bind_text(st, 3, it->category);
+	bind_text(st, 4, it->price_value);
+	bind_text(st, 5, it->price_currency);
+	bind_text(st, 6, it->ebay_listing_id);
+	bind_text(st, 7, it->ebay_status);
+	bind_text(st, 8, now);
+	if (!step_done(st))
+		return db_fail(s, "cannot update the offer fields of inventory row for sku '%s'",
+			       it->sku);
+	return ERR_OK;
+}
+
 static enum error upsert_offer(struct store *s, sqlite3_stmt *st, const char *user_id,
 			       const char *run_id, const struct offer_row *o, const char *now)
 {
@@ -512,7 +536,7 @@ static enum error sqlite_write_batch(struct store *s, const char *user_id, const
 				     const struct item_row *items, size_t n_items,
 				     const struct offer_row *offers, size_t n_offers)
 {
-	sqlite3_stmt *ist, *ost;
+	sqlite3_stmt *ist, *ost, *dst;
 	char now[32];
 	size_t i;
 	enum error err;
@@ -524,16 +548,23 @@ static enum error sqlite_write_batch(struct store *s, const char *user_id, const
 	if (!err)
 		err = stmt(s, S_OFFER_UPSERT, &ost);
 	if (!err)
+		err = stmt(s, S_ITEM_DERIVED, &dst);
+	if (!err)
 		err = tx_run(s, S_BEGIN, "begin");
 	if (err)
 		return err;
 	now_iso(now);
 	for (i = 0; i < n_items && !err; i++)
-		err = upsert_item(s, ist, user_id, run_id, &items[i], now);
+		if (items[i].raw_payload)
+			err = upsert_item(s, ist, user_id, run_id, &items[i], now);
 	for (i = 0; i < n_offers && !err; i++)
 		err = upsert_offer(s, ost, user_id, run_id, &offers[i], now);
+	for (i = 0; i < n_items && !err; i++)
+		if (!items[i].raw_payload)
+			err = update_derived(s, dst, user_id, &items[i], now);
 	sqlite3_reset(ist);
 	sqlite3_reset(ost);
+	sqlite3_reset(dst);
 	if (!err)
 		err = tx_run(s, S_COMMIT, "commit");
 	if (err)
