@@ -169,7 +169,15 @@ static const char *const stmt_sql[S__COUNT] = {
 struct sqlite_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[S__COUNT];
+	int busy; /* the last failure was SQLITE_BUSY (another connection held a lock) */
 };
+
+static void note_busy(struct store *s)
+{
+	struct sqlite_store *p = s->priv;
+
+	p->busy = (sqlite3_extended_errcode(p->db) & 0xff) == SQLITE_BUSY;
+}
 
 static sqlite3 *db_of(struct store *s)
 {
@@ -188,6 +196,7 @@ static enum error db_fail(struct store *s, const char *fmt, ...)
 	int code = sqlite3_extended_errcode(db);
 	enum error err = ERR_DB;
 
+	note_busy(s);
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
@@ -281,8 +290,10 @@ static enum error exec_sql(struct store *s, const char *sql, const char *what)
 	char *msg = NULL;
 	enum error err = ERR_OK;
 
-	if (sqlite3_exec(db_of(s), sql, NULL, NULL, &msg) != SQLITE_OK)
+	if (sqlite3_exec(db_of(s), sql, NULL, NULL, &msg) != SQLITE_OK) {
+		note_busy(s);
 		err = store_fail(s, ERR_DB, "%s: %s", what, msg ? msg : sqlite3_errmsg(db_of(s)));
+	}
 	sqlite3_free(msg);
 	return err;
 }
@@ -395,6 +406,7 @@ out:
 static enum error sqlite_open(struct store *s, const char *url)
 {
 	struct sqlite_store *p = xcalloc(1, sizeof(*p));
+	long long deadline, pause;
 	enum error err;
 	int rc;
 
@@ -406,13 +418,26 @@ static enum error sqlite_open(struct store *s, const char *url)
 				  p->db ? sqlite3_errmsg(p->db) : sqlite3_errstr(rc));
 	sqlite3_extended_result_codes(p->db, 1);
 	sqlite3_busy_timeout(p->db, SQLITE_BUSY_MS);
-	err = set_wal(s, url);
-	if (!err)
-		err = exec_sql(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
-			       "cannot configure the database");
-	if (!err)
-		err = migrate(s, url);
-	return err;
+	/*
+	 * Processes opening the same new file race: one that still sees it in
+	 * rollback mode must upgrade its read lock to switch it to WAL, and
+	 * SQLite answers that with SQLITE_BUSY at once, without the busy
+	 * handler (its deadlock avoidance). So the setup, which is idempotent
+	 * and transactional, is retried within the same 10 s budget.
+	 */
+	deadline = timeutil_mono_ms() + SQLITE_BUSY_MS;
+	for (pause = 2;; pause = pause < 100 ? pause * 2 : 100) {
+		p->busy = 0;
+		err = set_wal(s, url);
+		if (!err)
+			err = exec_sql(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
+				       "cannot configure the database");
+		if (!err)
+			err = migrate(s, url);
+		if (!err || !p->busy || timeutil_mono_ms() + pause > deadline)
+			return err;
+		timeutil_sleep_ms(pause);
+	}
 }
 
 static void sqlite_close(struct store *s)
@@ -450,7 +475,7 @@ static enum error upsert_item(struct store *s, sqlite3_stmt *st, const char *use
 	bind_text(st, 11, known ? it->ebay_listing_id : NULL);
 	bind_text(st, 12, known ? it->ebay_status : NULL);
 	sqlite3_bind_int(st, 13, it->photo_count > 0 ? it->photo_count : 0);
-	bind_text(st, 14, it->raw_payload ? it->raw_payload : "{}");
+	bind_text(st, 14, it->raw_payload);
 	bind_text(st, 15, run_id);
 	bind_text(st, 16, now);
 	sqlite3_bind_int(st, 17, known);
@@ -459,6 +484,12 @@ static enum error upsert_item(struct store *s, sqlite3_stmt *st, const char *use
 	return ERR_OK;
 }
 
+/*
+ * Writes the offer-derived columns of the user's existing row for an item
+ * without a payload (see store.h): no row is created, the category stays when
+ * the offers name none, nothing else changes, and last_seen_run stays (the
+ * row was not read from eBay's inventory).
+ */
 static enum error update_derived(struct store *s, sqlite3_stmt *st, const char *user_id,
 				 const struct item_row *it, const char *now)
 {

@@ -14,6 +14,10 @@
 #include "sync.h"
 #include "writer.h"
 
+#define SYNC_MAX_WALKS 5 /* walks of the inventory pages when the catalog moves */
+
+#define SYNC_MAX_WALKS 5 /* walks of the inventory pages when the catalog moves */
+
 struct sync_run {
 	struct sync_opts opts; /* its strings point at the copies below */
 	char *user_id, *db_url, *env_name, *owner, *api_base, *marketplace_id;
@@ -34,6 +38,8 @@ struct sync_run {
 	long long next_beat; /* when to next write a heartbeat and check STOP */
 	int phase_items;     /* 1 while the writer stores inventory pages */
 	long long available; /* eBay's total of inventory items, -1 unknown */
+	long long walk_first_total; /* the total on the first page of this walk */
+	long long walk_repeats;     /* rows of this walk whose SKU was already seen */
 	char *summary;	     /* the final "... completed: ..." line of a done run */
 	json_t *skus;	     /* array: every distinct SKU seen, in order */
 	json_t *seen;	     /* object used as a set of those SKUs */

@@ -62,11 +62,8 @@ static size_t map_page(struct sync_run *r, long long page, json_t *records, stru
 		}
 		if (warn.len)
 			sync_emit(r, EVENT_WARNING, "⚠ %s", buf_str(&warn));
-		if (!remember(r, row.sku)) {
-			sync_emit(r, EVENT_WARNING,
-				  "⚠ SKU %s appeared again on page %lld (the catalog changed while "
-				  "paging); kept once",
-				  row.sku, page);
+		if (!remember(r, row.sku)) { /* offset paging over a changing catalog */
+			r->walk_repeats++;
 			item_row_release(&row);
 			continue;
 		}
@@ -162,7 +159,8 @@ out:
 	return err;
 }
 
-enum error sync_pages(struct sync_run *r, int store_items)
+/* One walk from the first page to the last. */
+static enum error walk(struct sync_run *r, int store_items, size_t pass)
 {
 	char *url = ebay_inventory_url(&r->opts.ebay, r->opts.page_limit, 0);
 	struct ebay_pager pager;
@@ -178,6 +176,8 @@ enum error sync_pages(struct sync_run *r, int store_items)
 			break;
 		}
 		err = one_page(r, store_items, page, url, &pager, &next);
+		if (!err && page == 1)
+			r->walk_first_total = r->available;
 		free(url);
 		url = next;
 		if (err)
@@ -187,4 +187,48 @@ enum error sync_pages(struct sync_run *r, int store_items)
 	free(url);
 	ebay_pager_release(&pager);
 	return err;
+}
+
+/*
+ * Offset paging over a catalog that changes under it repeats rows (an item
+ * added before the cursor) and skips rows (an item removed before it). A
+ * repeat is harmless (SKUs are kept once); a skip would lose a SKU. So when
+ * the walk shows the catalog moved (total changed, rows repeated, or fewer
+ * distinct SKUs than eBay's total), the pages are walked again, and again
+ * while a walk still finds SKUs the earlier ones missed, up to
+ * SYNC_MAX_WALKS walks.
+ */
+enum error sync_pages(struct sync_run *r, int store_items)
+{
+	size_t pass, before;
+	enum error err;
+
+	for (pass = 1;; pass++) {
+		before = json_array_size(r->skus);
+		r->walk_repeats = 0;
+		err = walk(r, store_items, pass);
+		if (err)
+			return err;
+		if (pass == 1) {
+			if (r->walk_repeats == 0 && r->walk_first_total == r->available &&
+			    (r->available < 0 || (long long)json_array_size(r->skus) >= r->available))
+				return ERR_OK;
+		} else if (json_array_size(r->skus) == before) {
+			sync_emit(r, EVENT_INFO, "Walk %zu found no SKU the earlier walks missed", pass);
+			return ERR_OK;
+		}
+		if (pass == SYNC_MAX_WALKS) {
+			sync_emit(r, EVENT_WARNING,
+				  "⚠ The catalog kept changing over %d walks of the pages; SKUs "
+				  "added or removed meanwhile may be missing until the next run",
+				  SYNC_MAX_WALKS);
+			return ERR_OK;
+		}
+		sync_emit(r, EVENT_WARNING,
+			  "⚠ The catalog changed while paging (total %lld → %lld, %lld rows "
+			  "repeated, %zu new SKUs in this walk): walking the pages again so that no "
+			  "SKU is skipped (walk %zu)",
+			  r->walk_first_total, r->available, r->walk_repeats,
+			  json_array_size(r->skus) - before, pass + 1);
+	}
 }

@@ -64,7 +64,8 @@ static void start_sim(struct fx *f, const char *skus, const char *latency_ms)
 	assert_int_equal(testutil_spawn(&f->sim, argv, NULL), 0);
 }
 
-static int start_serve(struct testutil_proc *p, const char *sim_url, const char *db)
+static int start_serve_with(struct testutil_proc *p, const char *sim_url, const char *db,
+			    const char *extra1, const char *extra2)
 {
 	char *argv[] = {TESTUTIL_APP_BIN,
 			"serve",
@@ -84,9 +85,16 @@ static int start_serve(struct testutil_proc *p, const char *sim_url, const char 
 			"5000",
 			"--concurrency",
 			"8",
+			(char *)extra1,
+			(char *)extra2,
 			NULL};
 
 	return testutil_spawn(p, argv, server_env);
+}
+
+static int start_serve(struct testutil_proc *p, const char *sim_url, const char *db)
+{
+	return start_serve_with(p, sim_url, db, NULL, NULL);
 }
 
 /* Runs an `ebaysync` subcommand with the server's secrets; returns its exit
@@ -942,6 +950,26 @@ static void test_killed_run_interrupted(void **state)
 	assert_int_equal(testutil_stop(&f->srv, SIGTERM), 0);
 }
 
+/* A stream stays open through a quiet stretch with keepalive comments. */
+static void test_heartbeat(void **state)
+{
+	struct fx *f = *state;
+	struct sse_client c;
+
+	f->db = xasprintf("%s/beat.db", f->dir);
+	start_sim(f, "3", "2500");
+	assert_int_equal(start_serve_with(&f->srv, f->sim.base_url, f->db, "--sse-heartbeat", "1"),
+			 0);
+	f->alice = login(&f->srv, "alice", ALICE_PW);
+	f->id = start_run(&f->srv, f->alice, "inventory");
+	read_stream(&f->srv, f->alice, f->id, -1, &c);
+	assert_true(c.comments >= 1);
+	assert_string_equal(c.events[c.n - 1].type, "done");
+	assert_true(sse_client_ids_contiguous(&c, 0));
+	sse_client_release(&c);
+	assert_int_equal(testutil_stop(&f->srv, SIGTERM), 0);
+}
+
 /* Two servers on one PostgreSQL database: start through one, follow and
  * stop through the other. */
 static void test_two_servers_pg(void **state)
@@ -1014,6 +1042,7 @@ int main(void)
 	const struct CMUnitTest own[] = {
 	    cmocka_unit_test_setup_teardown(test_sigterm_cancels, setup_own, teardown_own),
 	    cmocka_unit_test_setup_teardown(test_killed_run_interrupted, setup_own, teardown_own),
+	    cmocka_unit_test_setup_teardown(test_heartbeat, setup_own, teardown_own),
 	    cmocka_unit_test_setup_teardown(test_two_servers_pg, setup_own, teardown_own),
 	};
 	int failed;

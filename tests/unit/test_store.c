@@ -290,7 +290,7 @@ static void assert_iso_time(const char *t)
 
 static void test_open_concurrently(void **state)
 {
-	enum { N = 4 };
+	enum { N = 8 };
 	char *dir, *url = fresh_url(&dir);
 	pid_t pids[N];
 	struct store *s;
@@ -302,9 +302,13 @@ static void test_open_concurrently(void **state)
 		pids[i] = fork();
 		if (pids[i] == 0) {
 			struct store *c;
-			int ok = store_open(url, &c, NULL) == ERR_OK;
+			struct buf msg = BUF_INIT;
+			int ok = store_open(url, &c, &msg) == ERR_OK;
+
 			if (ok)
 				store_close(c);
+			else
+				fprintf(stderr, "opener %d: %s\n", i + 1, buf_str(&msg));
 			_exit(ok ? 0 : 1);
 		}
 		assert_true(pids[i] > 0);
@@ -566,6 +570,88 @@ static void test_unknown_offer_fields_keep_derived(void **state)
 	assert_null_col(row, "price_value");
 	assert_string_equal(str(row, "ebay_status"), "UNKNOWN");
 	json_decref(row);
+}
+
+/* An item row as the offers sync makes it: the SKU, no payload. */
+static struct item_row bare_item(const char *sku)
+{
+	struct item_row it;
+
+	memset(&it, 0, sizeof(it));
+	it.sku = xstrdup(sku);
+	it.quantity = -1;
+	return it;
+}
+
+static void test_item_without_payload_updates_offer_fields(void **state)
+{
+	struct store *s = ((struct fixture *)*state)->s;
+	struct store_query q = {.user_id = "u"};
+	struct offer_row of = offer("%s", full_offer);
+	struct item_row it;
+	json_t *row, *want;
+	char *created;
+
+	put_item(s, "u", "run-1", item("%s", full_item));
+	row = get_item(s, "u", "GP-HERO12");
+	created = xstrdup(str(row, "rec_created"));
+	json_decref(row);
+	timeutil_sleep_ms(15);
+
+	/* The offers sync: offer columns change, everything else stays. */
+	it = bare_item("GP-HERO12");
+	mapping_item_apply_offers(&it, &of, 1);
+	CHECK(s, store_write_batch(s, "u", "run-2", &it, 1, &of, 1));
+	item_row_release(&it);
+	row = get_item(s, "u", "GP-HERO12");
+	assert_string_equal(str(row, "price_value"), "329.99");
+	assert_string_equal(str(row, "price_currency"), "USD");
+	assert_string_equal(str(row, "ebay_listing_id"), "110551234567");
+	assert_string_equal(str(row, "ebay_status"), "ACTIVE");
+	assert_string_equal(str(row, "category"), "31388");
+	assert_string_equal(str(row, "title"), "GoPro HERO12 \xc3\xa9\xe5\x95\x86");
+	assert_string_equal(str(row, "condition"), "USED_EXCELLENT");
+	assert_string_equal(str(row, "part_number"), "PN-1");
+	assert_string_equal(str(row, "model"), "HERO12");
+	assert_int_equal(num(row, "quantity"), 7);
+	assert_int_equal(num(row, "photo_count"), 3);
+	assert_string_equal(str(row, "last_seen_run"), "run-1");
+	assert_string_equal(str(row, "rec_created"), created);
+	assert_true(strcmp(str(row, "rec_updated"), created) > 0);
+	want = parse(full_item);
+	assert_true(json_equal(json_object_get(row, "raw_payload"), want));
+	json_decref(want);
+	json_decref(row);
+	expect_offers(s, &q, "5005317010", 1);
+	free(created);
+
+	/* No offers any more: UNKNOWN and NULLs; the category, which no offer
+	 * names now, stays; nothing else changes. */
+	it = bare_item("GP-HERO12");
+	mapping_item_apply_offers(&it, NULL, 0);
+	CHECK(s, store_write_batch(s, "u", "run-3", &it, 1, NULL, 0));
+	item_row_release(&it);
+	row = get_item(s, "u", "GP-HERO12");
+	assert_string_equal(str(row, "ebay_status"), "UNKNOWN");
+	assert_null_col(row, "price_value");
+	assert_null_col(row, "price_currency");
+	assert_null_col(row, "ebay_listing_id");
+	assert_string_equal(str(row, "category"), "31388");
+	assert_string_equal(str(row, "condition"), "USED_EXCELLENT");
+	assert_int_equal(num(row, "quantity"), 7);
+	json_decref(row);
+
+	/* No row for the SKU (or only another user's): none is created. */
+	put_item(s, "other", "run-1", item("{\"sku\":\"ELSEWHERE\"}"));
+	it = bare_item("ELSEWHERE");
+	mapping_item_apply_offers(&it, &of, 1);
+	CHECK(s, store_write_batch(s, "u", "run-3", &it, 1, NULL, 0));
+	item_row_release(&it);
+	expect_items(s, &q, "GP-HERO12", 1);
+	row = get_item(s, "other", "ELSEWHERE");
+	assert_string_equal(str(row, "ebay_status"), "UNKNOWN");
+	json_decref(row);
+	offer_row_release(&of);
 }
 
 static void test_two_users_same_sku(void **state)
@@ -1354,6 +1440,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_insert_read_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_update_keeps_rec_created, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_offer_fields_keep_derived, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_item_without_payload_updates_offer_fields, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_two_users_same_sku, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_of_1000, setup, teardown),
