@@ -849,9 +849,8 @@ struct ebay_client *ebay_client_new(const struct ebay_config *cfg, struct pacer 
 	 * ceiling instead of losing the tokens of every late wake-up, and is
 	 * still only a few requests at the rates eBay allows. */
 	if (!pacer)
-		pacer = c->own_pacer = pacer_new(c->cfg.max_rps, c->cfg.max_rps / 20 > 2
-								     ? c->cfg.max_rps / 20
-								     : 2);
+		pacer = c->own_pacer =
+		    pacer_new(c->cfg.max_rps, c->cfg.max_rps / 20 > 2 ? c->cfg.max_rps / 20 : 2);
 	c->pacer = pacer;
 	c->token_fn = token;
 	c->token_ctx = token_ctx;
