@@ -15,8 +15,9 @@
  *     before the outage is intact: no offer twice, each equal to the
  *     catalog's, and no SKU with only part of its batch.
  *
- * Needs ES_TEST_PG_URL and ES_TEST_PG_DIR (scripts/pg-temp.sh); skipped
- * without them unless ES_TEST_REQUIRE_PG=1.
+ * Runs when ES_TEST_PG_URL says PostgreSQL is available, on a throwaway
+ * cluster of its own (scripts/pg-temp.sh); skipped otherwise, unless
+ * ES_TEST_REQUIRE_PG=1.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -59,6 +60,53 @@ static int pg_temp(const char *verb)
 	char *argv[] = {PG_TEMP, (char *)verb, getenv("ES_TEST_PG_DIR"), NULL};
 
 	return testutil_run(argv, NULL, NULL);
+}
+
+/*
+ * Every test of this file runs on a cluster of its own (scripts/pg-temp.sh
+ * start in the group setup, stop in the teardown), not on the shared one
+ * of ES_TEST_PG_URL: these tests kill and restart their server, which must
+ * not hit the other suites that ctest -j runs at the same time. The shared
+ * URL only says that PostgreSQL is there to use.
+ */
+static int own_cluster;
+
+static int cluster_start(void **state)
+{
+	char *argv[] = {PG_TEMP, "start", NULL};
+	char *out = NULL, *line, *save = NULL;
+	int code;
+
+	(void)state;
+	if (!getenv("ES_TEST_PG_URL") || !*getenv("ES_TEST_PG_URL"))
+		return 0; /* the tests skip, or fail under ES_TEST_REQUIRE_PG=1 */
+	code = testutil_run(argv, NULL, &out);
+	if (code != 0) {
+		fprintf(stderr, "scripts/pg-temp.sh start exited %d\n", code);
+		free(out);
+		return -1;
+	}
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (!strcmp(line, "ES_TEST_PG_URL") || !strcmp(line, "ES_TEST_PG_DIR"))
+			setenv(line, eq + 1, 1);
+	}
+	free(out);
+	own_cluster = 1;
+	return 0;
+}
+
+static int cluster_stop(void **state)
+{
+	(void)state;
+	if (own_cluster)
+		pg_temp("stop");
+	own_cluster = 0;
+	return 0;
 }
 
 /* ---- the simulator and the sync ------------------------------------------------ */
@@ -530,5 +578,5 @@ int main(void)
 	    cmocka_unit_test(test_down_too_long_fails_clearly),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, cluster_start, cluster_stop);
 }

@@ -1,9 +1,9 @@
 /*
  * What only the PostgreSQL backend does (store_pg*.c); tests/unit/test_store.c
- * runs the shared behaviour on both backends. These need a server:
- * ES_TEST_PG_URL (and ES_TEST_PG_DIR, for the tests that kill and restart
- * it through scripts/pg-temp.sh). Without one they are skipped, unless
- * ES_TEST_REQUIRE_PG=1, which makes that a failure.
+ * runs the shared behaviour on both backends. They run when ES_TEST_PG_URL
+ * says PostgreSQL is available, on a throwaway cluster of their own
+ * (scripts/pg-temp.sh), since some kill and restart their server; without
+ * it they are skipped, unless ES_TEST_REQUIRE_PG=1 makes that a failure.
  *
  * Covered: migrations from several connections at once under the advisory
  * lock; reconnection after the server is killed and restarted, after the
@@ -123,6 +123,53 @@ static int pg_temp(const char *verb)
 
 	assert_non_null(dir);
 	return testutil_run(argv, NULL, NULL);
+}
+
+/*
+ * Every test of this file runs on a cluster of its own (scripts/pg-temp.sh
+ * start in the group setup, stop in the teardown), not on the shared one
+ * of ES_TEST_PG_URL: these tests kill and restart their server, which must
+ * not hit the other suites that ctest -j runs at the same time. The shared
+ * URL only says that PostgreSQL is there to use.
+ */
+static int own_cluster;
+
+static int cluster_start(void **state)
+{
+	char *argv[] = {PG_TEMP, "start", NULL};
+	char *out = NULL, *line, *save = NULL;
+	int code;
+
+	(void)state;
+	if (!getenv("ES_TEST_PG_URL") || !*getenv("ES_TEST_PG_URL"))
+		return 0; /* the tests skip, or fail under ES_TEST_REQUIRE_PG=1 */
+	code = testutil_run(argv, NULL, &out);
+	if (code != 0) {
+		fprintf(stderr, "scripts/pg-temp.sh start exited %d\n", code);
+		free(out);
+		return -1;
+	}
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (!strcmp(line, "ES_TEST_PG_URL") || !strcmp(line, "ES_TEST_PG_DIR"))
+			setenv(line, eq + 1, 1);
+	}
+	free(out);
+	own_cluster = 1;
+	return 0;
+}
+
+static int cluster_stop(void **state)
+{
+	(void)state;
+	if (own_cluster)
+		pg_temp("stop");
+	own_cluster = 0;
+	return 0;
 }
 
 static struct item_row item(const char *sku, const char *price, int known)
@@ -923,5 +970,5 @@ int main(void)
 	    cmocka_unit_test(test_reconnect_gives_up),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, cluster_start, cluster_stop);
 }
