@@ -50,8 +50,8 @@ wait_run() { # run_id -> duration_ms once ended
     sleep 0.2
   done
 }
-latency() { # label
-  wrk -t2 -c16 -d10s --latency -H "$auth" "$srv/ebay/sync/runs?limit=20" >"$work/wrk" 2>&1
+latency() { # label seconds
+  wrk -t2 -c16 -d"$2"s --latency -H "$auth" "$srv/ebay/sync/runs?limit=20" >"$work/wrk" 2>&1
   p50=$(awk '/^ +50%/ {print $2}' "$work/wrk"); p99=$(awk '/^ +99%/ {print $2}' "$work/wrk")
   rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk")
   printf "GET /ebay/sync/runs %-28s p50 %8s  p99 %8s  %8s req/s\n" "$1" "$p50" "$p99" "$rps"
@@ -62,7 +62,7 @@ c0=$(cpu_ms); id=$(run_offers); base=$(wait_run "$id"); c1=$(cpu_ms)
 events=$(curl -s -N "$srv/ebay/sync/events/$id" -H "$auth" | grep -c '^id: ')
 printf "run without subscribers:  %6s ms wall, server CPU %6.0f ms  (%s events)\n" "$base" \
   "$(echo "$c1 - $c0" | bc -l)" "$events"
-latency "(idle server)"
+latency "(idle server)" 5
 
 c0=$(cpu_ms); id=$(run_offers)
 [ -n "${PERF:-}" ] && { perf record -g -p "$serve_pid" -o "$PERF" -- sleep 4 >/dev/null 2>&1 & }
@@ -75,13 +75,14 @@ printf "run with %d subscribers: %6s ms wall, server CPU %6.0f ms  (wall %+.0f%%
   "$loaded" "$(echo "$c1 - $c0" | bc -l)" "$(echo "($loaded - $base) * 100 / $base" | bc -l)"
 echo "subscribers: $(cat "$work/load") [$status]"
 
-# API latency while a (slower) run streams to the subscribers the whole time.
+# API latency while a (slower: 20 ms a call) run streams to the subscribers
+# the whole time wrk measures.
 curl -s -X POST "$sim/sim/config" -d '{"latency_ms": 20}' >/dev/null
 id=$(run_offers)
 "$work/sse_load" "$srv" "$tok" "$id" "$subs" >"$work/load2" &
 loader=$!
 sleep 1
-latency "(during a run, $subs streams)"
+latency "(during a run, $subs streams)" 4
 wait_run "$id" >/dev/null
 wait "$loader" || echo "subscribers of the third run: $(cat "$work/load2") [FAILED]"
 echo "server: $(curl -s "$srv/metrics" | grep -E '^ebaysync_sse_clients ')"
