@@ -1074,6 +1074,50 @@ static void test_two_servers_pg(void **state)
 	assert_int_equal(testutil_stop(&f->srv, SIGTERM), 0);
 }
 
+/* The bytes of a file (malloc'd, *len set), or NULL. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+
+	*len = 0;
+	if (!fp)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(fp);
+	return buf_detach(&b, len);
+}
+
+/* After all of the above: the eBay token is in no log and, in clear, in no
+ * database file; the users' rows hold it sealed. */
+static void test_no_token_leaks(void **state)
+{
+	struct fx *f = *state;
+	const char *suffixes[] = {"", "-wal", "-shm"};
+	char *path, *data;
+	size_t len, i;
+	int sealed = 0;
+
+	data = slurp(f->srv.log_path, &len);
+	assert_non_null(data);
+	assert_null(memmem(data, len, SIM_TOKEN, strlen(SIM_TOKEN)));
+	free(data);
+	for (i = 0; i < 3; i++) {
+		path = xasprintf("%s%s", f->db, suffixes[i]);
+		data = slurp(path, &len);
+		if (data) {
+			assert_null(memmem(data, len, SIM_TOKEN, strlen(SIM_TOKEN)));
+			sealed += memmem(data, len, "v1.", 3) != NULL;
+		}
+		free(data);
+		free(path);
+	}
+	assert_true(sealed > 0); /* the sealed form is there, in the file or its log */
+}
+
 int main(void)
 {
 	const struct CMUnitTest shared[] = {
@@ -1089,6 +1133,7 @@ int main(void)
 	    cmocka_unit_test(test_many_subscribers),
 	    cmocka_unit_test(test_slow_subscriber),
 	    cmocka_unit_test(test_token_command),
+	    cmocka_unit_test(test_no_token_leaks),
 	};
 	const struct CMUnitTest own[] = {
 	    cmocka_unit_test_setup_teardown(test_sigterm_cancels, setup_own, teardown_own),
