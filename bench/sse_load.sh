@@ -5,8 +5,9 @@
 #  2. the same run with S subscribers (default 500) connected from its start,
 #     each reading the whole stream: the run's wall time, whether every
 #     subscriber got every event in order, and when the last one finished;
-#  3. GET /ebay/sync/runs latency (wrk, p50/p99) on an idle server and while
-#     a run streams to the S subscribers.
+#  3. both again with 20 ms a call (a network-bound run, as against eBay),
+#     and GET /ebay/sync/runs latency (wrk, p50/p99) on an idle server and
+#     while that run streams to the S subscribers.
 # Needs a release build in build/ (scripts/build.sh build), wrk, curl and jq.
 # Usage: bench/sse_load.sh [SKUS] [SUBSCRIBERS]
 set -euo pipefail
@@ -75,14 +76,19 @@ printf "run with %d subscribers: %6s ms wall, server CPU %6.0f ms  (wall %+.0f%%
   "$loaded" "$(echo "$c1 - $c0" | bc -l)" "$(echo "($loaded - $base) * 100 / $base" | bc -l)"
 echo "subscribers: $(cat "$work/load") [$status]"
 
-# API latency while a (slower: 20 ms a call) run streams to the subscribers
-# the whole time wrk measures.
+# The same with 20 ms a call (closer to eBay, where a run waits on the
+# network): without subscribers, then with them while wrk measures the API.
 curl -s -X POST "$sim/sim/config" -d '{"latency_ms": 20}' >/dev/null
+id=$(run_offers); base=$(wait_run "$id")
+printf "20 ms/call, no subscribers:  %6s ms wall\n" "$base"
 id=$(run_offers)
 "$work/sse_load" "$srv" "$tok" "$id" "$subs" >"$work/load2" &
 loader=$!
 sleep 1
 latency "(during a run, $subs streams)" 4
-wait_run "$id" >/dev/null
-wait "$loader" || echo "subscribers of the third run: $(cat "$work/load2") [FAILED]"
+loaded=$(wait_run "$id")
+wait "$loader" && status=ok || status=FAILED
+printf "20 ms/call, %d subscribers: %6s ms wall  (wall %+.0f%%)\n" "$subs" "$loaded" \
+  "$(echo "($loaded - $base) * 100 / $base" | bc -l)"
+echo "subscribers: $(cat "$work/load2") [$status]"
 echo "server: $(curl -s "$srv/metrics" | grep -E '^ebaysync_sse_clients ')"
