@@ -844,12 +844,14 @@ struct ebay_client *ebay_client_new(const struct ebay_config *cfg, struct pacer 
 	c->cfg.api_base = c->api_base;
 	c->cfg.marketplace_id = c->marketplace_id;
 
-	/* Tokens are counted in whole milliseconds: a burst of 10 ms worth
-	 * (at least one) lets rates above 1000/s through, and is a single
-	 * request at the rates eBay allows. */
+	/* Tokens are counted in whole milliseconds and a poll wakes a little
+	 * late: a burst of 50 ms worth (at least two) keeps the rate at the
+	 * ceiling instead of losing the tokens of every late wake-up, and is
+	 * still only a few requests at the rates eBay allows. */
 	if (!pacer)
-		pacer = c->own_pacer =
-		    pacer_new(c->cfg.max_rps, c->cfg.max_rps / 100 > 1 ? c->cfg.max_rps / 100 : 1);
+		pacer = c->own_pacer = pacer_new(c->cfg.max_rps, c->cfg.max_rps / 20 > 2
+								     ? c->cfg.max_rps / 20
+								     : 2);
 	c->pacer = pacer;
 	c->token_fn = token;
 	c->token_ctx = token_ctx;

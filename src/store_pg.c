@@ -468,6 +468,26 @@ static void pg_close(struct store *s)
 	s->priv = NULL;
 }
 
+/* STORE_PG_RECONNECT_MS, or EBAYSYNC_PG_RECONNECT_S seconds when set. */
+static enum error reconnect_budget(struct store *s, long long *ms)
+{
+	const char *env = getenv("EBAYSYNC_PG_RECONNECT_S");
+	char *end;
+	long v;
+
+	*ms = STORE_PG_RECONNECT_MS;
+	if (!env || !*env)
+		return ERR_OK;
+	v = strtol(env, &end, 10);
+	if (*end || v < 0 || v > 3600)
+		return store_fail(s, ERR_INVALID,
+				  "EBAYSYNC_PG_RECONNECT_S is '%.32s': give whole seconds from 0 "
+				  "to 3600",
+				  env);
+	*ms = v * 1000LL;
+	return ERR_OK;
+}
+
 static enum error pg_open(struct store *s, const char *url)
 {
 	struct store_pg *p = xcalloc(1, sizeof(*p));
@@ -476,9 +496,10 @@ static enum error pg_open(struct store *s, const char *url)
 
 	s->priv = p;
 	p->url = xstrdup(url);
-	p->reconnect_ms = STORE_PG_RECONNECT_MS;
 	p->mode = STORE_PG_WRITE_VALUES;
-	err = describe_target(s, url, p->where, sizeof(p->where));
+	err = reconnect_budget(s, &p->reconnect_ms);
+	if (!err)
+		err = describe_target(s, url, p->where, sizeof(p->where));
 	if (err)
 		goto out;
 	p->conn = connect_once(p);

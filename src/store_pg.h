@@ -10,7 +10,8 @@
  * writes). When the connection is lost in the middle (PQstatus bad, SQLSTATE
  * class 08, 57P01..57P03), the unit is abandoned, the connection is made
  * again with backoff (100 ms doubling, up to the reconnect budget, 30 s by
- * default), and the whole unit runs once more. All writes are idempotent
+ * default, EBAYSYNC_PG_RECONNECT_S to change it), and the whole unit runs
+ * once more. All writes are idempotent
  * (upserts, ON CONFLICT DO NOTHING), so a unit whose COMMIT reached the
  * server before the connection broke is harmless to repeat.
  */

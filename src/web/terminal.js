@@ -55,8 +55,7 @@ export class Terminal {
     if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
   }
 
-  // Writes what is queued now (also called by tests through the page's
-  // normal rendering; exposed for a synchronous flush before copying).
+  // Writes what is queued (once per frame, and at once before copying).
   flush() {
     this.frame = 0;
     if (!this.queue.length) return;
