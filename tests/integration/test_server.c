@@ -332,8 +332,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	int status = testutil_stop(&f->srv, SIGTERM);
 
-	assert_int_equal(testutil_stop(&f->srv, SIGTERM), 0);
+	/* The simulator goes first, whatever the server's exit says. */
 	testutil_stop(&f->sim, SIGTERM);
 	testutil_rmrf(f->dir);
 	free(f->dir);
@@ -341,7 +342,10 @@ static int teardown(void **state)
 	free(f->alice);
 	free(f->bob);
 	free(f);
-	return 0;
+	/* A clean exit 0 after SIGTERM, leak-free under ASan. */
+	if (status != 0)
+		fprintf(stderr, "ebaysync serve exited with status %d after SIGTERM\n", status);
+	return status == 0 ? 0 : -1;
 }
 
 /* ---- auth ---------------------------------------------------------------- */
