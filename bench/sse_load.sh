@@ -5,8 +5,9 @@
 #  2. the same run with S subscribers (default 500) connected from its start,
 #     each reading the whole stream: the run's wall time, whether every
 #     subscriber got every event in order, and when the last one finished;
-#  3. GET /ebay/sync/runs latency (wrk, p50/p99) on an idle server and while
-#     a run streams to the S subscribers.
+#  3. both again with 20 ms a call (a network-bound run, as against eBay),
+#     and GET /ebay/sync/runs latency (wrk, p50/p99) on an idle server and
+#     while that run streams to the S subscribers.
 # Needs a release build in build/ (scripts/build.sh build), wrk, curl and jq.
 # Usage: bench/sse_load.sh [SKUS] [SUBSCRIBERS]
 set -euo pipefail
@@ -50,8 +51,8 @@ wait_run() { # run_id -> duration_ms once ended
     sleep 0.2
   done
 }
-latency() { # label
-  wrk -t2 -c16 -d10s --latency -H "$auth" "$srv/ebay/sync/runs?limit=20" >"$work/wrk" 2>&1
+latency() { # label seconds
+  wrk -t2 -c16 -d"$2"s --latency -H "$auth" "$srv/ebay/sync/runs?limit=20" >"$work/wrk" 2>&1
   p50=$(awk '/^ +50%/ {print $2}' "$work/wrk"); p99=$(awk '/^ +99%/ {print $2}' "$work/wrk")
   rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk")
   printf "GET /ebay/sync/runs %-28s p50 %8s  p99 %8s  %8s req/s\n" "$1" "$p50" "$p99" "$rps"
@@ -62,7 +63,7 @@ c0=$(cpu_ms); id=$(run_offers); base=$(wait_run "$id"); c1=$(cpu_ms)
 events=$(curl -s -N "$srv/ebay/sync/events/$id" -H "$auth" | grep -c '^id: ')
 printf "run without subscribers:  %6s ms wall, server CPU %6.0f ms  (%s events)\n" "$base" \
   "$(echo "$c1 - $c0" | bc -l)" "$events"
-latency "(idle server)"
+latency "(idle server)" 5
 
 c0=$(cpu_ms); id=$(run_offers)
 [ -n "${PERF:-}" ] && { perf record -g -p "$serve_pid" -o "$PERF" -- sleep 4 >/dev/null 2>&1 & }
@@ -75,13 +76,19 @@ printf "run with %d subscribers: %6s ms wall, server CPU %6.0f ms  (wall %+.0f%%
   "$loaded" "$(echo "$c1 - $c0" | bc -l)" "$(echo "($loaded - $base) * 100 / $base" | bc -l)"
 echo "subscribers: $(cat "$work/load") [$status]"
 
-# API latency while a (slower) run streams to the subscribers the whole time.
+# The same with 20 ms a call (closer to eBay, where a run waits on the
+# network): without subscribers, then with them while wrk measures the API.
 curl -s -X POST "$sim/sim/config" -d '{"latency_ms": 20}' >/dev/null
+id=$(run_offers); base=$(wait_run "$id")
+printf "20 ms/call, no subscribers:  %6s ms wall\n" "$base"
 id=$(run_offers)
 "$work/sse_load" "$srv" "$tok" "$id" "$subs" >"$work/load2" &
 loader=$!
 sleep 1
-latency "(during a run, $subs streams)"
-wait_run "$id" >/dev/null
-wait "$loader" || echo "subscribers of the third run: $(cat "$work/load2") [FAILED]"
+latency "(during a run, $subs streams)" 4
+loaded=$(wait_run "$id")
+wait "$loader" && status=ok || status=FAILED
+printf "20 ms/call, %d subscribers: %6s ms wall  (wall %+.0f%%)\n" "$subs" "$loaded" \
+  "$(echo "($loaded - $base) * 100 / $base" | bc -l)"
+echo "subscribers: $(cat "$work/load2") [$status]"
 echo "server: $(curl -s "$srv/metrics" | grep -E '^ebaysync_sse_clients ')"
