@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "encoding.h"
 #include "secret.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -40,7 +41,7 @@ enum error auth_init_key(struct auth *a, const unsigned char *key, size_t len)
 	a->key_len = len;
 	if (RAND_bytes(pw, sizeof(pw)) != 1)
 		abort();
-	hex = secret_b64url_encode(pw, sizeof(pw));
+	hex = encoding_b64url_encode(pw, sizeof(pw));
 	err = auth_hash_password(hex, &a->dummy_hash, &why);
 	free(hex);
 	buf_release(&why);
@@ -132,7 +133,7 @@ static json_t *decode_part(const char *s, size_t len)
 	size_t n = 0;
 	json_t *j;
 
-	if (secret_b64_decode(s, len, &raw, &n) != ERR_OK)
+	if (encoding_b64_decode(s, len, ENCODING_B64URL, &raw, &n) != ERR_OK)
 		return NULL;
 	j = json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, NULL);
 	free(raw);
@@ -141,17 +142,6 @@ static json_t *decode_part(const char *s, size_t len)
 		j = NULL;
 	}
 	return j;
-}
-
-static int is_b64url(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-			    s[i]))
-			return 0;
-	return 1;
 }
 
 /* Splits header.payload.signature and checks the header's algorithm. */
@@ -163,9 +153,10 @@ static enum error check_shape(const char *token, json_t **payload, struct buf *w
 	enum error err = ERR_AUTH;
 
 	*payload = NULL;
-	if (!d1 || !d2 || strchr(d2 + 1, '.') || !is_b64url(token, (size_t)(d1 - token)) ||
-	    !is_b64url(d1 + 1, (size_t)(d2 - d1 - 1)) ||
-	    !is_b64url(d2 + 1, len - (size_t)(d2 + 1 - token))) {
+	if (!d1 || !d2 || strchr(d2 + 1, '.') ||
+	    !encoding_is_b64(token, (size_t)(d1 - token), ENCODING_B64URL) ||
+	    !encoding_is_b64(d1 + 1, (size_t)(d2 - d1 - 1), ENCODING_B64URL) ||
+	    !encoding_is_b64(d2 + 1, len - (size_t)(d2 + 1 - token), ENCODING_B64URL)) {
 		buf_addf(why, "malformed token: expected three base64url parts joined by '.'");
 		goto out;
 	}

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "encoding.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -27,80 +28,6 @@
 #define NONCE_LEN   12
 #define TAG_LEN	    16
 #define KEYFILE_MAX 4096
-
-static const char b64url_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-char *secret_b64url_encode(const unsigned char *data, size_t len)
-{
-	char *out = xmalloc((len + 2) / 3 * 4 + 1), *p = out;
-	size_t i;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		unsigned v = (unsigned)data[i] << 16 | (unsigned)data[i + 1] << 8 | data[i + 2];
-		*p++ = b64url_chars[v >> 18 & 63];
-		*p++ = b64url_chars[v >> 12 & 63];
-		*p++ = b64url_chars[v >> 6 & 63];
-		*p++ = b64url_chars[v & 63];
-	}
-	if (i < len) {
-		unsigned v =
-		    (unsigned)data[i] << 16 | (i + 1 < len ? (unsigned)data[i + 1] << 8 : 0);
-		*p++ = b64url_chars[v >> 18 & 63];
-		*p++ = b64url_chars[v >> 12 & 63];
-		if (i + 1 < len)
-			*p++ = b64url_chars[v >> 6 & 63];
-	}
-	*p = '\0';
-	return out;
-}
-
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-' || c == '+')
-		return 62;
-	if (c == '_' || c == '/')
-		return 63;
-	return -1;
-}
-
-enum error secret_b64_decode(const char *text, size_t len, unsigned char **out, size_t *out_len)
-{
-	unsigned char *d;
-	size_t i, n = 0;
-	unsigned acc = 0;
-	int bits = 0;
-
-	while (len && text[len - 1] == '=')
-		len--;
-	if (len % 4 == 1)
-		return ERR_PARSE;
-	d = xmalloc(len / 4 * 3 + 3);
-	for (i = 0; i < len; i++) {
-		int v = b64val((unsigned char)text[i]);
-
-		if (v < 0) {
-			free(d);
-			return ERR_PARSE;
-		}
-		acc = (acc << 6 | (unsigned)v) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			d[n++] = (unsigned char)(acc >> bits);
-		}
-	}
-	d[n] = '\0';
-	*out = d;
-	*out_len = n;
-	return ERR_OK;
-}
 
 static int hexval(char c)
 {
@@ -148,7 +75,8 @@ enum error secret_key_parse(const char *text, struct secret_key *out, struct buf
 	if (len == 2 * SECRET_KEY_LEN &&
 	    hex_decode(text, len, out->bytes, SECRET_KEY_LEN) == SECRET_KEY_LEN)
 		return ERR_OK;
-	if (secret_b64_decode(text, len, &raw, &n) == ERR_OK && n == SECRET_KEY_LEN) {
+	if (encoding_b64_decode(text, len, ENCODING_B64_ANY, &raw, &n) == ERR_OK &&
+	    n == SECRET_KEY_LEN) {
 		memcpy(out->bytes, raw, SECRET_KEY_LEN);
 		OPENSSL_cleanse(raw, n);
 		free(raw);
@@ -381,7 +309,7 @@ enum error secret_seal(const struct secret_key *key, const char *context, const 
 		free(raw);
 		return ERR_INTERNAL;
 	}
-	b64 = secret_b64url_encode(raw, NONCE_LEN + plen + TAG_LEN);
+	b64 = encoding_b64url_encode(raw, NONCE_LEN + plen + TAG_LEN);
 	*out = xasprintf(SEAL_PREFIX "%s", b64);
 	free(b64);
 	free(raw);
@@ -400,8 +328,8 @@ enum error secret_open(const struct secret_key *key, const char *context, const 
 	*out = NULL;
 	if (strncmp(sealed, SEAL_PREFIX, strlen(SEAL_PREFIX)) ||
 	    strlen(sealed) > 2 * SECRET_PLAIN_MAX ||
-	    secret_b64_decode(sealed + strlen(SEAL_PREFIX), strlen(sealed) - strlen(SEAL_PREFIX),
-			      &raw, &len) != ERR_OK ||
+	    encoding_b64_decode(sealed + strlen(SEAL_PREFIX), strlen(sealed) - strlen(SEAL_PREFIX),
+				ENCODING_B64URL, &raw, &len) != ERR_OK ||
 	    len < NONCE_LEN + TAG_LEN) {
 		buf_addf(why, "stored secret is not a sealed value");
 		goto out;

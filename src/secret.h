@@ -70,10 +70,4 @@ enum error secret_open(const struct secret_key *key, const char *context, const 
 /* Zeroes and frees a string holding a secret; NULL is fine. */
 void secret_free(char *s);
 
-/* Base64url without padding (for JWT-style text); *out malloc'd. */
-char *secret_b64url_encode(const unsigned char *data, size_t len);
-/* Decodes base64url or standard base64, padding optional. ERR_PARSE for bad
- * input. *out is malloc'd (NUL-terminated for convenience). */
-enum error secret_b64_decode(const char *text, size_t len, unsigned char **out, size_t *out_len);
-
 #endif

@@ -16,11 +16,14 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "encoding.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
 
-#define MAX_TOKENS   (1u << 20)
+#define MAX_TOKENS (1u << 20)
+/* Base64 characters a Basic credential may have (about 1 KiB decoded). */
+#define BASIC_MAX    1368
 #define SCOPE_PREFIX "https://api.ebay.com/oauth/api_scope"
 #define DEFAULT_SCOPE                                                                              \
 	"https://api.ebay.com/oauth/api_scope "                                                    \
@@ -172,24 +175,22 @@ static struct tok *insert(struct sim_oauth *o, char *value, enum tok_kind kind,
 	return t;
 }
 
-/* A new random token of eBay's look: prefix then 64 base64url characters. */
+/* A new random token of eBay's look: prefix then 64 base64url characters
+ * (48 random bytes). */
 static char *new_token(const char *prefix)
 {
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	unsigned char raw[64];
-	size_t got = 0, plen = strlen(prefix);
-	char *out = xmalloc(plen + 65);
+	unsigned char raw[48];
+	size_t got = 0;
+	char *b64, *out;
 
 	while (got < sizeof(raw)) {
 		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
 		if (n > 0)
 			got += (size_t)n;
 	}
-	memcpy(out, prefix, plen);
-	for (size_t i = 0; i < 64; i++)
-		out[plen + i] = b64[raw[i] & 63];
-	out[plen + 64] = '\0';
+	b64 = encoding_b64url_encode(raw, sizeof(raw));
+	out = xasprintf("%s%s", prefix, b64);
+	free(b64);
 	return out;
 }
 
@@ -332,29 +333,13 @@ void sim_form_release(struct sim_form *form)
 	memset(form, 0, sizeof(*form));
 }
 
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int sim_oauth_parse_basic(const char *authorization, char *id, size_t id_size, char *secret,
 			  size_t secret_size)
 {
 	const char *p = authorization, *colon;
-	char out[1024];
-	size_t n = 0, len, pad = 0;
-	unsigned acc = 0;
-	int bits = 0;
+	unsigned char *raw = NULL;
+	size_t n = 0, len, id_len;
+	int result = -1;
 
 	if (!p)
 		return -1;
@@ -368,35 +353,23 @@ int sim_oauth_parse_basic(const char *authorization, char *id, size_t id_size, c
 	len = strlen(p);
 	while (len && p[len - 1] == ' ')
 		len--;
-	while (len && p[len - 1] == '=' && pad < 2) {
-		len--;
-		pad++;
-	}
-	if (!len || (len + pad) % 4 == 1)
+	if (!len || len > BASIC_MAX ||
+	    encoding_b64_decode(p, len, ENCODING_B64, &raw, &n) != ERR_OK)
 		return -1;
-	for (size_t i = 0; i < len; i++) {
-		int v = b64val(p[i]);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n == sizeof(out))
-				return -1;
-			out[n++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	if (memchr(out, '\0', n))
-		return -1;
-	colon = memchr(out, ':', n);
-	if (!colon || (size_t)(colon - out) >= id_size || n - (size_t)(colon - out) > secret_size)
-		return -1;
-	memcpy(id, out, (size_t)(colon - out));
-	id[colon - out] = '\0';
-	memcpy(secret, colon + 1, n - (size_t)(colon - out) - 1);
-	secret[n - (size_t)(colon - out) - 1] = '\0';
-	return 0;
+	colon = memchr(raw, ':', n);
+	if (memchr(raw, '\0', n) || !colon)
+		goto out;
+	id_len = (size_t)(colon - (const char *)raw);
+	if (id_len >= id_size || n - id_len > secret_size)
+		goto out;
+	memcpy(id, raw, id_len);
+	id[id_len] = '\0';
+	memcpy(secret, colon + 1, n - id_len - 1);
+	secret[n - id_len - 1] = '\0';
+	result = 0;
+out:
+	free(raw);
+	return result;
 }
 
 /* ---- the token endpoint ---- */

@@ -31,7 +31,7 @@
 #include <jansson.h>
 
 #include "auth.h"
-#include "secret.h"
+#include "encoding.h"
 #include "sse_client.h"
 #include "store.h"
 #include "testutil.h"
@@ -352,8 +352,8 @@ static int teardown(void **state)
 
 static char *forge(const char *header, const char *payload, const char *sig)
 {
-	char *h = secret_b64url_encode((const unsigned char *)header, strlen(header));
-	char *p = secret_b64url_encode((const unsigned char *)payload, strlen(payload));
+	char *h = encoding_b64url_encode((const unsigned char *)header, strlen(header));
+	char *p = encoding_b64url_encode((const unsigned char *)payload, strlen(payload));
 	char *t = xasprintf("%s.%s.%s", h, p, sig);
 
 	free(h);

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 
 #include "auth.h"
-#include "secret.h"
+#include "encoding.h"
 #include "testutil.h"
 #include "xalloc.h"
 
@@ -35,8 +35,8 @@ static struct auth setup_auth(void)
 /* Builds header.payload.signature by hand (signature as given). */
 static char *forge(const char *header, const char *payload, const char *sig)
 {
-	char *h = secret_b64url_encode((const unsigned char *)header, strlen(header));
-	char *p = secret_b64url_encode((const unsigned char *)payload, strlen(payload));
+	char *h = encoding_b64url_encode((const unsigned char *)header, strlen(header));
+	char *p = encoding_b64url_encode((const unsigned char *)payload, strlen(payload));
 	char *t = xasprintf("%s.%s.%s", h, p, sig);
 
 	free(h);
@@ -114,8 +114,8 @@ static void test_tampered(void **state)
 	assert_int_equal(auth_issue(&a, "alice", 3600, NOW, &token, NULL), ERR_OK);
 	/* Payload swapped for bob's, signature kept. */
 	dot = strchr(token, '.');
-	p = secret_b64url_encode((const unsigned char *)"{\"sub\":\"bob\",\"exp\":1800000000}",
-				 strlen("{\"sub\":\"bob\",\"exp\":1800000000}"));
+	p = encoding_b64url_encode((const unsigned char *)"{\"sub\":\"bob\",\"exp\":1800000000}",
+				   strlen("{\"sub\":\"bob\",\"exp\":1800000000}"));
 	evil = xasprintf("%.*s.%s%s", (int)(dot - token), token, p, strrchr(token, '.'));
 	expect_refused(&a, evil, "token signature does not match");
 	free(evil);

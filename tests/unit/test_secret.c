@@ -112,29 +112,6 @@ static void test_key_parse(void **state)
 	buf_release(&why);
 }
 
-static void test_b64(void **state)
-{
-	const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-	const char *want[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
-	unsigned char *d;
-	size_t i, n;
-
-	for (i = 0; i < 7; i++) {
-		char *e = secret_b64url_encode((const unsigned char *)in[i], strlen(in[i]));
-		assert_string_equal(e, want[i]);
-		assert_int_equal(secret_b64_decode(e, strlen(e), &d, &n), ERR_OK);
-		assert_int_equal(n, strlen(in[i]));
-		assert_memory_equal(d, in[i], n);
-		free(d);
-		free(e);
-	}
-	assert_int_equal(secret_b64_decode("Zm9vYg==", 8, &d, &n), ERR_OK);
-	assert_string_equal((char *)d, "foob");
-	free(d);
-	assert_int_equal(secret_b64_decode("Z", 1, &d, &n), ERR_PARSE);
-	assert_int_equal(secret_b64_decode("Zm9v*", 5, &d, &n), ERR_PARSE);
-}
-
 static void test_key_load(void **state)
 {
 	char *dir = testutil_tmpdir(), *db = xasprintf("%s/sub/x.db", dir);
@@ -184,7 +161,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_seal_open), cmocka_unit_test(test_tamper_and_garbage),
 	    cmocka_unit_test(test_too_big),   cmocka_unit_test(test_key_parse),
-	    cmocka_unit_test(test_b64),	      cmocka_unit_test(test_key_load),
+	    cmocka_unit_test(test_key_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
