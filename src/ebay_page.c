@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "encoding.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -60,19 +61,12 @@ char *ebay_offers_url(const struct ebay_config *cfg, const char *sku, int limit)
 {
 	int len;
 	const char *base = api_base(cfg, &len);
-	size_t sku_len = sku ? strlen(sku) : 0;
-	char *esc, *url;
+	/* Every byte but A-Z a-z 0-9 - . _ ~ is percent-encoded, so
+	 * "a b/c#d%e+f?g&h" and UTF-8 arrive intact as one query value. */
+	char *esc = encoding_percent_encode(sku ? sku : ""), *url;
 
-	if (sku_len > INT_MAX)
-		return NULL;
-	/* Since curl 7.82 the handle argument is ignored. Every byte but
-	 * A-Z a-z 0-9 - . _ ~ is percent-encoded, so "a b/c#d%e+f?g&h" and
-	 * UTF-8 arrive intact as one query value. */
-	esc = curl_easy_escape(NULL, sku ? sku : "", (int)sku_len);
-	if (!esc)
-		return NULL;
 	url = xasprintf("%.*s/sell/inventory/v1/offer?sku=%s&limit=%d", len, base, esc, limit);
-	curl_free(esc);
+	free(esc);
 	return url;
 }
 

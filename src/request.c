@@ -10,51 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "encoding.h"
 #include "xalloc.h"
 #include "banned.h"
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-enum error request_percent_decode(const char *s, size_t len, int plus_is_space, char **out)
-{
-	char *d = xmalloc(len + 1);
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '%') {
-			int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
-			int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
-
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-				goto bad;
-			c = (char)(hi * 16 + lo);
-			i += 2;
-		} else if (c == '+' && plus_is_space) {
-			c = ' ';
-		} else if (c == '\0') {
-			goto bad;
-		}
-		d[n++] = c;
-	}
-	d[n] = '\0';
-	*out = d;
-	return ERR_OK;
-bad:
-	free(d);
-	*out = NULL;
-	return ERR_INVALID;
-}
 
 void request_target_release(struct request_target *t)
 {
@@ -92,7 +50,7 @@ static enum error parse_path(const char *p, size_t len, struct request_target *t
 				 REQUEST_SEGMENTS_MAX);
 			return ERR_TOOBIG;
 		}
-		if (request_percent_decode(p + start, i - start, 0, &t->segments[t->n_segments]) !=
+		if (encoding_percent_decode(p + start, i - start, 0, &t->segments[t->n_segments]) !=
 		    ERR_OK) {
 			buf_addf(why, "request path segment %zu has a bad %%-escape",
 				 t->n_segments + 1);
@@ -128,13 +86,13 @@ static enum error parse_query(const char *q, size_t len, struct request_target *
 		for (eq = start; eq < i && q[eq] != '='; eq++)
 			;
 		pa = &t->params[t->n_params];
-		if (request_percent_decode(q + start, eq - start, 1, &pa->name) != ERR_OK) {
+		if (encoding_percent_decode(q + start, eq - start, 1, &pa->name) != ERR_OK) {
 			buf_addf(why, "query parameter %zu has a bad %%-escape in its name",
 				 t->n_params + 1);
 			return ERR_INVALID;
 		}
-		if (request_percent_decode(q + (eq < i ? eq + 1 : i), eq < i ? i - eq - 1 : 0, 1,
-					   &pa->value) != ERR_OK) {
+		if (encoding_percent_decode(q + (eq < i ? eq + 1 : i), eq < i ? i - eq - 1 : 0, 1,
+					    &pa->value) != ERR_OK) {
 			buf_addf(why, "query parameter '%.64s' has a bad %%-escape in its value",
 				 pa->name);
 			FREE_AND_NULL(pa->name);

@@ -57,13 +57,6 @@ enum error request_param_int(const struct request_target *t, const char *name, l
 			     long long min, long long max, long long *out, struct buf *why);
 
 /*
- * Percent-decodes s[0..len) into a new string (*out, malloc'd). With
- * plus_is_space, "+" becomes " ". ERR_INVALID for a "%" not followed by two
- * hex digits and for "%00" (no NUL may reach a handler).
- */
-enum error request_percent_decode(const char *s, size_t len, int plus_is_space, char **out);
-
-/*
  * The value of cookie name in a Cookie header ("a=1; b=2"), malloc'd, or
  * NULL when absent. Values in double quotes lose the quotes.
  */

@@ -29,33 +29,6 @@
 #define TAG_LEN	    16
 #define KEYFILE_MAX 4096
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Hex text -> bytes; -1 if not an even run of hex digits. */
-static long hex_decode(const char *s, size_t len, unsigned char *out, size_t max)
-{
-	size_t i;
-
-	if (len % 2 || len / 2 > max)
-		return -1;
-	for (i = 0; i < len; i += 2) {
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i / 2] = (unsigned char)(hi << 4 | lo);
-	}
-	return (long)(len / 2);
-}
-
 static void trim(const char **s, size_t *len)
 {
 	while (*len && strchr(" \t\r\n", (*s)[0])) {
@@ -73,7 +46,7 @@ enum error secret_key_parse(const char *text, struct secret_key *out, struct buf
 
 	trim(&text, &len);
 	if (len == 2 * SECRET_KEY_LEN &&
-	    hex_decode(text, len, out->bytes, SECRET_KEY_LEN) == SECRET_KEY_LEN)
+	    encoding_hex_decode(text, len, out->bytes, SECRET_KEY_LEN) == SECRET_KEY_LEN)
 		return ERR_OK;
 	if (encoding_b64_decode(text, len, ENCODING_B64_ANY, &raw, &n) == ERR_OK &&
 	    n == SECRET_KEY_LEN) {
@@ -171,7 +144,7 @@ static enum error read_keyfile(const char *path, size_t min_len, unsigned char *
 	len = (size_t)n;
 	trim(&t, &len);
 	bytes = xmalloc(len / 2 + 1);
-	got = hex_decode(t, len, bytes, len / 2);
+	got = encoding_hex_decode(t, len, bytes, len / 2);
 	if (got < 0 || (size_t)got < min_len) {
 		buf_addf(why, "key file '%s' must hold at least %zu bytes as hex digits", path,
 			 min_len);

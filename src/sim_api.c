@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encoding.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -408,7 +409,7 @@ static void get_offers(struct sim *s, const struct sim_config *cfg, const struct
 	page = json_array();
 	for (long long i = first; i < total && i < first + limit; i++)
 		json_array_append(page, json_array_get(all, (size_t)i));
-	enc = sim_reply_urlencode(sku);
+	enc = encoding_percent_encode(sku);
 	root = json_object();
 	offers_url(&url, rq, enc, limit, offset);
 	json_object_set_new(root, "href", json_string(buf_str(&url)));

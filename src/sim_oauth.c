@@ -233,50 +233,6 @@ enum sim_auth sim_oauth_check(struct sim_oauth *o, const struct sim_config *cfg,
 
 /* ---- forms and Basic credentials ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes n bytes of s into a new string; NULL on bad encoding or NUL. */
-static char *form_decode(const char *s, size_t n)
-{
-	char *out = xmalloc(n + 1);
-	size_t j = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '+') {
-			c = ' ';
-		} else if (c == '%') {
-			int hi, lo;
-
-			if (i + 2 >= n)
-				goto fail;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
-			if (hi < 0 || lo < 0)
-				goto fail;
-			c = (char)(hi * 16 + lo);
-			i += 2;
-		}
-		if (c == '\0')
-			goto fail;
-		out[j++] = c;
-	}
-	out[j] = '\0';
-	return out;
-fail:
-	free(out);
-	return NULL;
-}
-
 enum error sim_oauth_parse_form(const char *body, size_t len, struct sim_form *form,
 				struct buf *why)
 {
@@ -290,7 +246,7 @@ enum error sim_oauth_parse_form(const char *body, size_t len, struct sim_form *f
 	}
 	while (start < len) {
 		const char *piece = body + start, *amp = memchr(piece, '&', len - start), *eq;
-		size_t plen = amp ? (size_t)(amp - piece) : len - start;
+		size_t plen = amp ? (size_t)(amp - piece) : len - start, nlen, skip;
 		char *name, *value;
 
 		start += plen + 1;
@@ -301,9 +257,11 @@ enum error sim_oauth_parse_form(const char *body, size_t len, struct sim_form *f
 			return ERR_TOOBIG;
 		}
 		eq = memchr(piece, '=', plen);
-		name = form_decode(piece, eq ? (size_t)(eq - piece) : plen);
-		value = eq ? form_decode(eq + 1, plen - (size_t)(eq - piece) - 1) : xstrdup("");
-		if (!name || !value) {
+		nlen = eq ? (size_t)(eq - piece) : plen;
+		skip = nlen + (eq != NULL); /* the name and its '=' */
+		value = NULL;
+		if (encoding_percent_decode(piece, nlen, 1, &name) ||
+		    encoding_percent_decode(piece + skip, plen - skip, 1, &value)) {
 			buf_addf(why, "malformed percent-encoding in form field %zu", form->n + 1);
 			free(name);
 			free(value);
@@ -634,11 +592,11 @@ static void redirect(struct sim_reply *out, const char *uri, const char *state, 
 
 	buf_addf(&b, "%s%c", uri, strchr(uri, '?') ? '&' : '?');
 	if (state) {
-		enc = sim_reply_urlencode(state);
+		enc = encoding_percent_encode(state);
 		buf_addf(&b, "state=%s&", enc);
 		free(enc);
 	}
-	enc = sim_reply_urlencode(value);
+	enc = encoding_percent_encode(value);
 	buf_addf(&b, "%s=%s", key, enc);
 	free(enc);
 	if (expires_in > 0)

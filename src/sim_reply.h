@@ -66,8 +66,4 @@ json_t *sim_reply_error_json(long error_id, const char *domain, const char *cate
 			     const char *message, const char *long_message, const char *param_name,
 			     const char *param_value);
 
-/* Percent-encodes s for a query value (RFC 3986 unreserved kept) into a new
- * string the caller frees. */
-char *sim_reply_urlencode(const char *s);
-
 #endif

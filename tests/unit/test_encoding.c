@@ -1,7 +1,10 @@
 /*
  * Encodings: base64url round-trips the RFC 4648 test vectors without
  * padding; decoding takes padding or none, keeps to the alphabet asked for
- * and refuses whitespace, stray "=" and impossible lengths.
+ * and refuses whitespace, stray "=" and impossible lengths. Hex decodes
+ * either case and nothing else. Percent-encoding keeps only the unreserved
+ * characters; decoding reads "+" as a space only in forms and refuses bad
+ * escapes and NUL bytes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -119,6 +122,91 @@ static void test_b64_all_bytes(void **state)
 	}
 }
 
+static void test_hex(void **state)
+{
+	unsigned char out[4];
+
+	assert_int_equal(encoding_hex_decode("00ff10", 6, out, sizeof(out)), 3);
+	assert_int_equal(out[0], 0x00);
+	assert_int_equal(out[1], 0xff);
+	assert_int_equal(out[2], 0x10);
+	assert_int_equal(encoding_hex_decode("0FfA", 4, out, sizeof(out)), 2);
+	assert_int_equal(out[0], 0x0f);
+	assert_int_equal(out[1], 0xfa);
+	/* Only the first len characters count. */
+	assert_int_equal(encoding_hex_decode("abcdzz", 4, out, sizeof(out)), 2);
+	assert_int_equal(encoding_hex_decode("", 0, out, sizeof(out)), 0);
+	assert_int_equal(encoding_hex_decode("abc", 3, out, sizeof(out)), -1);
+	assert_int_equal(encoding_hex_decode("zz", 2, out, sizeof(out)), -1);
+	assert_int_equal(encoding_hex_decode("0a:0b", 5, out, sizeof(out)), -1);
+	assert_int_equal(encoding_hex_decode("0a 0b", 5, out, sizeof(out)), -1);
+	assert_int_equal(encoding_hex_decode("0a\0b", 4, out, sizeof(out)), -1);
+	assert_int_equal(encoding_hex_decode("0001020304", 10, out, sizeof(out)), -1);
+}
+
+static void test_percent_encode(void **state)
+{
+	char *e = encoding_percent_encode("a b/c#d%e+f?g&h~._-Z9");
+
+	assert_string_equal(e, "a%20b%2Fc%23d%25e%2Bf%3Fg%26h~._-Z9");
+	free(e);
+	e = encoding_percent_encode("\xc3\xa9=\"");
+	assert_string_equal(e, "%C3%A9%3D%22");
+	free(e);
+	e = encoding_percent_encode("");
+	assert_string_equal(e, "");
+	free(e);
+}
+
+static void test_percent_decode(void **state)
+{
+	const char *bad[] = {"%", "%4", "a%zz", "%g0", "%0g", "%00", "x%00y", "100%"};
+	char *d;
+
+	assert_int_equal(encoding_percent_decode("a%20b+c%2B", 10, 1, &d), ERR_OK);
+	assert_string_equal(d, "a b c+");
+	free(d);
+	assert_int_equal(encoding_percent_decode("a%20b+c%2B", 10, 0, &d), ERR_OK);
+	assert_string_equal(d, "a b+c+");
+	free(d);
+	assert_int_equal(encoding_percent_decode("%c3%A9%2f", 9, 0, &d), ERR_OK);
+	assert_string_equal(d, "\xc3\xa9/");
+	free(d);
+	/* The length bounds the input: a "%" just past it is not read. */
+	assert_int_equal(encoding_percent_decode("ab%", 2, 0, &d), ERR_OK);
+	assert_string_equal(d, "ab");
+	free(d);
+	assert_int_equal(encoding_percent_decode("", 0, 1, &d), ERR_OK);
+	assert_string_equal(d, "");
+	free(d);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		d = (char *)"untouched";
+		assert_int_equal(encoding_percent_decode(bad[i], strlen(bad[i]), 1, &d),
+				 ERR_INVALID);
+		assert_null(d);
+	}
+	/* A raw NUL inside the length. */
+	assert_int_equal(encoding_percent_decode("a\0b", 3, 0, &d), ERR_INVALID);
+	assert_null(d);
+}
+
+/* Whatever percent_encode writes, percent_decode reads back, in both modes. */
+static void test_percent_round_trip(void **state)
+{
+	char raw[256], *e, *d;
+
+	for (int i = 1; i < 256; i++)
+		raw[i - 1] = (char)i;
+	raw[255] = '\0';
+	e = encoding_percent_encode(raw);
+	for (int plus = 0; plus < 2; plus++) {
+		assert_int_equal(encoding_percent_decode(e, strlen(e), plus, &d), ERR_OK);
+		assert_string_equal(d, raw);
+		free(d);
+	}
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +214,10 @@ int main(void)
 	    cmocka_unit_test(test_b64_alphabets),
 	    cmocka_unit_test(test_b64_refusals),
 	    cmocka_unit_test(test_b64_all_bytes),
+	    cmocka_unit_test(test_hex),
+	    cmocka_unit_test(test_percent_encode),
+	    cmocka_unit_test(test_percent_decode),
+	    cmocka_unit_test(test_percent_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "encoding.h"
 #include "sim_oauth.h"
 #include "xalloc.h"
 
@@ -261,7 +262,7 @@ static void test_code_grant(void **state)
 	expect_error(o, &cfg, GOOD_BASIC, body, 2001, 400, "invalid_grant");
 	/* The new refresh token works until revoked. */
 	{
-		char *enc = sim_reply_urlencode(rt);
+		char *enc = encoding_percent_encode(rt);
 		struct sim_reply out;
 		struct sim_request rq;
 		char *revoke;
