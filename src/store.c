@@ -2,8 +2,10 @@
  * The backend-independent half of the storage interface (see store.h):
  * store_open() picks the backend from the URL, and the store_* wrappers call
  * through the backend's operation table, so nothing above this file knows
- * which database is underneath. Also the release functions of the row types
- * that store.h declares.
+ * which database is underneath. Also what the backends share: the checks of
+ * a batch and of a listing query before either reaches a database, the LIKE
+ * pattern of a search, and the release functions of the row types that
+ * store.h declares.
  *
  * A backend's open() may leave s->priv set when it fails; store_open() then
  * calls the backend's close() to free what was built, so close() must cope
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -81,6 +84,68 @@ enum error store_fail(struct store *s, enum error err, const char *fmt, ...)
 	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+enum error store_check_batch(struct store *s, const char *user_id, const struct item_row *items,
+			     size_t n_items, const struct offer_row *offers, size_t n_offers)
+{
+	size_t i;
+
+	if (!user_id || !*user_id)
+		return store_fail(s, ERR_INVALID, "cannot store rows without a user id");
+	for (i = 0; i < n_items; i++)
+		if (!items[i].sku || !*items[i].sku)
+			return store_fail(
+			    s, ERR_INVALID,
+			    "cannot upsert inventory row %zu of the batch: it has no sku", i + 1);
+	for (i = 0; i < n_offers; i++) {
+		if (!offers[i].offer_id || !*offers[i].offer_id)
+			return store_fail(
+			    s, ERR_INVALID,
+			    "cannot upsert offer row %zu of the batch: it has no offer id", i + 1);
+		if (!offers[i].sku || !*offers[i].sku)
+			return store_fail(s, ERR_INVALID,
+					  "cannot upsert offer row for offer '%s': it has no sku",
+					  offers[i].offer_id);
+	}
+	return ERR_OK;
+}
+
+enum error store_check_query(struct store *s, const char *table, const struct store_query *q)
+{
+	if (!q || !q->user_id)
+		return store_fail(s, ERR_INVALID, "cannot list %s without a user id", table);
+	if (q->search && strlen(q->search) > STORE_SEARCH_MAX)
+		return store_fail(s, ERR_INVALID, "search text is %zu bytes, over the limit of %d",
+				  strlen(q->search), STORE_SEARCH_MAX);
+	return ERR_OK;
+}
+
+enum error store_check_unseen(struct store *s, const char *user_id, const char *table, int *offers)
+{
+	if (!user_id || !table)
+		return store_fail(s, ERR_INVALID,
+				  "cannot count unseen rows without user and table");
+	*offers = !strcmp(table, "offers");
+	if (!*offers && strcmp(table, "inventory"))
+		return store_fail(s, ERR_INVALID,
+				  "cannot count unseen rows of '%.64s': use inventory or offers",
+				  table);
+	return ERR_OK;
+}
+
+char *store_like_pattern(const char *text)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addch(&b, '%');
+	for (; *text; text++) {
+		if (*text == '\\' || *text == '%' || *text == '_')
+			buf_addch(&b, '\\');
+		buf_addch(&b, *text);
+	}
+	buf_addch(&b, '%');
+	return buf_detach(&b, NULL);
 }
 
 /* Every wrapper starts with an empty message, so an old one never leaks

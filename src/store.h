@@ -176,6 +176,31 @@ const char *store_errmsg(const struct store *s);
 enum error store_fail(struct store *s, enum error err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- checks and helpers every backend uses (only store_*.c call these) ---- */
+
+/* Longest search text a listing accepts, in bytes. */
+#define STORE_SEARCH_MAX 200
+
+/*
+ * Refuses a batch that no backend could store, before any transaction
+ * starts: no user id, an item without SKU, an offer without offer id or
+ * SKU. ERR_INVALID with a message naming the row.
+ */
+enum error store_check_batch(struct store *s, const char *user_id, const struct item_row *items,
+			     size_t n_items, const struct offer_row *offers, size_t n_offers);
+
+/* Refuses a listing of table ("inventory", "offers") without a user id or
+ * with search text over STORE_SEARCH_MAX bytes: ERR_INVALID. */
+enum error store_check_query(struct store *s, const char *table, const struct store_query *q);
+
+/* Refuses count_unseen without user or with a table other than
+ * "inventory" and "offers" (ERR_INVALID); *offers is 1 for "offers". */
+enum error store_check_unseen(struct store *s, const char *user_id, const char *table, int *offers);
+
+/* "%" + text with "\", "%" and "_" escaped + "%", for LIKE ... ESCAPE '\'.
+ * Returns a malloc'd string. */
+char *store_like_pattern(const char *text);
+
 /* Thin wrappers over s->ops, named as the rest of the code calls them. */
 enum error store_write_batch(struct store *s, const char *user_id, const char *run_id,
 			     const struct item_row *items, size_t n_items,

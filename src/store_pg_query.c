@@ -24,9 +24,6 @@
 #define OID_NUMERIC 1700
 #define OID_JSONB   3802
 
-/* Longest search text accepted from a user, in bytes (as SQLite's). */
-#define STORE_PG_SEARCH_MAX 200
-
 #define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 struct column {
@@ -94,21 +91,6 @@ static const struct table ITEMS = {"inventory", ITEM_COLUMNS, "ebay_status", ITE
 				   "sku_code"};
 static const struct table OFFERS = {"offers", OFFER_COLUMNS, "status", OFFER_SEARCH, "offer_id"};
 
-/* '%' + text with %, _ and \ escaped + '%', for LIKE ... ESCAPE '\'. */
-static char *like_pattern(const char *text)
-{
-	struct buf b = BUF_INIT;
-
-	buf_addch(&b, '%');
-	for (; *text; text++) {
-		if (*text == '%' || *text == '_' || *text == '\\')
-			buf_addch(&b, '\\');
-		buf_addch(&b, *text);
-	}
-	buf_addch(&b, '%');
-	return buf_detach(&b, NULL);
-}
-
 /* One value of a result as JSON, by the column's type. */
 static json_t *json_value(const PGresult *r, int i, int c)
 {
@@ -149,7 +131,7 @@ static int where_clause(const struct list_ctx *c, struct buf *sql, const char **
 	v[0] = q->user_id;
 	buf_adds(sql, " WHERE user_id = $1");
 	if (q->search && *q->search) {
-		*pattern = like_pattern(q->search);
+		*pattern = store_like_pattern(q->search);
 		v[n++] = *pattern;
 		buf_adds(sql, " AND (");
 		for (int k = 0; c->t->search[k]; k++)
@@ -192,11 +174,6 @@ static enum error list_unit(struct store *s, void *arg)
 			sort = col;
 	if (!sort) {
 		err = store_fail(s, ERR_INVALID, "cannot sort by '%.64s'", q->sort);
-		goto out;
-	}
-	if (q->search && strlen(q->search) > STORE_PG_SEARCH_MAX) {
-		err = store_fail(s, ERR_INVALID, "search text is %zu bytes, over the limit of %d",
-				 strlen(q->search), STORE_PG_SEARCH_MAX);
 		goto out;
 	}
 	n = where_clause(c, &where, v, &pattern);
@@ -252,8 +229,9 @@ static enum error list(struct store *s, const struct table *t, const struct stor
 	enum error err;
 
 	*rows = NULL;
-	if (!q || !q->user_id)
-		return store_fail(s, ERR_INVALID, "cannot list %s without a user id", t->name);
+	err = store_check_query(s, t->name, q);
+	if (err)
+		return err;
 	/* One snapshot for the count and the rows. */
 	err = store_pg_unit(s, STORE_PG_SNAPSHOT, list_unit, &c);
 	if (err) {
@@ -303,19 +281,13 @@ enum error store_pg_count_unseen(struct store *s, const char *user_id, const cha
 {
 	struct list_ctx c = {.user_id = user_id, .run_id = run_id};
 	enum error err;
+	int offers;
 
 	*count = 0;
-	if (!user_id || !table)
-		return store_fail(s, ERR_INVALID,
-				  "cannot count unseen rows without user and table");
-	if (!strcmp(table, "inventory"))
-		c.t = &ITEMS;
-	else if (!strcmp(table, "offers"))
-		c.t = &OFFERS;
-	else
-		return store_fail(s, ERR_INVALID,
-				  "cannot count unseen rows of '%.64s': use inventory or offers",
-				  table);
+	err = store_check_unseen(s, user_id, table, &offers);
+	if (err)
+		return err;
+	c.t = offers ? &OFFERS : &ITEMS;
 	err = store_pg_unit(s, STORE_PG_NO_TX, unseen_unit, &c);
 	if (!err)
 		*count = c.count;

@@ -351,7 +351,7 @@ static int keyset_add(struct keyset *ks, const char *key)
 }
 
 /* The end of the chunk that starts at from: before a repeated key, at
- * MAX_ROWS or at n. Keys are never NULL (check_batch). */
+ * MAX_ROWS or at n. Keys are never NULL (store_check_batch). */
 static size_t chunk_end(struct keyset *ks, const void *rows, size_t size, size_t key_off,
 			size_t from, size_t n)
 {
@@ -726,32 +726,6 @@ static void split_derived(struct batch *b, const struct item_row *items, size_t 
 	}
 }
 
-/* Refuses rows that could not be stored before the transaction starts. */
-static enum error check_batch(struct store *s, const char *user_id, const struct item_row *items,
-			      size_t n_items, const struct offer_row *offers, size_t n_offers)
-{
-	size_t i;
-
-	if (!user_id || !*user_id)
-		return store_fail(s, ERR_INVALID, "cannot store rows without a user id");
-	for (i = 0; i < n_items; i++)
-		if (!items[i].sku || !*items[i].sku)
-			return store_fail(
-			    s, ERR_INVALID,
-			    "cannot upsert inventory row %zu of the batch: it has no sku", i + 1);
-	for (i = 0; i < n_offers; i++) {
-		if (!offers[i].offer_id || !*offers[i].offer_id)
-			return store_fail(
-			    s, ERR_INVALID,
-			    "cannot upsert offer row %zu of the batch: it has no offer id", i + 1);
-		if (!offers[i].sku || !*offers[i].sku)
-			return store_fail(s, ERR_INVALID,
-					  "cannot upsert offer row for offer '%s': it has no sku",
-					  offers[i].offer_id);
-	}
-	return ERR_OK;
-}
-
 enum error store_pg_write_batch(struct store *s, const char *user_id, const char *run_id,
 				const struct item_row *items, size_t n_items,
 				const struct offer_row *offers, size_t n_offers)
@@ -760,7 +734,7 @@ enum error store_pg_write_batch(struct store *s, const char *user_id, const char
 	struct batch *b;
 	enum error err;
 
-	err = check_batch(s, user_id, items, n_items, offers, n_offers);
+	err = store_check_batch(s, user_id, items, n_items, offers, n_offers);
 	if (err || (n_items == 0 && n_offers == 0))
 		return err;
 	b = xcalloc(1, sizeof(*b));

@@ -30,8 +30,6 @@
 #include "banned.h"
 
 #define SQLITE_BUSY_MS 10000
-/* Longest search text accepted from a user, in bytes. */
-#define SQLITE_SEARCH_MAX 200
 
 #define RUN_COLS                                                                                   \
 	"id, user_id, kind, status, fetched, stored, failed, total, started_ms, finished_ms, "     \
@@ -535,34 +533,6 @@ static enum error upsert_offer(struct store *s, sqlite3_stmt *st, const char *us
 	return ERR_OK;
 }
 
-/* Refuses rows that could not be stored before the transaction starts. */
-static enum error check_batch(struct store *s, const char *user_id, const struct item_row *items,
-			      size_t n_items, const struct offer_row *offers, size_t n_offers)
-{
-	size_t i;
-
-	if (!user_id || !*user_id)
-		return store_fail(s, ERR_INVALID, "cannot store rows without a user id");
-	for (i = 0; i < n_items; i++)
-		if (!items[i].sku || !*items[i].sku)
-			return store_fail(
-			    s, ERR_INVALID,
-			    "cannot upsert inventory row %zu of the batch: it has no sku", i + 1);
-	for (i = 0; i < n_offers; i++) {
-		if (!offers[i].offer_id || !*offers[i].offer_id)
-			return store_fail(
-			    s, ERR_INVALID,
-			    "cannot upsert offer row %zu of the batch: it has no offer "
-			    "id",
-			    i + 1);
-		if (!offers[i].sku || !*offers[i].sku)
-			return store_fail(s, ERR_INVALID,
-					  "cannot upsert offer row for offer '%s': it has no sku",
-					  offers[i].offer_id);
-	}
-	return ERR_OK;
-}
-
 static enum error sqlite_write_batch(struct store *s, const char *user_id, const char *run_id,
 				     const struct item_row *items, size_t n_items,
 				     const struct offer_row *offers, size_t n_offers)
@@ -572,7 +542,7 @@ static enum error sqlite_write_batch(struct store *s, const char *user_id, const
 	size_t i;
 	enum error err;
 
-	err = check_batch(s, user_id, items, n_items, offers, n_offers);
+	err = store_check_batch(s, user_id, items, n_items, offers, n_offers);
 	if (err || (n_items == 0 && n_offers == 0))
 		return err;
 	err = stmt(s, S_ITEM_UPSERT, &ist);
@@ -1125,22 +1095,6 @@ static const struct list_spec item_spec = {"inventory", ITEM_COLS,     "sku_code
 static const struct list_spec offer_spec = {"offers",	 OFFER_COLS, "offer_id",
 					    offer_sorts, "status",   0};
 
-/* '%' + text with \, % and _ escaped + '%', for LIKE ... ESCAPE '\'. */
-static char *like_pattern(const char *text)
-{
-	struct buf b;
-
-	buf_init(&b, 0);
-	buf_addch(&b, '%');
-	for (; *text; text++) {
-		if (*text == '\\' || *text == '%' || *text == '_')
-			buf_addch(&b, '\\');
-		buf_addch(&b, *text);
-	}
-	buf_addch(&b, '%');
-	return buf_detach(&b, NULL);
-}
-
 /* One result row as a JSON object of every column (see docs/schema.md). */
 static json_t *row_json(sqlite3_stmt *st)
 {
@@ -1197,25 +1151,19 @@ static enum error list_rows(struct store *s, const struct list_spec *spec,
 		*total = 0;
 	buf_init(&where, 0);
 	buf_init(&sql, 0);
-	if (!q->user_id) {
-		err = store_fail(s, ERR_INVALID, "cannot list %s without a user id", spec->table);
+	err = store_check_query(s, spec->table, q);
+	if (err)
 		goto out;
-	}
 	while (sort->name && strcmp(sort->name, q->sort ? q->sort : "sku_code") != 0)
 		sort++;
 	if (!sort->name) {
 		err = store_fail(s, ERR_INVALID, "cannot sort by '%.64s'", q->sort);
 		goto out;
 	}
-	if (q->search && strlen(q->search) > SQLITE_SEARCH_MAX) {
-		err = store_fail(s, ERR_INVALID, "search text is %zu bytes, over the limit of %d",
-				 strlen(q->search), SQLITE_SEARCH_MAX);
-		goto out;
-	}
 
 	buf_adds(&where, " WHERE user_id = ?1");
 	if (q->search && *q->search) {
-		pattern = like_pattern(q->search);
+		pattern = store_like_pattern(q->search);
 		buf_adds(&where, spec->items ? " AND (sku_code LIKE ?2 ESCAPE '\\' "
 					       "OR title LIKE ?2 ESCAPE '\\')"
 					     : " AND sku_code LIKE ?2 ESCAPE '\\'");
@@ -1298,22 +1246,14 @@ static enum error sqlite_count_unseen(struct store *s, const char *user_id, cons
 				      const char *run_id, long long *count)
 {
 	sqlite3_stmt *st;
-	enum stmt_id id;
 	enum error err;
+	int offers;
 
 	*count = 0;
-	if (!user_id || !table)
-		return store_fail(s, ERR_INVALID,
-				  "cannot count unseen rows without user and table");
-	if (!strcmp(table, "inventory"))
-		id = S_UNSEEN_INVENTORY;
-	else if (!strcmp(table, "offers"))
-		id = S_UNSEEN_OFFERS;
-	else
-		return store_fail(s, ERR_INVALID,
-				  "cannot count unseen rows of '%.64s': use inventory or offers",
-				  table);
-	err = stmt(s, id, &st);
+	err = store_check_unseen(s, user_id, table, &offers);
+	if (err)
+		return err;
+	err = stmt(s, offers ? S_UNSEEN_OFFERS : S_UNSEEN_INVENTORY, &st);
 	if (err)
 		return err;
 	bind_text(st, 1, user_id);
