@@ -16,7 +16,6 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <limits.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include <strings.h>
 
 #include "encoding.h"
+#include "jsonutil.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -70,71 +70,11 @@ char *ebay_offers_url(const struct ebay_config *cfg, const char *sku, int limit)
 	return url;
 }
 
-/* The JSON type of v, for messages. */
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "unknown";
-}
-
-/*
- * A non-negative whole number given as a JSON number or a string of
- * digits. Returns 1 and sets *out, 0 when v is absent or null, -1 when it
- * is something else.
- */
-static int whole_number(const json_t *v, long long *out)
-{
-	const char *s, *p;
-	long long n = 0;
-
-	if (!v || json_is_null(v))
-		return 0;
-	if (json_is_integer(v)) {
-		n = json_integer_value(v);
-	} else if (json_is_real(v)) {
-		double d = json_real_value(v);
-
-		if (!isfinite(d) || d != floor(d) || d < 0 || d > 9e15)
-			return -1;
-		n = (long long)d;
-	} else if (json_is_string(v)) {
-		s = json_string_value(v);
-		if (!*s || json_string_length(v) != strlen(s))
-			return -1;
-		for (p = s; *p; p++) {
-			if (!isdigit((unsigned char)*p) || n > (LLONG_MAX - 9) / 10)
-				return -1;
-			n = n * 10 + (*p - '0');
-		}
-	} else {
-		return -1;
-	}
-	if (n < 0)
-		return -1;
-	*out = n;
-	return 1;
-}
-
 /* Reads body[key] as a count into *out (-1 when absent). */
 static enum error count_field(const json_t *body, const char *key, long long *out, struct buf *why)
 {
 	const json_t *v = json_object_get(body, key);
-	int r = whole_number(v, out);
+	int r = jsonutil_whole_number(v, out);
 
 	if (r == 0)
 		*out = -1;
@@ -144,7 +84,8 @@ static enum error count_field(const json_t *body, const char *key, long long *ou
 		buf_addf(why, "page field '%s' is not a whole number: \"%.40s\"", key,
 			 json_string_value(v));
 	else
-		buf_addf(why, "page field '%s' is %s, not a whole number", key, type_name(v));
+		buf_addf(why, "page field '%s' is %s, not a whole number", key,
+			 jsonutil_type_name(v));
 	return ERR_PARSE;
 }
 
@@ -172,14 +113,15 @@ static enum error parse_page(const json_t *body, const char *array_key, struct e
 	out->limit = -1;
 	buf_reset(why);
 	if (!body || !json_is_object(body)) {
-		buf_addf(why, "page is %s, not a JSON object", body ? type_name(body) : "missing");
+		buf_addf(why, "page is %s, not a JSON object",
+			 body ? jsonutil_type_name(body) : "missing");
 		return ERR_PARSE;
 	}
 	records = json_object_get(body, array_key);
 	if (records && !json_is_null(records)) {
 		if (!json_is_array(records)) {
 			buf_addf(why, "page field '%s' is %s, not an array", array_key,
-				 type_name(records));
+				 jsonutil_type_name(records));
 			return ERR_PARSE;
 		}
 		out->records = (json_t *)records;
@@ -194,7 +136,8 @@ static enum error parse_page(const json_t *body, const char *array_key, struct e
 	next = json_object_get(body, "next");
 	if (next && !json_is_null(next)) {
 		if (!json_is_string(next)) {
-			buf_addf(why, "page field 'next' is %s, not a string", type_name(next));
+			buf_addf(why, "page field 'next' is %s, not a string",
+				 jsonutil_type_name(next));
 			return ERR_PARSE;
 		}
 		if (json_string_length(next) != strlen(json_string_value(next))) {
@@ -443,7 +386,8 @@ long ebay_parse_error(const char *body, size_t len, char *msg, size_t msg_size)
 	}
 	first = json_array_get(json_object_get(root, "errors"), 0);
 	if (json_is_object(first)) {
-		if (whole_number(json_object_get(first, "errorId"), &id) == 1 && id <= LONG_MAX)
+		if (jsonutil_whole_number(json_object_get(first, "errorId"), &id) == 1 &&
+		    id <= LONG_MAX)
 			error_id = (long)id;
 		text = string_member(first, "message");
 		if (!text)

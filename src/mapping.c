@@ -17,12 +17,12 @@
 #include "mapping.h"
 
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonutil.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -32,7 +32,7 @@
 /* Longest offer id accepted; eBay's are about a dozen digits. */
 #define OFFER_ID_MAX 128
 
-static const char *const conditions[] = {
+const char *const mapping_conditions[] = {
     "NEW",
     "LIKE_NEW",
     "NEW_OTHER",
@@ -50,6 +50,7 @@ static const char *const conditions[] = {
     "PRE_OWNED_EXCELLENT",
     "PRE_OWNED_FAIR",
 };
+const size_t mapping_n_conditions = sizeof(mapping_conditions) / sizeof(mapping_conditions[0]);
 
 const char *mapping_condition(const char *ebay_value)
 {
@@ -60,9 +61,9 @@ const char *mapping_condition(const char *ebay_value)
 	/* The deprecated name, still sent for older listings. */
 	if (!strcmp(ebay_value, "MANUFACTURER_REFURBISHED"))
 		return "CERTIFIED_REFURBISHED";
-	for (i = 0; i < sizeof(conditions) / sizeof(conditions[0]); i++)
-		if (!strcmp(ebay_value, conditions[i]))
-			return conditions[i];
+	for (i = 0; i < mapping_n_conditions; i++)
+		if (!strcmp(ebay_value, mapping_conditions[i]))
+			return mapping_conditions[i];
 	return NULL;
 }
 
@@ -174,27 +175,6 @@ static void warn_add(struct buf *warn, const char *what, const json_t *value, co
 	buf_addf(warn, " for SKU '%s'", sku);
 }
 
-static const char *json_type_name(const json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "unknown";
-}
-
 /*
  * Checks a SKU value: a non-empty string of at most MAPPING_SKU_MAX bytes of
  * valid UTF-8 without control characters. Returns 1 if usable; otherwise 0
@@ -212,7 +192,7 @@ static int sku_usable(const json_t *j, struct buf *why)
 	}
 	if (!json_is_string(j)) {
 		if (why)
-			buf_addf(why, "sku is %s, not a string", json_type_name(j));
+			buf_addf(why, "sku is %s, not a string", jsonutil_type_name(j));
 		return 0;
 	}
 	s = (const unsigned char *)json_string_value(j);
@@ -278,46 +258,6 @@ static char *scalar_text(const json_t *j)
 	if (json_is_real(j))
 		return real_text(json_real_value(j));
 	return NULL;
-}
-
-/*
- * Reads a count (a quantity): a non-negative JSON integer, an integral real,
- * or a string of decimal digits. Returns 1 and stores it, 0 when absent
- * (missing or null), -1 when present but not a count.
- */
-static int count_value(const json_t *j, long long *out)
-{
-	if (!j || json_is_null(j))
-		return 0;
-	if (json_is_integer(j)) {
-		if (json_integer_value(j) < 0)
-			return -1;
-		*out = json_integer_value(j);
-		return 1;
-	}
-	if (json_is_real(j)) {
-		double d = json_real_value(j);
-		if (!(d >= 0 && d < 9.2e18) || d != floor(d))
-			return -1;
-		*out = (long long)d;
-		return 1;
-	}
-	if (json_is_string(j)) {
-		const char *s = json_string_value(j);
-		size_t len = json_string_length(j), i;
-		long long v = 0;
-
-		if (len == 0 || len > 18 || strlen(s) != len)
-			return -1;
-		for (i = 0; i < len; i++) {
-			if (s[i] < '0' || s[i] > '9')
-				return -1;
-			v = v * 10 + (s[i] - '0');
-		}
-		*out = v;
-		return 1;
-	}
-	return -1;
 }
 
 /*
@@ -388,7 +328,7 @@ enum error mapping_item_from_json(const json_t *item, struct item_row *out, stru
 	if (!json_is_object(item)) {
 		if (why)
 			buf_addf(why, "item is %s, not a JSON object",
-				 item ? json_type_name(item) : "missing");
+				 item ? jsonutil_type_name(item) : "missing");
 		return ERR_PARSE;
 	}
 	if (!sku_usable(json_object_get(item, "sku"), &problem)) {
@@ -417,7 +357,7 @@ enum error mapping_item_from_json(const json_t *item, struct item_row *out, stru
 	qty = json_object_get(
 	    json_object_get(json_object_get(item, "availability"), "shipToLocationAvailability"),
 	    "quantity");
-	if (count_value(qty, &out->quantity) < 0) {
+	if (jsonutil_whole_number(qty, &out->quantity) < 0) {
 		out->quantity = -1;
 		warn_add(warn, "invalid quantity", qty, out->sku);
 	}
@@ -462,7 +402,7 @@ static int offer_id_usable(const json_t *j, struct buf *why)
 		buf_adds(why, "the offerId field is missing");
 		ok = 0;
 	} else if (!text) {
-		buf_addf(why, "offerId is %s, not a string", json_type_name(j));
+		buf_addf(why, "offerId is %s, not a string", jsonutil_type_name(j));
 		ok = 0;
 	} else if (len == 0 || (json_is_string(j) && len != json_string_length(j))) {
 		buf_adds(why, len ? "offerId contains a NUL character" : "offerId is empty");
@@ -496,7 +436,7 @@ enum error mapping_offer_from_json(const json_t *offer, struct offer_row *out, s
 	if (!json_is_object(offer)) {
 		if (why)
 			buf_addf(why, "offer is %s, not a JSON object",
-				 offer ? json_type_name(offer) : "missing");
+				 offer ? jsonutil_type_name(offer) : "missing");
 		return ERR_PARSE;
 	}
 	if (!offer_id_usable(json_object_get(offer, "offerId"), &problem)) {
@@ -530,7 +470,8 @@ enum error mapping_offer_from_json(const json_t *offer, struct offer_row *out, s
 	if (!out->listing_id) /* the document's shape */
 		out->listing_id = scalar_text(json_object_get(offer, "listingId"));
 	out->listing_status = scalar_text(json_object_get(listing, "listingStatus"));
-	if (count_value(json_object_get(listing, "soldQuantity"), &out->sold_quantity) <= 0)
+	if (jsonutil_whole_number(json_object_get(listing, "soldQuantity"), &out->sold_quantity) <=
+	    0)
 		out->sold_quantity = -1;
 
 	price = json_object_get(json_object_get(offer, "pricingSummary"), "price");
@@ -538,7 +479,8 @@ enum error mapping_offer_from_json(const json_t *offer, struct offer_row *out, s
 		price = json_object_get(offer, "price");
 	out->price_value = scalar_text(json_object_get(price, "value"));
 	out->price_currency = scalar_text(json_object_get(price, "currency"));
-	if (count_value(json_object_get(offer, "availableQuantity"), &out->available_quantity) <= 0)
+	if (jsonutil_whole_number(json_object_get(offer, "availableQuantity"),
+				  &out->available_quantity) <= 0)
 		out->available_quantity = -1;
 	out->category_id = scalar_text(json_object_get(offer, "categoryId"));
 	out->listing_start_date = scalar_text(json_object_get(offer, "listingStartDate"));

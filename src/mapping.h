@@ -80,6 +80,11 @@ enum error mapping_offer_from_json(const json_t *offer, struct offer_row *out, s
  */
 void mapping_item_apply_offers(struct item_row *row, const struct offer_row *offers, size_t n);
 
+/* eBay's ConditionEnum values (mapping_n_conditions of them, "NEW" first):
+ * what a row's condition may hold. */
+extern const char *const mapping_conditions[];
+extern const size_t mapping_n_conditions;
+
 /* eBay's condition value if known (the deprecated MANUFACTURER_REFURBISHED
  * maps to CERTIFIED_REFURBISHED), else NULL. Static string. */
 const char *mapping_condition(const char *ebay_value);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mapping.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -225,25 +226,6 @@ static const char *const colors[] = {"Black", "White",	    "Silver",		"Blue",
 static const char *const title_extras[] = {"Genuine",	    "Boxed",	      "Bundle", "Pro",
 					   "Mini",	    "with Case",      "2-Pack", "OEM",
 					   "& Accessories", "- Fast Dispatch"};
-
-static const char *const conditions[] = {
-    "NEW",
-    "LIKE_NEW",
-    "NEW_OTHER",
-    "NEW_WITH_DEFECTS",
-    "CERTIFIED_REFURBISHED",
-    "EXCELLENT_REFURBISHED",
-    "VERY_GOOD_REFURBISHED",
-    "GOOD_REFURBISHED",
-    "SELLER_REFURBISHED",
-    "USED_EXCELLENT",
-    "USED_VERY_GOOD",
-    "USED_GOOD",
-    "USED_ACCEPTABLE",
-    "FOR_PARTS_OR_NOT_WORKING",
-    "PRE_OWNED_EXCELLENT",
-    "PRE_OWNED_FAIR",
-};
 
 static const char *const condition_notes[] = {
     "Light scratches on the casing; fully tested.", "Box opened & resealed; \"as new\" inside.",
@@ -482,8 +464,9 @@ json_t *sim_gen_item(const struct sim_entry *e, int bulk)
 	else if (u < 70)
 		json_object_set_new(item, "condition", json_string("NEW"));
 	else
-		json_object_set_new(item, "condition",
-				    json_string(conditions[1 + u % (N_OF(conditions) - 1)]));
+		json_object_set_new(
+		    item, "condition",
+		    json_string(mapping_conditions[1 + u % (mapping_n_conditions - 1)]));
 	if (u >= 70 && sim_rng_below(&vr, 2))
 		json_object_set_new(item, "conditionDescription",
 				    json_string(condition_notes[u % N_OF(condition_notes)]));

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "mapping.h"
 #include "store.h"
 #include "testutil.h"
 #include "timeutil.h"
@@ -142,35 +143,6 @@ static const char *aspect(json_t *item, const char *name)
 	return json_string_value(a);
 }
 
-static const char *expected_condition(const char *c)
-{
-	static const char *const known[] = {"NEW",
-					    "LIKE_NEW",
-					    "NEW_OTHER",
-					    "NEW_WITH_DEFECTS",
-					    "CERTIFIED_REFURBISHED",
-					    "EXCELLENT_REFURBISHED",
-					    "VERY_GOOD_REFURBISHED",
-					    "GOOD_REFURBISHED",
-					    "SELLER_REFURBISHED",
-					    "USED_EXCELLENT",
-					    "USED_VERY_GOOD",
-					    "USED_GOOD",
-					    "USED_ACCEPTABLE",
-					    "FOR_PARTS_OR_NOT_WORKING",
-					    "PRE_OWNED_EXCELLENT",
-					    "PRE_OWNED_FAIR"};
-
-	if (!c)
-		return NULL;
-	if (!strcmp(c, "MANUFACTURER_REFURBISHED"))
-		return "CERTIFIED_REFURBISHED";
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(c, known[i]))
-			return known[i];
-	return NULL;
-}
-
 /* The offer whose price and listing the inventory row shows: the first
  * PUBLISHED one, else the first. */
 static json_t *lead_offer(json_t *offers)
@@ -223,7 +195,7 @@ static void check_item(const char *sku, json_t *want, json_t *row, int with_offe
 	assert_str_eq("title", sku, str_at(item, "product.title"),
 		      json_string_value(json_object_get(row, "title")));
 	assert_str_eq("condition", sku,
-		      expected_condition(json_string_value(json_object_get(item, "condition"))),
+		      mapping_condition(json_string_value(json_object_get(item, "condition"))),
 		      json_string_value(json_object_get(row, "condition")));
 	assert_str_eq("part_number", sku, pn,
 		      json_string_value(json_object_get(row, "part_number")));

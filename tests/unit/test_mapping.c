@@ -240,6 +240,10 @@ static void test_every_known_condition(void **state)
 		buf_release(&warn);
 		free(text);
 	}
+	/* The exported list (the simulator generates from it) is this one. */
+	assert_int_equal(mapping_n_conditions, 16);
+	for (i = 0; i < 16; i++)
+		assert_string_equal(mapping_conditions[i], all_conditions[i]);
 }
 
 static void test_deprecated_condition(void **state)
