@@ -35,6 +35,8 @@ static const char usage_text[] =
     "  --page-size N        inventory items per page, 1-200 (default 200)\n"
     "  --timeout S          whole-request timeout in seconds (default 60)\n"
     "  --max-attempts N     tries per request before a SKU counts as failed (default 8)\n"
+    "  --resume             offers: skip the SKUs that the last stopped (cancelled,\n"
+    "                       interrupted or failed) offers run already stored\n"
     "  --request-log FILE   append the eBay request log (JSON lines) to FILE\n"
     "  --json               print the run's events as JSON lines\n"
     "  --quiet              print only warnings, errors, the progress line and the summary\n"
@@ -172,6 +174,7 @@ int cmd_sync(int argc, char **argv)
 	    {"page-size", required_argument, NULL, 'p'},
 	    {"timeout", required_argument, NULL, 'o'},
 	    {"max-attempts", required_argument, NULL, 'A'},
+	    {"resume", no_argument, NULL, 'R'},
 	    {"request-log", required_argument, NULL, 'l'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -249,6 +252,9 @@ int cmd_sync(int argc, char **argv)
 			if (cli_parse_long("--timeout", optarg, 1, 3600, &l))
 				return CLI_EXIT_USAGE;
 			opts.ebay.request_timeout_ms = l * 1000;
+			break;
+		case 'R':
+			opts.resume = 1;
 			break;
 		case 'A':
 			if (cli_parse_long("--max-attempts", optarg, 1, 100, &l))

@@ -311,6 +311,8 @@ static void stored(void *ctx, size_t n_items, size_t n_offers, long long ms, lon
 			  r->available >= 0 ? r->available : c.fetched, c.stored);
 	} else {
 		sync_counts_add(r, 0, (long long)n_offers, 0, 0);
+		if (r->mark)
+			mark_commit_batch(r->mark);
 		sync_emit(r, EVENT_RESPONSE, "← Database: Stored %zu offers for %zu SKUs (%lldms)",
 			  n_offers, n_items, ms);
 	}

@@ -22,7 +22,7 @@ static int remember(struct sync_run *r, const char *sku)
 {
 	if (json_object_get(r->seen, sku))
 		return 0;
-	json_object_set_new(r->seen, sku, json_true());
+	json_object_set_new(r->seen, sku, json_integer((json_int_t)json_array_size(r->skus)));
 	json_array_append_new(r->skus, json_string(sku));
 	return 1;
 }
