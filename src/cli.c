@@ -23,6 +23,9 @@ struct cmd {
 
 static const struct cmd commands[] = {
     {"sync", cmd_sync, "sync inventory, offers or all from eBay into the database"},
+    {"serve", cmd_serve, "serve the API, the live sync log and the web page"},
+    {"user", cmd_user, "add and list users, set their eBay tokens"},
+    {"token", cmd_token, "print a login token (JWT) for a user, for scripts"},
 };
 
 static void usage(FILE *out)

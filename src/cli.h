@@ -26,5 +26,10 @@ const char *cli_env(const char *name, const char *def);
 char *cli_read_secret_file(const char *path);
 
 int cmd_sync(int argc, char **argv);
+/* `ebaysync serve`, `ebaysync user`, `ebaysync token` (argv[0] is the
+ * subcommand's name); each returns the process exit code. */
+int cmd_serve(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 #endif

@@ -1,0 +1,712 @@
+/*
+ * The endpoint handlers of ebaysync serve (see api.h and docs/api.md). Each
+ * borrows a store connection from the pool for the length of the request.
+ * Rows of the inventory and offers tables go out exactly as the store lists
+ * them; runs are shaped by api_run_json(); the users table is only ever
+ * read for the caller's own row, and its token columns never leave it.
+ */
+#include "api.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "metrics.h"
+#include "runlog.h"
+#include "runs.h"
+#include "sse.h"
+#include "store.h"
+#include "storepool.h"
+#include "sync.h"
+#include "timeutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define PARAM_MAX  256 /* bytes of a query string value we pass on */
+#define RUN_ID_MAX 128
+
+/* ---- responses ----------------------------------------------------------- */
+
+void api_res_init(struct api_res *res)
+{
+	memset(res, 0, sizeof(*res));
+	buf_init(&res->body, 0);
+	res->status = 500;
+}
+
+void api_res_release(struct api_res *res)
+{
+	size_t i;
+
+	buf_release(&res->body);
+	for (i = 0; i < res->n_headers; i++) {
+		free(res->headers[i][0]);
+		free(res->headers[i][1]);
+	}
+	res->n_headers = 0;
+}
+
+void api_res_json(struct api_res *res, unsigned status, json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+
+	buf_reset(&res->body);
+	buf_adds(&res->body, text ? text : "{}");
+	free(text);
+	json_decref(j);
+	res->status = status;
+	res->content_type = NULL;
+}
+
+static json_t *error_json(const char *code, const char *message)
+{
+	return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+}
+
+void api_res_error(struct api_res *res, unsigned status, const char *code, const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	api_res_json(res, status, error_json(code, buf_str(&msg)));
+	buf_release(&msg);
+}
+
+void api_res_header(struct api_res *res, const char *name, const char *value)
+{
+	if (res->n_headers == API_HEADERS_MAX)
+		abort(); /* a handler bug, not an input */
+	res->headers[res->n_headers][0] = xstrdup(name);
+	res->headers[res->n_headers][1] = xstrdup(value);
+	res->n_headers++;
+}
+
+/* A store for this request, or a 503 in res and NULL. */
+static struct store *get_store(struct api *api, struct api_res *res)
+{
+	struct buf why = BUF_INIT;
+	struct store *s = storepool_get(api->pool, &why);
+
+	if (!s)
+		api_res_error(res, 503, "unavailable", "database unavailable: %s", buf_str(&why));
+	buf_release(&why);
+	return s;
+}
+
+static void put_store(struct api *api, struct store *s, enum error err)
+{
+	storepool_put(api->pool, s, err == ERR_DB);
+}
+
+static void db_error(struct api_res *res, struct store *s, enum error err)
+{
+	if (err == ERR_INVALID)
+		api_res_error(res, 400, "bad_request", "%s", store_errmsg(s));
+	else
+		api_res_error(res, 500, "internal", "database error: %s", store_errmsg(s));
+}
+
+static json_t *iso_or_null(long long ms)
+{
+	char iso[32];
+
+	if (ms <= 0)
+		return json_null();
+	timeutil_iso(ms, iso, sizeof(iso));
+	return json_string(iso);
+}
+
+json_t *api_run_json(const struct run_row *r, long long now_ms)
+{
+	long long end = r->finished_ms > 0 ? r->finished_ms : now_ms;
+
+	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:o,s:I,s:o}", "id", r->id, "kind",
+			 r->kind, "status", r->status, "fetched", (json_int_t)r->fetched, "stored",
+			 (json_int_t)r->stored, "failed", (json_int_t)r->failed, "total",
+			 (json_int_t)r->total, "started_at", iso_or_null(r->started_ms),
+			 "finished_at", iso_or_null(r->finished_ms), "duration_ms",
+			 (json_int_t)(end > r->started_ms ? end - r->started_ms : 0), "error",
+			 r->error ? json_string(r->error) : json_null());
+}
+
+/* A query string value no longer than PARAM_MAX, or a 400 in res. */
+static int text_param(const struct api_req *req, struct api_res *res, const char *name,
+		      const char **out)
+{
+	const char *v = request_param(req->target, name);
+
+	*out = v && *v ? v : NULL;
+	if (v && strlen(v) > PARAM_MAX) {
+		api_res_error(res, 400, "bad_request", "%s is longer than %d bytes", name,
+			      PARAM_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static int int_param(const struct api_req *req, struct api_res *res, const char *name,
+		     long long def, long long min, long long max, long long *out)
+{
+	struct buf why = BUF_INIT;
+	int rc = 0;
+
+	if (request_param_int(req->target, name, def, min, max, out, &why)) {
+		api_res_error(res, 400, "bad_request", "%s", buf_str(&why));
+		rc = -1;
+	}
+	buf_release(&why);
+	return rc;
+}
+
+static int valid_run_id(const char *id)
+{
+	size_t i, n = strlen(id);
+
+	if (n == 0 || n > RUN_ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+		      (id[i] >= '0' && id[i] <= '9') || id[i] == '_' || id[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static void no_run(struct api_res *res, const char *id)
+{
+	api_res_error(res, 404, "not_found", "no run '%s'", id);
+}
+
+/* ---- auth ---------------------------------------------------------------- */
+
+static char *cookie(struct api *api, const char *value, long long max_age)
+{
+	return xasprintf("%s=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld%s", AUTH_COOKIE,
+			 value, max_age, api->cookie_secure ? "; Secure" : "");
+}
+
+void api_login(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	json_error_t jerr;
+	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	const char *name, *password;
+	struct buf why = BUF_INIT;
+	struct user_row u;
+	struct store *s = NULL;
+	enum error err = ERR_OK;
+	char *token = NULL, *set, iso[32];
+	long long exp;
+
+	memset(&u, 0, sizeof(u));
+	if (!body) {
+		api_res_error(res, 400, "bad_request",
+			      "malformed JSON body: %s (line %d, column %d)", jerr.text, jerr.line,
+			      jerr.column);
+		goto out;
+	}
+	name = json_string_value(json_object_get(body, "username"));
+	password = json_string_value(json_object_get(body, "password"));
+	if (!json_is_object(body) || !name || !password) {
+		api_res_error(res, 400, "bad_request",
+			      "body must be {\"username\": string, \"password\": string}");
+		goto out;
+	}
+	s = get_store(api, res);
+	if (!s)
+		goto out;
+	err = auth_check_user_name(name, &why) ? ERR_NOTFOUND : store_user_get(s, name, &u);
+	if (err && err != ERR_NOTFOUND) {
+		db_error(res, s, err);
+		goto out;
+	}
+	/* An unknown user costs the same hashing time as a wrong password. */
+	if (auth_check_password(api->auth, password, err ? NULL : u.password_hash) != ERR_OK) {
+		api_res_error(res, 401, "unauthorized", "wrong username or password");
+		goto out;
+	}
+	err =
+	    auth_issue(api->auth, name, api->token_ttl_s, timeutil_wall_ms() / 1000, &token, &exp);
+	if (err) {
+		api_res_error(res, 500, "internal", "cannot issue a token: %s",
+			      error_strerror(err));
+		goto out;
+	}
+	timeutil_iso(exp * 1000, iso, sizeof(iso));
+	api_res_json(res, 200,
+		     json_pack("{s:s,s:s,s:s}", "token", token, "user", name, "expires_at", iso));
+	set = cookie(api, token, api->token_ttl_s);
+	api_res_header(res, "Set-Cookie", set);
+	free(set);
+out:
+	if (s)
+		put_store(api, s, err);
+	user_row_release(&u);
+	json_decref(body);
+	buf_release(&why);
+	free(token);
+}
+
+void api_logout(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	char *set = cookie(api, "", 0);
+
+	api_res_json(res, 200, json_pack("{s:s}", "status", "logged_out"));
+	api_res_header(res, "Set-Cookie", set);
+	free(set);
+}
+
+void api_me(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	struct store *s = get_store(api, res);
+	struct user_row u;
+	enum error err;
+
+	if (!s)
+		return;
+	memset(&u, 0, sizeof(u));
+	err = store_user_get(s, req->user, &u);
+	if (err == ERR_NOTFOUND)
+		api_res_error(res, 401, "unauthorized", "user '%s' no longer exists", req->user);
+	else if (err)
+		db_error(res, s, err);
+	else
+		api_res_json(res, 200,
+			     json_pack("{s:s,s:b}", "user", u.id, "ebay_linked",
+				       u.ebay_token && *u.ebay_token));
+	user_row_release(&u);
+	put_store(api, s, err);
+}
+
+/* ---- runs ---------------------------------------------------------------- */
+
+static void sync_start(struct api *api, const struct api_req *req, struct api_res *res,
+		       enum sync_kind kind, const char *message)
+{
+	struct store *s = get_store(api, res);
+	struct buf why = BUF_INIT;
+	char *id = NULL, *conflict = NULL, *loc;
+	enum error err;
+	json_t *j;
+
+	if (!s)
+		return;
+	err = runs_start(api->runs, s, req->user, kind, &id, &conflict, &why);
+	switch (err) {
+	case ERR_OK:
+		api_res_json(res, 202,
+			     json_pack("{s:s,s:s,s:s}", "run_id", id, "status", "started",
+				       "message", message));
+		loc = xasprintf("/ebay/sync/runs/%s", id);
+		api_res_header(res, "Location", loc);
+		free(loc);
+		break;
+	case ERR_CONFLICT:
+		j = error_json("conflict", buf_str(&why));
+		json_object_set_new(j, "run_id", json_string(conflict));
+		api_res_json(res, 409, j);
+		break;
+	case ERR_INVALID:
+		api_res_error(res, 400, "ebay_not_linked", "%s", buf_str(&why));
+		break;
+	case ERR_AUTH:
+		api_res_error(res, 401, "unauthorized", "%s", buf_str(&why));
+		break;
+	case ERR_CANCELLED:
+		api_res_error(res, 503, "unavailable", "%s", buf_str(&why));
+		break;
+	default:
+		api_res_error(res, 500, "internal", "cannot start the run: %s", buf_str(&why));
+	}
+	put_store(api, s, err);
+	buf_release(&why);
+	free(id);
+	free(conflict);
+}
+
+void api_sync_inventory(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	sync_start(api, req, res, SYNC_INVENTORY, "Inventory sync started in background");
+}
+
+void api_sync_offers(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	sync_start(api, req, res, SYNC_OFFERS, "Offers sync started in background");
+}
+
+void api_sync_all(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	sync_start(api, req, res, SYNC_ALL,
+		   "Full sync (inventory, then offers) started in background");
+}
+
+void api_events(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	const char *id = req->param, *text = req->last_event_id;
+	struct runs_entry *e;
+	struct run_row row;
+	struct event_row *rows = NULL;
+	struct store *s;
+	long long after;
+	size_t n = 0;
+	enum error err;
+	int finished = 0;
+
+	if (!valid_run_id(id)) {
+		no_run(res, id);
+		return;
+	}
+	if (!text || !*text)
+		text = request_param(req->target, "last_event_id");
+	if (sse_parse_last_id(text, &after)) {
+		api_res_error(res, 400, "bad_request",
+			      "Last-Event-ID must be a non-negative integer, not '%.32s'", text);
+		return;
+	}
+	e = runs_acquire(api->runs, req->user, id);
+	if (e) {
+		/* A finished run with nothing after the client's id: 204 tells
+		 * EventSource to stop reconnecting. */
+		if (!runs_entry_running(e) &&
+		    runlog_last_seq(runs_entry_log(e), &finished) <= after && finished) {
+			runs_entry_release(e);
+			res->status = 204;
+			return;
+		}
+	} else {
+		s = get_store(api, res);
+		if (!s)
+			return;
+		memset(&row, 0, sizeof(row));
+		err = store_run_get(s, req->user, id, &row);
+		if (!err && strcmp(row.status, STORE_RUN_RUNNING)) {
+			err = store_events_list(s, id, after, 1, &rows, &n);
+			if (!err && n == 0)
+				res->status = 204;
+			if (n)
+				event_row_release(&rows[0]);
+			free(rows);
+		}
+		if (err == ERR_NOTFOUND)
+			no_run(res, id);
+		else if (err)
+			db_error(res, s, err);
+		run_row_release(&row);
+		put_store(api, s, err);
+		if (err || res->status == 204)
+			return;
+	}
+	res->stream = sse_stream_new(api->hub, req->user, id, e, after);
+	res->status = 200;
+	res->content_type = "text/event-stream";
+}
+
+void api_runs_list(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	struct run_row *rows = NULL;
+	long long limit, offset, total = 0, now = timeutil_wall_ms();
+	size_t n = 0, i;
+	struct store *s;
+	enum error err;
+	json_t *arr;
+
+	if (int_param(req, res, "limit", 20, 1, 200, &limit) ||
+	    int_param(req, res, "offset", 0, 0, 1000000000, &offset))
+		return;
+	s = get_store(api, res);
+	if (!s)
+		return;
+	err = store_run_list(s, req->user, limit, offset, &rows, &n, &total);
+	if (err) {
+		db_error(res, s, err);
+	} else {
+		arr = json_array();
+		for (i = 0; i < n; i++)
+			json_array_append_new(arr, api_run_json(&rows[i], now));
+		api_res_json(res, 200,
+			     json_pack("{s:o,s:I}", "runs", arr, "total", (json_int_t)total));
+	}
+	for (i = 0; i < n; i++)
+		run_row_release(&rows[i]);
+	free(rows);
+	put_store(api, s, err);
+}
+
+void api_run_get(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	const char *id = req->param;
+	struct runs_entry *e;
+	struct run_row row;
+	struct store *s;
+	json_t *j, *failures = NULL;
+	enum error err;
+
+	if (!valid_run_id(id)) {
+		no_run(res, id);
+		return;
+	}
+	s = get_store(api, res);
+	if (!s)
+		return;
+	memset(&row, 0, sizeof(row));
+	e = runs_acquire(api->runs, req->user, id);
+	err = store_run_get(s, req->user, id, &row);
+	if (e && (runs_entry_running(e) || err == ERR_NOTFOUND)) {
+		/* Memory is fresher than the row while the run goes on, and
+		 * the row may not exist yet in its first milliseconds. */
+		run_row_release(&row);
+		runs_entry_row(e, &row);
+		err = ERR_OK;
+	}
+	runs_entry_release(e);
+	if (!err)
+		err = store_run_failures(s, id, &failures);
+	if (err == ERR_NOTFOUND) {
+		no_run(res, id);
+	} else if (err) {
+		db_error(res, s, err);
+	} else {
+		j = api_run_json(&row, timeutil_wall_ms());
+		json_object_set_new(j, "failures", failures ? failures : json_array());
+		failures = NULL;
+		api_res_json(res, 200, j);
+	}
+	json_decref(failures);
+	run_row_release(&row);
+	put_store(api, s, err);
+}
+
+void api_run_stop(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	const char *id = req->param;
+	struct buf why = BUF_INIT;
+	struct store *s;
+	enum error err;
+	json_t *j;
+
+	if (!valid_run_id(id)) {
+		no_run(res, id);
+		return;
+	}
+	s = get_store(api, res);
+	if (!s)
+		return;
+	err = runs_stop(api->runs, s, req->user, id, &why);
+	if (!err) {
+		api_res_json(res, 202, json_pack("{s:s,s:s}", "run_id", id, "status", "stopping"));
+	} else if (err == ERR_NOTFOUND) {
+		no_run(res, id);
+	} else if (err == ERR_CONFLICT) {
+		j = error_json("conflict", buf_str(&why));
+		json_object_set_new(j, "run_id", json_string(id));
+		api_res_json(res, 409, j);
+	} else {
+		api_res_error(res, 500, "internal", "%s", buf_str(&why));
+	}
+	buf_release(&why);
+	put_store(api, s, err);
+}
+
+/* ---- rows ---------------------------------------------------------------- */
+
+/* Fills a query from the request's parameters; -1 with a 400 in res. */
+static int read_query(const struct api_req *req, struct api_res *res, struct store_query *q)
+{
+	const char *order;
+	long long limit, offset;
+
+	memset(q, 0, sizeof(*q));
+	q->user_id = req->user;
+	if (text_param(req, res, "q", &q->search) || text_param(req, res, "status", &q->status) ||
+	    text_param(req, res, "condition", &q->condition) ||
+	    text_param(req, res, "sku", &q->sku) || text_param(req, res, "sort", &q->sort) ||
+	    text_param(req, res, "order", &order) ||
+	    int_param(req, res, "limit", 50, 1, 500, &limit) ||
+	    int_param(req, res, "offset", 0, 0, 1000000000, &offset))
+		return -1;
+	if (order && strcmp(order, "asc") && strcmp(order, "desc")) {
+		api_res_error(res, 400, "bad_request", "order must be asc or desc");
+		return -1;
+	}
+	q->desc = order && !strcmp(order, "desc");
+	q->limit = limit;
+	q->offset = offset;
+	return 0;
+}
+
+static void list_rows(struct api *api, const struct api_req *req, struct api_res *res, int offers)
+{
+	struct store_query q;
+	struct store *s;
+	json_t *rows = NULL;
+	long long total = 0;
+	enum error err;
+
+	if (read_query(req, res, &q))
+		return;
+	if (!offers)
+		q.sku = NULL;
+	else
+		q.condition = NULL;
+	s = get_store(api, res);
+	if (!s)
+		return;
+	err = offers ? store_list_offers(s, &q, &rows, &total)
+		     : store_list_items(s, &q, &rows, &total);
+	if (err)
+		db_error(res, s, err);
+	else
+		api_res_json(res, 200,
+			     json_pack("{s:o,s:I}", offers ? "offers" : "items", rows, "total",
+				       (json_int_t)total));
+	put_store(api, s, err);
+}
+
+void api_inventory_list(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	list_rows(api, req, res, 0);
+}
+
+void api_offers_list(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	list_rows(api, req, res, 1);
+}
+
+void api_inventory_get(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	struct store_query q;
+	struct store *s;
+	json_t *items = NULL, *offers = NULL;
+	long long total = 0;
+	enum error err;
+
+	if (strlen(req->param) > PARAM_MAX) {
+		api_res_error(res, 404, "not_found", "no item with that SKU");
+		return;
+	}
+	s = get_store(api, res);
+	if (!s)
+		return;
+	memset(&q, 0, sizeof(q));
+	q.user_id = req->user;
+	q.sku = req->param;
+	q.limit = 1;
+	err = store_list_items(s, &q, &items, &total);
+	if (!err && json_array_size(items) == 0) {
+		api_res_error(res, 404, "not_found", "no item with SKU '%s'", req->param);
+		goto out;
+	}
+	q.limit = 0;
+	if (!err)
+		err = store_list_offers(s, &q, &offers, &total);
+	if (err) {
+		db_error(res, s, err);
+		goto out;
+	}
+	api_res_json(res, 200,
+		     json_pack("{s:O,s:O}", "item", json_array_get(items, 0), "offers", offers));
+out:
+	json_decref(items);
+	json_decref(offers);
+	put_store(api, s, err);
+}
+
+/* ---- health -------------------------------------------------------------- */
+
+void api_healthz(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	struct buf why = BUF_INIT;
+	struct store *s = storepool_get(api->pool, &why);
+	struct user_row u;
+	enum error err = ERR_DB;
+
+	memset(&u, 0, sizeof(u));
+	if (s) {
+		/* One round trip to the database. */
+		err = store_user_get(s, "-healthz-", &u);
+		if (err == ERR_NOTFOUND)
+			err = ERR_OK;
+		else if (err)
+			buf_adds(&why, store_errmsg(s));
+		user_row_release(&u);
+		storepool_put(api->pool, s, err == ERR_DB);
+	}
+	if (err)
+		api_res_json(res, 503,
+			     json_pack("{s:s,s:s,s:s}", "status", "error", "db",
+				       storepool_backend(api->pool), "error", buf_str(&why)));
+	else
+		api_res_json(
+		    res, 200,
+		    json_pack("{s:s,s:s}", "status", "ok", "db", storepool_backend(api->pool)));
+	buf_release(&why);
+}
+
+/* Counts every user's runs by status into counts[] (indexed as names[]). */
+static enum error count_runs(struct store *s, const char *const names[], long long counts[],
+			     size_t n_names)
+{
+	struct user_row *users = NULL;
+	size_t n_users = 0, i, j, k;
+	enum error err = store_user_list(s, &users, &n_users);
+
+	for (i = 0; !err && i < n_users; i++) {
+		long long offset = 0, total = 0;
+
+		do {
+			struct run_row *rows = NULL;
+			size_t n = 0;
+
+			err = store_run_list(s, users[i].id, 500, offset, &rows, &n, &total);
+			for (j = 0; j < n; j++) {
+				for (k = 0; k < n_names; k++)
+					if (!strcmp(rows[j].status, names[k]))
+						counts[k]++;
+				run_row_release(&rows[j]);
+			}
+			free(rows);
+			offset += (long long)n;
+			if (n == 0)
+				break;
+		} while (!err && offset < total);
+	}
+	for (i = 0; i < n_users; i++)
+		user_row_release(&users[i]);
+	free(users);
+	return err;
+}
+
+void api_metrics(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	static const char *const names[] = {STORE_RUN_RUNNING, STORE_RUN_DONE, STORE_RUN_FAILED,
+					    STORE_RUN_CANCELLED, STORE_RUN_INTERRUPTED};
+	long long counts[5] = {0};
+	struct store *s = get_store(api, res);
+	enum error err;
+	size_t i;
+
+	if (!s)
+		return;
+	err = count_runs(s, names, counts, 5);
+	if (err) {
+		db_error(res, s, err);
+		put_store(api, s, err);
+		return;
+	}
+	put_store(api, s, err);
+	buf_reset(&res->body);
+	metrics_render(&res->body);
+	buf_adds(&res->body, "# HELP ebaysync_runs sync runs in the database by status\n"
+			     "# TYPE ebaysync_runs gauge\n");
+	for (i = 0; i < 5; i++)
+		buf_addf(&res->body, "ebaysync_runs{status=\"%s\"} %lld\n", names[i], counts[i]);
+	buf_addf(&res->body,
+		 "# HELP ebaysync_runs_local runs executing in this process\n"
+		 "# TYPE ebaysync_runs_local gauge\nebaysync_runs_local %zu\n",
+		 runs_active(api->runs));
+	res->status = 200;
+	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}

@@ -1,0 +1,93 @@
+/*
+ * The endpoints of ebaysync serve (docs/api.md): logging in, starting,
+ * following, stopping and listing sync runs, and reading the synced rows.
+ * server.c parses the request, authenticates the caller and routes here;
+ * a handler fills a struct api_res (a JSON body, or an event stream) and
+ * never sees libmicrohttpd. Errors are {"error": {"code", "message"}} with
+ * the status the code implies. No response ever holds an eBay token.
+ */
+#ifndef API_H
+#define API_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "request.h"
+
+struct auth;
+struct runs;
+struct sse_hub;
+struct sse_stream;
+struct storepool;
+struct run_row;
+
+/* What the handlers share; owned by the caller of server_start(). */
+struct api {
+	struct storepool *pool;
+	struct runs *runs;
+	struct auth *auth;
+	struct sse_hub *hub;
+	long long token_ttl_s; /* lifetime of a login's token */
+	int cookie_secure;     /* add "Secure" to the login cookie (behind HTTPS) */
+};
+
+struct api_req {
+	const char *method;
+	const struct request_target *target;
+	const char *param; /* the route's {run_id} or {sku}, decoded; else NULL */
+	const char *user;  /* the authenticated user; NULL on public routes */
+	const char *body;  /* NUL-terminated; "" when none */
+	size_t body_len;
+	const char *last_event_id; /* the Last-Event-ID header, or NULL */
+};
+
+#define API_HEADERS_MAX 4
+
+struct api_res {
+	unsigned status;
+	const char *content_type; /* static; NULL: application/json */
+	struct buf body;
+	char *headers[API_HEADERS_MAX][2]; /* extra name/value pairs, malloc'd */
+	size_t n_headers;
+	struct sse_stream *stream; /* an event stream instead of a body */
+};
+
+void api_res_init(struct api_res *res);
+void api_res_release(struct api_res *res);
+/* Sets a JSON body (stealing j) and status. */
+void api_res_json(struct api_res *res, unsigned status, json_t *j);
+/* Sets an error body {"error":{"code","message"}}. */
+void api_res_error(struct api_res *res, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void api_res_header(struct api_res *res, const char *name, const char *value);
+
+/* A run as the API shows it: id, kind, status, counts, started_at,
+ * finished_at, duration_ms, error. */
+json_t *api_run_json(const struct run_row *r, long long now_ms);
+
+typedef void (*api_handler_fn)(struct api *api, const struct api_req *req, struct api_res *res);
+
+/* POST /auth/login, POST /auth/logout, GET /ebay/me */
+void api_login(struct api *api, const struct api_req *req, struct api_res *res);
+void api_logout(struct api *api, const struct api_req *req, struct api_res *res);
+void api_me(struct api *api, const struct api_req *req, struct api_res *res);
+/* POST /ebay/sync/inventory | offers | all */
+void api_sync_inventory(struct api *api, const struct api_req *req, struct api_res *res);
+void api_sync_offers(struct api *api, const struct api_req *req, struct api_res *res);
+void api_sync_all(struct api *api, const struct api_req *req, struct api_res *res);
+/* GET /ebay/sync/events/{run_id} */
+void api_events(struct api *api, const struct api_req *req, struct api_res *res);
+/* GET /ebay/sync/runs, GET /ebay/sync/runs/{run_id}, POST .../{run_id}/stop */
+void api_runs_list(struct api *api, const struct api_req *req, struct api_res *res);
+void api_run_get(struct api *api, const struct api_req *req, struct api_res *res);
+void api_run_stop(struct api *api, const struct api_req *req, struct api_res *res);
+/* GET /ebay/inventory, GET /ebay/inventory/{sku}, GET /ebay/offers */
+void api_inventory_list(struct api *api, const struct api_req *req, struct api_res *res);
+void api_inventory_get(struct api *api, const struct api_req *req, struct api_res *res);
+void api_offers_list(struct api *api, const struct api_req *req, struct api_res *res);
+/* GET /healthz, GET /metrics */
+void api_healthz(struct api *api, const struct api_req *req, struct api_res *res);
+void api_metrics(struct api *api, const struct api_req *req, struct api_res *res);
+
+#endif

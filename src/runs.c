@@ -1,0 +1,633 @@
+/*
+ * The run manager (see runs.h). One mutex guards the registry, the entries'
+ * reference counts and their running flags; runs execute on detached threads
+ * that hand their last act (dropping their reference and the active count)
+ * back under that mutex, so shutdown can wait on a condition variable until
+ * the count is zero and then free everything.
+ *
+ * A run gets its user's eBay token from the users table, sealed
+ * (secret.h); the token is opened once when the run starts, held only in the
+ * run's entry, and wiped when the run ends. When eBay rejects it mid-run the
+ * engine asks again with refresh set: the manager re-reads the row, so a
+ * token replaced with `ebaysync user set-token` during a run is picked up;
+ * otherwise the run fails with a message that says how to fix it.
+ */
+#include "runs.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runlog.h"
+#include "store.h"
+#include "storepool.h"
+#include "timeutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define KEEP_FINISHED	 64	      /* finished runs kept in memory at most */
+#define KEEP_FINISHED_MS (10 * 60000) /* and for at most this long */
+#define START_WAIT_MS	 5000	      /* for a new run's row to be written */
+
+struct runs_entry {
+	struct runs *owner;
+	int refs; /* under owner->mu */
+	char *id, *user;
+	enum sync_kind kind;
+	struct sync_run *run;
+	int running;			   /* under owner->mu */
+	long long started_ms, finished_ms; /* wall clock */
+	long long finished_mono;
+	char *token; /* the opened eBay token; wiped when the run ends */
+	pthread_mutex_t token_mu;
+	struct runs_entry *next;
+};
+
+struct runs {
+	pthread_mutex_t mu;
+	pthread_cond_t idle;
+	struct runs_entry *head;
+	size_t active;
+	int shutting_down;
+	struct runs_config cfg;
+	char *api_base, *marketplace, *env_name, *owner;
+	struct secret_key key;
+	struct storepool *pool;
+};
+
+struct runs *runs_new(const struct runs_config *cfg, struct storepool *pool)
+{
+	struct runs *r = xcalloc(1, sizeof(*r));
+	char host[256] = "localhost";
+
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->idle, NULL);
+	r->cfg = *cfg;
+	r->api_base = xstrdup(cfg->ebay.api_base);
+	r->marketplace = xstrdup(cfg->ebay.marketplace_id);
+	r->env_name = xstrdup(cfg->env_name ? cfg->env_name : "production");
+	r->cfg.ebay.api_base = r->api_base;
+	r->cfg.ebay.marketplace_id = r->marketplace;
+	r->cfg.env_name = r->env_name;
+	if (cfg->key)
+		r->key = *cfg->key;
+	r->cfg.key = &r->key;
+	if (cfg->owner) {
+		r->owner = xstrdup(cfg->owner);
+	} else {
+		gethostname(host, sizeof(host) - 1);
+		host[sizeof(host) - 1] = '\0';
+		r->owner = xasprintf("%s:%ld", host, (long)getpid());
+	}
+	r->cfg.owner = r->owner;
+	r->pool = pool;
+	return r;
+}
+
+static void entry_free(struct runs_entry *e)
+{
+	if (e->run)
+		sync_run_free(e->run);
+	secret_free(e->token);
+	pthread_mutex_destroy(&e->token_mu);
+	free(e->id);
+	free(e->user);
+	free(e);
+}
+
+/* Drops a reference; the caller holds e->owner->mu. */
+static void entry_unref_locked(struct runs_entry *e)
+{
+	if (--e->refs == 0)
+		entry_free(e);
+}
+
+void runs_free(struct runs *r)
+{
+	struct runs_entry *e, *next;
+
+	if (!r)
+		return;
+	for (e = r->head; e; e = next) {
+		next = e->next;
+		entry_unref_locked(e);
+	}
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->idle);
+	memset(&r->key, 0, sizeof(r->key));
+	free(r->api_base);
+	free(r->marketplace);
+	free(r->env_name);
+	free(r->owner);
+	free(r);
+}
+
+const char *runs_owner(const struct runs *r)
+{
+	return r->owner;
+}
+
+/* Drops finished runs that nobody needs in memory any more; under r->mu. */
+static void evict_locked(struct runs *r)
+{
+	struct runs_entry **pp = &r->head, *e;
+	long long now = timeutil_mono_ms();
+	size_t finished = 0;
+
+	while ((e = *pp)) {
+		if (!e->running &&
+		    (now - e->finished_mono > KEEP_FINISHED_MS || ++finished > KEEP_FINISHED)) {
+			*pp = e->next;
+			entry_unref_locked(e);
+			continue;
+		}
+		pp = &e->next;
+	}
+}
+
+static struct runs_entry *find_locked(struct runs *r, const char *user, const char *id)
+{
+	struct runs_entry *e;
+
+	for (e = r->head; e; e = e->next)
+		if (!strcmp(e->id, id) && !strcmp(e->user, user))
+			return e;
+	return NULL;
+}
+
+/* ---- recovery -------------------------------------------------------------- */
+
+/* 1 when owner ("host:pid") names a process of this host that is gone. */
+static int owner_is_dead_here(const struct runs *r, const char *owner)
+{
+	const char *colon = owner ? strrchr(owner, ':') : NULL, *mine = strrchr(r->owner, ':');
+	long pid;
+	char *end;
+
+	if (!colon || !mine || colon - owner != mine - r->owner ||
+	    strncmp(owner, r->owner, (size_t)(colon - owner)) || !strcmp(owner, r->owner))
+		return 0;
+	errno = 0;
+	pid = strtol(colon + 1, &end, 10);
+	if (errno || *end || pid <= 0)
+		return 0;
+	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+}
+
+enum error runs_recover(struct runs *r, struct store *s, long long *count, struct buf *why)
+{
+	struct user_row *users = NULL;
+	size_t n_users = 0, i, j;
+	long long n = 0, total = 0;
+	enum error err;
+
+	err = store_runs_interrupt_stale(s, NULL, RUNS_STALE_MS, &n);
+	if (err) {
+		buf_addf(why, "cannot mark stale runs interrupted: %s", store_errmsg(s));
+		return err;
+	}
+	total += n;
+	/* A process of this host that died a moment ago left a fresh
+	 * heartbeat: its pid tells us it is gone. */
+	err = store_user_list(s, &users, &n_users);
+	if (err) {
+		buf_addf(why, "cannot list users: %s", store_errmsg(s));
+		return err;
+	}
+	for (i = 0; i < n_users && !err; i++) {
+		struct run_row *rows = NULL;
+		size_t n_rows = 0;
+		long long t;
+
+		err = store_run_list(s, users[i].id, 200, 0, &rows, &n_rows, &t);
+		if (err) {
+			buf_addf(why, "cannot list runs of %s: %s", users[i].id, store_errmsg(s));
+			break;
+		}
+		for (j = 0; j < n_rows; j++) {
+			if (!err && !strcmp(rows[j].status, STORE_RUN_RUNNING) &&
+			    owner_is_dead_here(r, rows[j].owner)) {
+				n = 0;
+				/* LLONG_MAX: by owner only, whatever the heartbeat. */
+				err = store_runs_interrupt_stale(s, rows[j].owner, LLONG_MAX, &n);
+				if (err)
+					buf_addf(why, "cannot mark runs of %s interrupted: %s",
+						 rows[j].owner, store_errmsg(s));
+				total += n;
+			}
+			run_row_release(&rows[j]);
+		}
+		free(rows);
+	}
+	for (i = 0; i < n_users; i++)
+		user_row_release(&users[i]);
+	free(users);
+	if (count)
+		*count = total;
+	return err;
+}
+
+/* ---- the eBay token of a run --------------------------------------------- */
+
+static enum error open_user_token(struct runs *r, struct store *s, const char *user, char **token,
+				  struct buf *why)
+{
+	struct user_row u;
+	char *context;
+	enum error err;
+
+	*token = NULL;
+	memset(&u, 0, sizeof(u));
+	err = store_user_get(s, user, &u);
+	if (err == ERR_NOTFOUND) {
+		buf_addf(why, "user '%s' no longer exists", user);
+		return ERR_AUTH;
+	}
+	if (err) {
+		buf_addf(why, "cannot read user '%s': %s", user, store_errmsg(s));
+		return err;
+	}
+	if (!u.ebay_token || !*u.ebay_token) {
+		buf_addf(why,
+			 "no eBay account is linked for '%s': set a token with "
+			 "`ebaysync user set-token %s --token-file FILE`",
+			 user, user);
+		err = ERR_INVALID;
+		goto out;
+	}
+	context = xasprintf("ebay_token:%s", user);
+	err = secret_open(&r->key, context, u.ebay_token, token, why);
+	free(context);
+	if (err) {
+		buf_addf(why,
+			 ": the eBay token of '%s' cannot be read; set it again with "
+			 "`ebaysync user set-token`",
+			 user);
+		err = ERR_INVALID;
+	}
+out:
+	user_row_release(&u);
+	return err;
+}
+
+static enum error token_cb(void *ctx, int refresh, char **token, struct buf *why)
+{
+	struct runs_entry *e = ctx;
+	struct store *s;
+	char *fresh = NULL;
+	enum error err = ERR_OK;
+
+	pthread_mutex_lock(&e->token_mu);
+	if (refresh) {
+		s = storepool_get(e->owner->pool, why);
+		if (!s) {
+			err = ERR_DB;
+			goto out;
+		}
+		err = open_user_token(e->owner, s, e->user, &fresh, why);
+		storepool_put(e->owner->pool, s, err == ERR_DB);
+		if (err)
+			goto out;
+		if (e->token && !strcmp(fresh, e->token)) {
+			secret_free(fresh);
+			buf_addf(why,
+				 "eBay refused the access token of '%s': set a fresh one with "
+				 "`ebaysync user set-token %s`",
+				 e->user, e->user);
+			err = ERR_AUTH;
+			goto out;
+		}
+		secret_free(e->token);
+		e->token = fresh;
+	}
+	if (!e->token) {
+		buf_addf(why, "the run has ended");
+		err = ERR_AUTH;
+		goto out;
+	}
+	*token = xstrdup(e->token);
+out:
+	pthread_mutex_unlock(&e->token_mu);
+	return err;
+}
+
+/* ---- running ----------------------------------------------------------------- */
+
+static void on_event(void *ctx, const struct event *ev)
+{
+	struct runs_entry *e = ctx;
+	struct runs *r = e->owner;
+
+	if (r->cfg.notify)
+		r->cfg.notify(r->cfg.notify_ctx);
+	if (!r->cfg.quiet && (ev->type == EVENT_START || event_type_final(ev->type))) {
+		fprintf(stdout, "run %s (%s): %s\n", e->id, e->user, ev->line);
+		fflush(stdout);
+	}
+}
+
+static void *run_thread(void *arg)
+{
+	struct runs_entry *e = arg;
+	struct runs *r = e->owner;
+
+	/* The run's own log says how it ended (on_event prints it). */
+	sync_run_execute(e->run);
+	pthread_mutex_lock(&e->token_mu);
+	secret_free(e->token);
+	e->token = NULL;
+	pthread_mutex_unlock(&e->token_mu);
+	if (r->cfg.notify)
+		r->cfg.notify(r->cfg.notify_ctx);
+
+	pthread_mutex_lock(&r->mu);
+	e->running = 0;
+	e->finished_ms = timeutil_wall_ms();
+	e->finished_mono = timeutil_mono_ms();
+	entry_unref_locked(e);
+	r->active--;
+	pthread_cond_broadcast(&r->idle);
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* A run of kind for user that another process is running, per the store. */
+static enum error running_elsewhere(struct runs *r, struct store *s, const char *user,
+				    enum sync_kind kind, char **conflict_id, struct buf *why)
+{
+	struct run_row *rows = NULL;
+	size_t n = 0, i;
+	long long total, now = timeutil_wall_ms();
+	enum error err;
+
+	err = store_run_list(s, user, 50, 0, &rows, &n, &total);
+	if (err) {
+		buf_addf(why, "cannot list the runs of '%s': %s", user, store_errmsg(s));
+		return err;
+	}
+	for (i = 0; i < n; i++) {
+		if (!*conflict_id && !strcmp(rows[i].status, STORE_RUN_RUNNING) &&
+		    !strcmp(rows[i].kind, sync_kind_name(kind)) &&
+		    now - rows[i].heartbeat_ms < RUNS_STALE_MS)
+			*conflict_id = xstrdup(rows[i].id);
+		run_row_release(&rows[i]);
+	}
+	free(rows);
+	return ERR_OK;
+}
+
+static const char *conflict_message(enum sync_kind kind)
+{
+	switch (kind) {
+	case SYNC_INVENTORY:
+		return "an inventory sync is already running";
+	case SYNC_OFFERS:
+		return "an offers sync is already running";
+	default:
+		return "a full sync (all) is already running";
+	}
+}
+
+enum error runs_start(struct runs *r, struct store *s, const char *user, enum sync_kind kind,
+		      char **run_id, char **conflict_id, struct buf *why)
+{
+	struct sync_opts opts;
+	struct runs_entry *e = NULL, *it;
+	char *token = NULL;
+	pthread_attr_t attr;
+	enum error err;
+
+	*run_id = NULL;
+	*conflict_id = NULL;
+	err = open_user_token(r, s, user, &token, why);
+	if (err)
+		return err;
+	err = running_elsewhere(r, s, user, kind, conflict_id, why);
+	if (err)
+		goto out;
+
+	pthread_mutex_lock(&r->mu);
+	if (r->shutting_down) {
+		pthread_mutex_unlock(&r->mu);
+		buf_addf(why, "the server is shutting down");
+		err = ERR_CANCELLED;
+		goto out;
+	}
+	evict_locked(r);
+	for (it = r->head; it && !*conflict_id; it = it->next)
+		if (it->running && it->kind == kind && !strcmp(it->user, user))
+			*conflict_id = xstrdup(it->id);
+	if (*conflict_id) {
+		pthread_mutex_unlock(&r->mu);
+		buf_adds(why, conflict_message(kind));
+		err = ERR_CONFLICT;
+		goto out;
+	}
+
+	e = xcalloc(1, sizeof(*e));
+	e->owner = r;
+	e->user = xstrdup(user);
+	e->kind = kind;
+	e->token = token;
+	token = NULL;
+	pthread_mutex_init(&e->token_mu, NULL);
+	memset(&opts, 0, sizeof(opts));
+	opts.kind = kind;
+	opts.user_id = user;
+	opts.db_url = storepool_url(r->pool);
+	opts.env_name = r->env_name;
+	opts.ebay = r->cfg.ebay;
+	opts.token = token_cb;
+	opts.token_ctx = e;
+	opts.owner = r->owner;
+	e->run = sync_run_new(&opts, NULL);
+	e->id = xstrdup(sync_run_id(e->run));
+	e->started_ms = timeutil_wall_ms();
+	e->running = 1;
+	e->refs = 2; /* the registry's and the thread's */
+	runlog_set_sink(sync_run_log(e->run), on_event, e);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	{
+		pthread_t t;
+		if (pthread_create(&t, &attr, run_thread, e)) {
+			pthread_attr_destroy(&attr);
+			pthread_mutex_unlock(&r->mu);
+			buf_addf(why, "cannot start a thread for the run: %s", strerror(errno));
+			entry_free(e);
+			err = ERR_INTERNAL;
+			goto out;
+		}
+	}
+	pthread_attr_destroy(&attr);
+	e->next = r->head;
+	r->head = e;
+	r->active++;
+	e->refs++; /* ours, for the wait below */
+	*run_id = xstrdup(e->id);
+	pthread_mutex_unlock(&r->mu);
+	/* The engine writes the run's row before its first event: once that
+	 * is out, other processes see the run (and refuse a second one), and
+	 * GET /ebay/sync/runs lists it. */
+	runlog_read(sync_run_log(e->run), 0, START_WAIT_MS, NULL, 0, NULL, NULL);
+	runs_entry_release(e);
+	err = ERR_OK;
+out:
+	secret_free(token);
+	return err;
+}
+
+enum error runs_stop(struct runs *r, struct store *s, const char *user, const char *run_id,
+		     struct buf *why)
+{
+	struct runs_entry *e;
+	struct run_row row;
+	enum error err;
+	long long n;
+
+	pthread_mutex_lock(&r->mu);
+	e = find_locked(r, user, run_id);
+	if (e && e->running) {
+		sync_run_cancel(e->run);
+		pthread_mutex_unlock(&r->mu);
+		return ERR_OK;
+	}
+	if (e) {
+		buf_addf(why, "run %s has already ended (%s)", run_id, sync_run_status(e->run));
+		pthread_mutex_unlock(&r->mu);
+		return ERR_CONFLICT;
+	}
+	pthread_mutex_unlock(&r->mu);
+
+	memset(&row, 0, sizeof(row));
+	err = store_run_get(s, user, run_id, &row);
+	if (err == ERR_NOTFOUND) {
+		buf_addf(why, "no run '%s'", run_id);
+		return err;
+	}
+	if (err) {
+		buf_addf(why, "cannot read run '%s': %s", run_id, store_errmsg(s));
+		return err;
+	}
+	if (!strcmp(row.status, STORE_RUN_RUNNING) &&
+	    timeutil_wall_ms() - row.heartbeat_ms >= RUNS_STALE_MS) {
+		/* Its process died without a word: nobody will ever stop it. */
+		if (store_runs_interrupt_stale(s, NULL, RUNS_STALE_MS, &n) == ERR_OK && n > 0) {
+			buf_addf(why, "run %s has already ended (interrupted)", run_id);
+			err = ERR_CONFLICT;
+			goto out;
+		}
+	}
+	if (strcmp(row.status, STORE_RUN_RUNNING)) {
+		buf_addf(why, "run %s has already ended (%s)", run_id, row.status);
+		err = ERR_CONFLICT;
+		goto out;
+	}
+	err = store_run_request_stop(s, user, run_id);
+	if (err)
+		buf_addf(why, "cannot ask run '%s' to stop: %s", run_id, store_errmsg(s));
+out:
+	run_row_release(&row);
+	return err;
+}
+
+struct runs_entry *runs_acquire(struct runs *r, const char *user, const char *run_id)
+{
+	struct runs_entry *e;
+
+	pthread_mutex_lock(&r->mu);
+	e = find_locked(r, user, run_id);
+	if (e)
+		e->refs++;
+	pthread_mutex_unlock(&r->mu);
+	return e;
+}
+
+void runs_entry_release(struct runs_entry *e)
+{
+	struct runs *r;
+
+	if (!e)
+		return;
+	r = e->owner;
+	pthread_mutex_lock(&r->mu);
+	entry_unref_locked(e);
+	pthread_mutex_unlock(&r->mu);
+}
+
+struct runlog *runs_entry_log(struct runs_entry *e)
+{
+	return sync_run_log(e->run);
+}
+
+int runs_entry_running(struct runs_entry *e)
+{
+	int running;
+
+	pthread_mutex_lock(&e->owner->mu);
+	running = e->running;
+	pthread_mutex_unlock(&e->owner->mu);
+	return running;
+}
+
+void runs_entry_row(struct runs_entry *e, struct run_row *out)
+{
+	struct run_counts c = sync_run_counts(e->run);
+	const char *error = sync_run_error(e->run);
+
+	memset(out, 0, sizeof(*out));
+	out->id = xstrdup(e->id);
+	out->user_id = xstrdup(e->user);
+	out->kind = xstrdup(sync_kind_name(e->kind));
+	out->status = xstrdup(sync_run_status(e->run));
+	out->fetched = c.fetched;
+	out->stored = c.stored;
+	out->failed = c.failed;
+	out->total = c.total;
+	out->started_ms = e->started_ms;
+	pthread_mutex_lock(&e->owner->mu);
+	out->finished_ms = e->running ? 0 : e->finished_ms;
+	pthread_mutex_unlock(&e->owner->mu);
+	out->heartbeat_ms = timeutil_wall_ms();
+	out->error = error ? xstrdup(error) : NULL;
+	out->owner = xstrdup(e->owner->owner);
+}
+
+size_t runs_active(struct runs *r)
+{
+	size_t n;
+
+	pthread_mutex_lock(&r->mu);
+	n = r->active;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+int runs_shutdown(struct runs *r, long long timeout_ms)
+{
+	struct runs_entry *e;
+	struct timespec deadline;
+	long long until = timeutil_wall_ms() + timeout_ms;
+	int idle;
+
+	pthread_mutex_lock(&r->mu);
+	r->shutting_down = 1;
+	for (e = r->head; e; e = e->next)
+		if (e->running)
+			sync_run_cancel(e->run);
+	deadline.tv_sec = (time_t)(until / 1000);
+	deadline.tv_nsec = (long)(until % 1000) * 1000000L;
+	while (r->active > 0)
+		if (pthread_cond_timedwait(&r->idle, &r->mu, &deadline) == ETIMEDOUT)
+			break;
+	idle = r->active == 0;
+	pthread_mutex_unlock(&r->mu);
+	return idle;
+}
