@@ -380,8 +380,10 @@ enum error oauth_parse_response(long status, const char *body, size_t len, int w
 	    (err = take_field(j, "refresh_token", want_refresh, &out->refresh_token, why)) ||
 	    (err = take_seconds(j, "refresh_token_expires_in", 0, &out->refresh_expires_in, why)))
 		goto out;
-	if (json_is_string(json_object_get(j, "token_type")))
-		out->token_type = xstrndup(json_string_value(json_object_get(j, "token_type")), 64);
+	if (json_is_string(json_object_get(j, "token_type"))) {
+		const char *tt = json_string_value(json_object_get(j, "token_type"));
+		out->token_type = xstrndup(tt, strnlen(tt, 64));
+	}
 out:
 	json_decref(j);
 	if (err) {
