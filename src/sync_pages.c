@@ -104,8 +104,8 @@ static enum error one_page(struct sync_run *r, int store_items, long long page, 
 		/* Worded as the offers step words it: the page prompts a relink. */
 		err = sync_fail(r, ERR_AUTH,
 				"eBay authorization for %s expired or was revoked: link the "
-				"account again (%s)",
-				r->user_id, resp.message);
+				"account again (inventory page %lld: %s)",
+				r->user_id, page, resp.message);
 		goto out;
 	}
 	if (err || resp.err) {
