@@ -179,8 +179,9 @@ static enum error seal(const struct accounts *a, char *(*context_fn)(const char 
 	return err;
 }
 
-/* Stores the tokens of tok for user (refresh token: refresh, may be NULL
- * to keep the stored one) and updates the cache. */
+/* Stores refresh for user and, when given, tok's access token; without
+ * tok, an access token minted from the previous refresh token goes. The
+ * cache of this process follows. */
 static enum error store_tokens(struct accounts *a, struct store *s, const char *user,
 			       const char *refresh, long long refresh_expires_ms,
 			       const struct oauth_token *tok, long long t0, struct buf *why)
@@ -209,20 +210,26 @@ static enum error store_tokens(struct accounts *a, struct store *s, const char *
 		u.ebay_token = sealed_access;
 		sealed_access = NULL;
 		u.ebay_token_expires_ms = t0 + tok->expires_in * 1000;
+	} else if (u.ebay_token_expires_ms) {
+		/* Minted from the refresh token being replaced: maybe another
+		 * eBay account's. */
+		FREE_AND_NULL(u.ebay_token);
+		u.ebay_token_expires_ms = 0;
 	}
 	err = store_user_put(s, &u);
 	if (err) {
 		buf_addf(why, "cannot save the eBay account of '%s': %s", user, store_errmsg(s));
 		goto out;
 	}
-	if (tok) {
-		e = entry_get(a, user);
-		pthread_mutex_lock(&e->mu);
+	e = entry_get(a, user);
+	pthread_mutex_lock(&e->mu);
+	if (tok)
 		entry_set(e, xstrdup(tok->access_token), t0 + tok->expires_in * 1000,
 			  tok->expires_in * 1000);
-		entry_forget_refusal(e);
-		pthread_mutex_unlock(&e->mu);
-	}
+	else
+		entry_set(e, NULL, 0, 0);
+	entry_forget_refusal(e);
+	pthread_mutex_unlock(&e->mu);
 out:
 	user_row_release(&u);
 	free(sealed_refresh);

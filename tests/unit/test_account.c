@@ -322,6 +322,16 @@ static void t_cache_and_refresh(struct fx *f)
 	secret_free(plain);
 	assert_true(u.ebay_token_expires_ms > timeutil_wall_ms() + 7100000);
 	user_row_release(&u);
+
+	/* Another refresh token (maybe another eBay account): the tokens
+	 * minted from the old one go, here and in the store. */
+	link_unverified(f, "alice");
+	assert_int_equal(store_user_get(f->s, "alice", &u), ERR_OK);
+	assert_null(u.ebay_token);
+	assert_int_equal(u.ebay_token_expires_ms, 0);
+	user_row_release(&u);
+	expect_token(run2, 0, "AT-4");
+	assert_int_equal(token_server_hits(f->ts), 4);
 	account_source_free(run1);
 	account_source_free(run2);
 }
