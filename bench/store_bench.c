@@ -10,6 +10,7 @@
  * it and stops the cluster.
  *
  *   store_bench --pg URL --sqlite-dir DIR [--rows N] [--batches 200,500] [--repeat 3]
+ *               [--table inventory|offers]
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -343,7 +344,7 @@ static void keep_best(struct result *best, struct result r)
 
 int main(int argc, char **argv)
 {
-	const char *pg = NULL, *dir = NULL;
+	const char *pg = NULL, *dir = NULL, *only = NULL;
 	size_t n = 20000, batches[MAX_BATCHES] = {200, 500}, nb = 2;
 	struct rows r0, r1;
 	PGconn *admin;
@@ -355,6 +356,8 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		} else if (!strcmp(argv[i], "--rows") && i + 1 < argc) {
 			n = strtoul(argv[++i], NULL, 10);
+		} else if (!strcmp(argv[i], "--table") && i + 1 < argc) {
+			only = argv[++i];
 		} else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) {
 			repeat = (int)strtol(argv[++i], NULL, 10);
 		} else if (!strcmp(argv[i], "--batches") && i + 1 < argc) {
@@ -366,8 +369,9 @@ int main(int argc, char **argv)
 					p++;
 			}
 		} else {
-			fprintf(stderr, "usage: store_bench --pg URL --sqlite-dir DIR [--rows N] "
-					"[--batches 200,500] [--repeat 3]\n");
+			fprintf(stderr,
+				"usage: store_bench --pg URL --sqlite-dir DIR [--rows N] "
+				"[--batches 200,500] [--repeat 3] [--table inventory|offers]\n");
 			return 2;
 		}
 	}
@@ -397,6 +401,8 @@ int main(int argc, char **argv)
 	printf("|-----------|------:|------:|------:|------:|------:|------:|------:|------:|"
 	       "------|\n");
 	for (int offers = 0; offers < 2; offers++) {
+		if (only && strcmp(only, offers ? "offers" : "inventory"))
+			continue;
 		for (size_t k = 0; k < nb; k++) {
 			char *path = xasprintf("%s/bench-%d-%zu", dir, offers, batches[k]);
 			struct result lite = {0, 0}, val = {0, 0}, cpy = {0, 0};

@@ -9,7 +9,10 @@ pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libmicrohttpd-dev
       libjansson-dev libsqlite3-dev sqlite3 libpq-dev libjwt-dev libssl-dev
       libcmocka-dev libcrypt-dev postgresql curl jq)
 if [ "${1:-}" = "--browser" ]; then
-  pkgs+=(chromium nodejs npm)
+  pkgs+=(chromium)
+  # Node.js may come from elsewhere than Debian (the machine image has its own).
+  command -v node >/dev/null || pkgs+=(nodejs)
+  command -v npm >/dev/null || pkgs+=(npm)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

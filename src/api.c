@@ -370,8 +370,7 @@ void api_events(struct api *api, const struct api_req *req, struct api_res *res)
 	if (e) {
 		/* A finished run with nothing after the client's id: 204 tells
 		 * EventSource to stop reconnecting. */
-		if (!runs_entry_running(e) &&
-		    runlog_last_seq(runs_entry_log(e), &finished) <= after && finished) {
+		if (runlog_last_seq(runs_entry_log(e), &finished) <= after && finished) {
 			runs_entry_release(e);
 			res->status = 204;
 			return;

@@ -11,7 +11,6 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -74,21 +73,6 @@ static void usage(FILE *f)
 	    f);
 }
 
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : def;
-}
-
-static int parse_long(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	return errno || *end || end == s || *out < min || *out > max ? -1 : 0;
-}
-
 static int parse_opts(int argc, char **argv, struct serve_opts *o)
 {
 	static const struct option longopts[] = {
@@ -109,20 +93,29 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	long long n;
-	char *end;
-	int c, idx = 0;
+	long n;
+	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->listen = env_or("EBAYSYNC_LISTEN", "127.0.0.1:8080");
-	o->db = env_or("DATABASE_URL", "ebaysync.db");
-	o->api_base = env_or("EBAY_API_BASE", NULL);
-	o->env = env_or("EBAY_ENV", NULL);
-	o->marketplace = env_or("EBAY_MARKETPLACE_ID", "EBAY_US");
+	o->listen = cli_env("EBAYSYNC_LISTEN", "127.0.0.1:8080");
+	o->db = cli_env("EBAYSYNC_DB", cli_env("DATABASE_URL", "ebaysync.db"));
+	o->api_base = cli_env("EBAY_API_BASE", NULL);
+	o->env = cli_env("EBAY_ENV", NULL);
+	o->marketplace = cli_env("EBAY_MARKETPLACE_ID", "EBAY_US");
 	o->token_ttl = AUTH_DEFAULT_TTL;
 	o->heartbeat_s = SSE_HEARTBEAT_MS / 1000;
+	if (cli_env("EBAYSYNC_CONCURRENCY", NULL)) {
+		if (cli_parse_long("EBAYSYNC_CONCURRENCY", getenv("EBAYSYNC_CONCURRENCY"), 1, 256,
+				   &n))
+			return 2;
+		o->concurrency = (int)n;
+	}
+	if (cli_env("EBAYSYNC_MAX_RPS", NULL) &&
+	    cli_parse_double("EBAYSYNC_MAX_RPS", getenv("EBAYSYNC_MAX_RPS"), 0.1, 100000,
+			     &o->max_rps))
+		return 2;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			o->listen = optarg;
@@ -140,28 +133,28 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 			o->marketplace = optarg;
 			break;
 		case 'c':
-			if (parse_long(optarg, 1, 256, &n))
-				goto bad;
+			if (cli_parse_long("--concurrency", optarg, 1, 256, &n))
+				return 2;
 			o->concurrency = (int)n;
 			break;
 		case 'r':
-			errno = 0;
-			o->max_rps = strtod(optarg, &end);
-			if (errno || *end || o->max_rps <= 0 || o->max_rps > 10000)
-				goto bad;
+			if (cli_parse_double("--max-rps", optarg, 0.1, 100000, &o->max_rps))
+				return 2;
 			break;
 		case 't':
-			if (parse_long(optarg, 1, 365LL * 86400, &o->token_ttl))
-				goto bad;
+			if (cli_parse_long("--token-ttl", optarg, 1, 365L * 86400, &n))
+				return 2;
+			o->token_ttl = n;
 			break;
 		case 'T':
-			if (parse_long(optarg, 1, 256, &n))
-				goto bad;
+			if (cli_parse_long("--threads", optarg, 1, 256, &n))
+				return 2;
 			o->threads = (int)n;
 			break;
 		case 'H':
-			if (parse_long(optarg, 1, 3600, &o->heartbeat_s))
-				goto bad;
+			if (cli_parse_long("--sse-heartbeat", optarg, 1, 3600, &n))
+				return 2;
+			o->heartbeat_s = n;
 			break;
 		case 'S':
 			o->cookie_secure = 1;
@@ -201,10 +194,6 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		return 2;
 	}
 	return 0;
-bad:
-	fprintf(stderr, "ebaysync serve: invalid value '%s' for --%s\n", optarg,
-		longopts[idx].name);
-	return 2;
 }
 
 static void raise_fd_limit(void)

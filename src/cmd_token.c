@@ -5,7 +5,6 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,17 +32,16 @@ int cmd_token(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *db = getenv("DATABASE_URL"), *user = NULL;
-	long long ttl = AUTH_DEFAULT_TTL;
+	const char *db = cli_env("EBAYSYNC_DB", cli_env("DATABASE_URL", "ebaysync.db")),
+		   *user = NULL;
+	long ttl = AUTH_DEFAULT_TTL;
 	struct buf why = BUF_INIT;
 	struct store *s = NULL;
 	struct user_row u;
 	struct auth a;
-	char *token = NULL, *end;
+	char *token = NULL;
 	int c, rc = 1, auth_ready = 0;
 
-	if (!db || !*db)
-		db = "ebaysync.db";
 	memset(&u, 0, sizeof(u));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -52,13 +50,8 @@ int cmd_token(int argc, char **argv)
 			user = optarg;
 			break;
 		case 't':
-			errno = 0;
-			ttl = strtoll(optarg, &end, 10);
-			if (errno || *end || ttl <= 0 || ttl > 365LL * 86400) {
-				fprintf(stderr, "ebaysync token: --ttl must be 1 to 31536000 "
-						"seconds\n");
+			if (cli_parse_long("--ttl", optarg, 1, 365L * 86400, &ttl))
 				return 2;
-			}
 			break;
 		case 'd':
 			db = optarg;

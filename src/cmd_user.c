@@ -31,10 +31,10 @@ static void usage(FILE *f)
 	      "       ebaysync user list [--db URL]\n"
 	      "       ebaysync user set-token NAME (--token T | --token-file FILE) [--db URL]\n"
 	      "\n"
-	      "add reads the password from FILE's first line, or from standard input.\n"
+	      "add reads the password from FILE, or the first line of standard input.\n"
 	      "set-token stores the user's eBay OAuth access token, sealed with\n"
 	      "EBAYSYNC_SECRET_KEY (or the key file secret.key). --db defaults to\n"
-	      "DATABASE_URL, then ebaysync.db.\n",
+	      "EBAYSYNC_DB, DATABASE_URL, then ebaysync.db.\n",
 	      f);
 }
 
@@ -55,23 +55,6 @@ static char *read_line(FILE *f)
 	if (b.len && b.data[b.len - 1] == '\r')
 		b.data[--b.len] = '\0';
 	return buf_detach(&b, NULL);
-}
-
-static char *read_file_line(const char *path, const char *what)
-{
-	FILE *f = fopen(path, "r");
-	char *line;
-
-	if (!f) {
-		fprintf(stderr, "ebaysync user: cannot open %s file '%s': %s\n", what, path,
-			strerror(errno));
-		return NULL;
-	}
-	line = read_line(f);
-	fclose(f);
-	if (!line)
-		fprintf(stderr, "ebaysync user: %s file '%s' is empty or too long\n", what, path);
-	return line;
 }
 
 /* Reads a password from stdin, without echo on a terminal. */
@@ -119,7 +102,7 @@ static int user_add(const char *db, const char *name, const char *pw_file)
 	struct secret_key key;
 	struct store *s = NULL;
 	struct buf why = BUF_INIT;
-	char *pw = pw_file ? read_file_line(pw_file, "password") : read_password();
+	char *pw = pw_file ? cli_read_secret_file(pw_file) : read_password();
 	int rc = 1;
 
 	if (!pw) {
@@ -181,7 +164,7 @@ static int user_set_token(const char *db, const char *name, const char *token,
 	struct secret_key key;
 	struct store *s = NULL;
 	struct buf why = BUF_INIT;
-	char *t = token ? xstrdup(token) : read_file_line(token_file, "token");
+	char *t = token ? xstrdup(token) : cli_read_secret_file(token_file);
 	int rc = 1;
 
 	if (!t)
@@ -213,12 +196,10 @@ int cmd_user(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *db = getenv("DATABASE_URL"), *pw_file = NULL, *token = NULL, *token_file = NULL,
-		   *sub, *name = NULL;
+	const char *db = cli_env("EBAYSYNC_DB", cli_env("DATABASE_URL", "ebaysync.db")),
+		   *pw_file = NULL, *token = NULL, *token_file = NULL, *sub, *name = NULL;
 	int c;
 
-	if (!db || !*db)
-		db = "ebaysync.db";
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

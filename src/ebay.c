@@ -388,6 +388,55 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userp)
 	return n;
 }
 
+/* Appends a header line; out of memory aborts, as xmalloc does. */
+static void add_header(struct curl_slist **list, const char *line)
+{
+	struct curl_slist *l = curl_slist_append(*list, line);
+
+	if (!l) {
+		fprintf(stderr, "fatal: out of memory adding a request header\n");
+		abort();
+	}
+	*list = l;
+}
+
+/* A token goes into a header line: printable ASCII without spaces only. */
+static int token_ok(const char *t)
+{
+	if (!t || !*t)
+		return 0;
+	for (; *t; t++)
+		if ((unsigned char)*t <= 0x20 || (unsigned char)*t >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Asks the token source for a token; the reason for a failure goes to
+ * msg (prefixed with what). */
+static enum error fetch_token(struct ebay_client *c, int refresh, char **token, char *msg,
+			      size_t msg_size, const char *what)
+{
+	struct buf why = BUF_INIT;
+	enum error err;
+
+	*token = NULL;
+	err = c->token_fn ? c->token_fn(c->token_ctx, refresh, token, &why) : ERR_AUTH;
+	if (!err && !token_ok(*token)) {
+		err = ERR_AUTH;
+		buf_reset(&why);
+		buf_adds(&why, *token && **token ? "the token has a space or control character"
+						 : "the token source gave an empty token");
+	}
+	if (err) {
+		snprintf(msg, msg_size, "%s: %s", what,
+			 why.len ? buf_str(&why) : error_strerror(err));
+		free(*token);
+		*token = NULL;
+	}
+	buf_release(&why);
+	return err;
+}
+
 static CURL *new_easy(struct ebay_client *c)
 {
 	CURL *e = curl_easy_init();
@@ -411,27 +460,23 @@ static CURL *new_easy(struct ebay_client *c)
 	return e;
 }
 
-/* The current token, fetched on first use. On failure r is finished. */
+/* The current token, fetched on first use; on failure the reason goes to
+ * r's message. */
 static enum error ensure_token(struct ebay_client *c, struct request *r)
 {
-	struct buf why = BUF_INIT;
-	char *token = NULL;
-	enum error err;
-
 	if (c->token)
 		return ERR_OK;
-	err = c->token_fn ? c->token_fn(c->token_ctx, 0, &token, &why) : ERR_AUTH;
-	if (!err && (!token || !*token))
-		err = ERR_AUTH;
-	if (err) {
-		set_message(r, "no eBay access token: %s",
-			    why.len ? buf_str(&why) : error_strerror(err));
-		free(token);
-	} else {
-		c->token = token;
-	}
-	buf_release(&why);
-	return err;
+	return fetch_token(c, 0, &c->token, r->resp.message, sizeof(r->resp.message),
+			   "no eBay access token");
+}
+
+/* Frees a token after wiping it. */
+static void free_token(char *token)
+{
+	if (!token)
+		return;
+	memset(token, 0, strlen(token));
+	free(token);
 }
 
 /* Starts the next attempt of r (already off its list). On failure, r is
@@ -465,13 +510,13 @@ static void start_attempt(struct ebay_client *c, struct request *r, long long no
 	buf_reset(&r->body);
 
 	line = xasprintf("Authorization: Bearer %s", c->token);
-	r->headers = curl_slist_append(NULL, line);
-	free(line);
+	add_header(&r->headers, line);
+	free_token(line);
 	line = xasprintf("X-EBAY-C-MARKETPLACE-ID: %s", c->marketplace_id);
-	r->headers = curl_slist_append(r->headers, line);
+	add_header(&r->headers, line);
 	free(line);
-	r->headers = curl_slist_append(r->headers, "Accept: application/json");
-	r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
+	add_header(&r->headers, "Accept: application/json");
+	add_header(&r->headers, "Content-Type: application/json");
 
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
@@ -479,7 +524,7 @@ static void start_attempt(struct ebay_client *c, struct request *r, long long no
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-	if (!r->headers || curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
 		set_message(r, "cannot start the transfer of '%s'", r->path);
 		finish(c, r, ERR_INTERNAL);
 		return;
@@ -648,13 +693,11 @@ static void take_off_active(struct ebay_client *c, struct request *r)
  */
 static int retry_after_refresh(struct ebay_client *c, struct request *r, long long now)
 {
-	struct buf why = BUF_INIT;
-	char *token = NULL;
-	enum error err;
 	char first[sizeof(r->resp.message)];
+	char *token = NULL;
 
-	snprintf(first, sizeof(first), "%s", r->resp.message);
 	if (r->auth_retried) {
+		snprintf(first, sizeof(first), "%s", r->resp.message);
 		set_message(r, "eBay refused the access token again after a refresh: %s", first);
 		return 0;
 	}
@@ -665,21 +708,13 @@ static int retry_after_refresh(struct ebay_client *c, struct request *r, long lo
 		return 0;
 	}
 	if (r->token_gen == c->token_gen) {
-		err = c->token_fn ? c->token_fn(c->token_ctx, 1, &token, &why) : ERR_AUTH;
-		if (!err && (!token || !*token))
-			err = ERR_AUTH;
-		if (err) {
-			snprintf(c->refresh_error, sizeof(c->refresh_error),
-				 "cannot refresh the eBay access token: %s",
-				 why.len ? buf_str(&why) : error_strerror(err));
+		if (fetch_token(c, 1, &token, c->refresh_error, sizeof(c->refresh_error),
+				"cannot refresh the eBay access token")) {
 			c->refresh_failed = 1;
 			set_message(r, "%s", c->refresh_error);
-			free(token);
-			buf_release(&why);
 			return 0;
 		}
-		buf_release(&why);
-		free(c->token);
+		free_token(c->token);
 		c->token = token;
 		c->token_gen++;
 	}
@@ -809,8 +844,13 @@ struct ebay_client *ebay_client_new(const struct ebay_config *cfg, struct pacer 
 	c->cfg.api_base = c->api_base;
 	c->cfg.marketplace_id = c->marketplace_id;
 
+	/* Tokens are counted in whole milliseconds and a poll wakes a little
+	 * late: a burst of 50 ms worth (at least two) keeps the rate at the
+	 * ceiling instead of losing the tokens of every late wake-up, and is
+	 * still only a few requests at the rates eBay allows. */
 	if (!pacer)
-		pacer = c->own_pacer = pacer_new(c->cfg.max_rps, 1);
+		pacer = c->own_pacer =
+		    pacer_new(c->cfg.max_rps, c->cfg.max_rps / 20 > 2 ? c->cfg.max_rps / 20 : 2);
 	c->pacer = pacer;
 	c->token_fn = token;
 	c->token_ctx = token_ctx;
@@ -842,10 +882,7 @@ void ebay_client_free(struct ebay_client *c)
 		curl_easy_cleanup(c->idle[i]);
 	free(c->idle);
 	curl_multi_cleanup(c->multi);
-	if (c->token) {
-		memset(c->token, 0, strlen(c->token));
-		free(c->token);
-	}
+	free_token(c->token);
 	pacer_free(c->own_pacer);
 	free(c->api_base);
 	free(c->marketplace_id);

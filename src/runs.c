@@ -155,6 +155,13 @@ static void evict_locked(struct runs *r)
 	}
 }
 
+/* The run is executing and has not reached its end: its thread may still be
+ * writing its last events after its status became final. Under r->mu. */
+static int live_locked(struct runs_entry *e)
+{
+	return e->running && !strcmp(sync_run_status(e->run), STORE_RUN_RUNNING);
+}
+
 static struct runs_entry *find_locked(struct runs *r, const char *user, const char *id)
 {
 	struct runs_entry *e;
@@ -427,7 +434,7 @@ enum error runs_start(struct runs *r, struct store *s, const char *user, enum sy
 	}
 	evict_locked(r);
 	for (it = r->head; it && !*conflict_id; it = it->next)
-		if (it->running && it->kind == kind && !strcmp(it->user, user))
+		if (live_locked(it) && it->kind == kind && !strcmp(it->user, user))
 			*conflict_id = xstrdup(it->id);
 	if (*conflict_id) {
 		pthread_mutex_unlock(&r->mu);
@@ -503,7 +510,7 @@ enum error runs_stop(struct runs *r, struct store *s, const char *user, const ch
 
 	pthread_mutex_lock(&r->mu);
 	e = find_locked(r, user, run_id);
-	if (e && e->running) {
+	if (e && live_locked(e)) {
 		sync_run_cancel(e->run);
 		pthread_mutex_unlock(&r->mu);
 		return ERR_OK;
@@ -581,7 +588,7 @@ int runs_entry_running(struct runs_entry *e)
 	int running;
 
 	pthread_mutex_lock(&e->owner->mu);
-	running = e->running;
+	running = live_locked(e);
 	pthread_mutex_unlock(&e->owner->mu);
 	return running;
 }
@@ -589,7 +596,8 @@ int runs_entry_running(struct runs_entry *e)
 void runs_entry_row(struct runs_entry *e, struct run_row *out)
 {
 	struct run_counts c = sync_run_counts(e->run);
-	const char *error = sync_run_error(e->run);
+	const char *error;
+	int running;
 
 	memset(out, 0, sizeof(*out));
 	out->id = xstrdup(e->id);
@@ -602,9 +610,12 @@ void runs_entry_row(struct runs_entry *e, struct run_row *out)
 	out->total = c.total;
 	out->started_ms = e->started_ms;
 	pthread_mutex_lock(&e->owner->mu);
-	out->finished_ms = e->running ? 0 : e->finished_ms;
+	running = e->running;
+	out->finished_ms = running ? 0 : e->finished_ms;
 	pthread_mutex_unlock(&e->owner->mu);
 	out->heartbeat_ms = timeutil_wall_ms();
+	/* The engine sets its error while it runs, unlocked: read it after. */
+	error = running ? NULL : sync_run_error(e->run);
 	out->error = error ? xstrdup(error) : NULL;
 	out->owner = xstrdup(e->owner->owner);
 }

@@ -87,7 +87,7 @@ enum error runs_stop(struct runs *r, struct store *s, const char *user, const ch
 struct runs_entry *runs_acquire(struct runs *r, const char *user, const char *run_id);
 void runs_entry_release(struct runs_entry *e);
 struct runlog *runs_entry_log(struct runs_entry *e);
-/* 1 while the run's thread is still executing it. */
+/* 1 while the run is executing and has not reached its final status. */
 int runs_entry_running(struct runs_entry *e);
 /* The run's row as memory knows it (status, counts, times): for the moment
  * between its start and its first row in the store. Release the row with

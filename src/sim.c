@@ -28,7 +28,9 @@ static void *churn_main(void *arg)
 	double owed = 0;
 	long long last = timeutil_mono_ms();
 
+	pthread_mutex_lock(&s->lock);
 	sim_rng_init(&rng, s->cfg.seed, (uint64_t)last, 0xc4u);
+	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_lock(&s->churn_lock);
 	while (!s->churn_stop) {
 		struct timespec until;

@@ -341,7 +341,8 @@ static enum MHD_Result answer_api(struct sim_http *h, struct MHD_Connection *con
 		sim_stats_call(&s->stats, r->ep, out->status);
 		return send_reply(conn, out, SIM_FAULT_NONE);
 	}
-	if (r->fault != SIM_FAULT_NONE)
+	/* A stall was counted when it began. */
+	if (r->fault != SIM_FAULT_NONE && r->fault != SIM_FAULT_STALL)
 		atomic_fetch_add(&s->stats.faults[r->fault], 1);
 	switch (r->fault) {
 	case SIM_FAULT_RESET:
@@ -453,11 +454,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				delay = sim_faults_latency(&cfg, unit_draw());
 			if (SIM_EP_IS_API(r->ep))
 				r->fault = sim_faults_pick(&cfg, unit_draw());
-			if (r->fault == SIM_FAULT_STALL)
+			if (r->fault == SIM_FAULT_STALL) {
+				atomic_fetch_add(&h->sim->stats.faults[SIM_FAULT_STALL], 1);
 				delay += cfg.stall_ms;
+			}
 		}
 		if (delay > 0) {
-			if (delay_until(h, conn, r, timeutil_mono_ms() + delay))
+			/* +1: the clock's milliseconds are truncated; never answer early. */
+			if (delay_until(h, conn, r, timeutil_mono_ms() + delay + 1))
 				return MHD_NO;
 			r->phase = PHASE_WAITING;
 			return MHD_YES;

@@ -177,6 +177,11 @@ static void *hub_main(void *arg)
 			MHD_resume_connection(resume[i]);
 		if (stopping)
 			break;
+		/* Events come in bursts (a page, a batch of SKUs): resuming a
+		 * stream per event would cost a wake-up and a send per event
+		 * per subscriber. A short pause lets each resume carry a batch. */
+		if (n > 0)
+			timeutil_sleep_ms(SSE_COALESCE_MS);
 
 		pthread_mutex_lock(&h->wake_mu);
 		if (!h->woken && next > now) {

@@ -37,6 +37,7 @@
 #define SSE_POLL_MS	 500   /* store polling interval for runs elsewhere */
 #define SSE_BATCH	 64    /* events formatted per read */
 #define SSE_OUT_MAX	 65536 /* bytes formatted ahead of the client */
+#define SSE_COALESCE_MS	 10    /* pause after resuming streams, to batch events */
 #define SSE_RETRY_MS	 2000  /* the reconnect delay suggested to browsers */
 #define SSE_END_GRACE_MS 3000  /* wait for a final event after a run's row ended */
 

@@ -294,7 +294,12 @@ enum error store_pg_unit(struct store *s, int tx, store_pg_unit_fn fn, void *ctx
 			if (err)
 				return err;
 		}
-		err = tx ? store_pg_cmd(s, "BEGIN", 0, NULL, "cannot begin a transaction") : ERR_OK;
+		err = tx ? store_pg_cmd(s,
+					tx == STORE_PG_SNAPSHOT
+					    ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+					    : "BEGIN",
+					0, NULL, "cannot begin a transaction")
+			 : ERR_OK;
 		if (!err)
 			err = fn(s, ctx);
 		if (!err && tx)
@@ -448,7 +453,7 @@ static enum error migrate(struct store *s)
 	if (err)
 		err = store_fail(s, err, "cannot migrate: %s", buf_str(&why));
 	else
-		err = store_pg_unit(s, 1, migrate_unit, &m);
+		err = store_pg_unit(s, STORE_PG_TX, migrate_unit, &m);
 	free(m.files);
 	buf_release(&why);
 	return err;
@@ -468,6 +473,26 @@ static void pg_close(struct store *s)
 	s->priv = NULL;
 }
 
+/* STORE_PG_RECONNECT_MS, or EBAYSYNC_PG_RECONNECT_S seconds when set. */
+static enum error reconnect_budget(struct store *s, long long *ms)
+{
+	const char *env = getenv("EBAYSYNC_PG_RECONNECT_S");
+	char *end;
+	long v;
+
+	*ms = STORE_PG_RECONNECT_MS;
+	if (!env || !*env)
+		return ERR_OK;
+	v = strtol(env, &end, 10);
+	if (*end || v < 0 || v > 3600)
+		return store_fail(s, ERR_INVALID,
+				  "EBAYSYNC_PG_RECONNECT_S is '%.32s': give whole seconds from 0 "
+				  "to 3600",
+				  env);
+	*ms = v * 1000LL;
+	return ERR_OK;
+}
+
 static enum error pg_open(struct store *s, const char *url)
 {
 	struct store_pg *p = xcalloc(1, sizeof(*p));
@@ -476,9 +501,10 @@ static enum error pg_open(struct store *s, const char *url)
 
 	s->priv = p;
 	p->url = xstrdup(url);
-	p->reconnect_ms = STORE_PG_RECONNECT_MS;
 	p->mode = STORE_PG_WRITE_VALUES;
-	err = describe_target(s, url, p->where, sizeof(p->where));
+	err = reconnect_budget(s, &p->reconnect_ms);
+	if (!err)
+		err = describe_target(s, url, p->where, sizeof(p->where));
 	if (err)
 		goto out;
 	p->conn = connect_once(p);
@@ -602,7 +628,7 @@ static enum error pg_run_insert(struct store *s, const struct run_row *r)
 	if (!r->id || !r->user_id || !r->kind || !r->status)
 		return store_fail(s, ERR_INVALID,
 				  "cannot insert a run without id, user, kind and status");
-	return store_pg_unit(s, 1, run_insert_unit, &c);
+	return store_pg_unit(s, STORE_PG_TX, run_insert_unit, &c);
 }
 
 static enum error run_update_unit(struct store *s, void *arg)
@@ -645,7 +671,7 @@ static enum error pg_run_update(struct store *s, const struct run_row *r)
 
 	if (!r->id || !r->status)
 		return store_fail(s, ERR_INVALID, "cannot update a run without id and status");
-	return store_pg_unit(s, 1, run_update_unit, &c);
+	return store_pg_unit(s, STORE_PG_TX, run_update_unit, &c);
 }
 
 static enum error run_get_unit(struct store *s, void *arg)
@@ -681,7 +707,7 @@ static enum error pg_run_get(struct store *s, const char *user_id, const char *r
 	memset(out, 0, sizeof(*out));
 	if (!run_id)
 		return store_fail(s, ERR_INVALID, "cannot look up a run without its id");
-	return store_pg_unit(s, 0, run_get_unit, &c);
+	return store_pg_unit(s, STORE_PG_NO_TX, run_get_unit, &c);
 }
 
 static enum error run_list_unit(struct store *s, void *arg)
@@ -725,7 +751,7 @@ static enum error pg_run_list(struct store *s, const char *user_id, long long li
 
 	*out = NULL;
 	*n = 0;
-	err = store_pg_unit(s, 1, run_list_unit, &c);
+	err = store_pg_unit(s, STORE_PG_SNAPSHOT, run_list_unit, &c);
 	if (err) {
 		for (size_t i = 0; i < c.n; i++)
 			run_row_release(&c.rows[i]);
@@ -769,7 +795,7 @@ static enum error pg_run_request_stop(struct store *s, const char *user_id, cons
 
 	if (!run_id)
 		return store_fail(s, ERR_INVALID, "cannot stop a run without its id");
-	err = store_pg_unit(s, 1, run_stop_unit, &c);
+	err = store_pg_unit(s, STORE_PG_TX, run_stop_unit, &c);
 	if (err || c.count)
 		return err;
 	/* Nothing changed: say whether the run is missing or just not running. */
@@ -809,7 +835,7 @@ static enum error pg_runs_interrupt_stale(struct store *s, const char *owner, lo
 					  long long *count)
 {
 	struct run_ctx c = {.user_id = owner, .stale_ms = stale_ms};
-	enum error err = store_pg_unit(s, 1, interrupt_unit, &c);
+	enum error err = store_pg_unit(s, STORE_PG_TX, interrupt_unit, &c);
 
 	if (count)
 		*count = err ? 0 : c.count;
@@ -893,7 +919,7 @@ static enum error pg_events_append(struct store *s, const char *run_id, const st
 					  ev[i].seq, run_id);
 	if (n == 0)
 		return ERR_OK;
-	return store_pg_unit(s, 1, events_append_unit, &c);
+	return store_pg_unit(s, STORE_PG_TX, events_append_unit, &c);
 }
 
 static enum error events_list_unit(struct store *s, void *arg)
@@ -939,7 +965,7 @@ static enum error pg_events_list(struct store *s, const char *run_id, long long 
 	*n = 0;
 	if (!run_id)
 		return store_fail(s, ERR_INVALID, "cannot list events without a run id");
-	err = store_pg_unit(s, 0, events_list_unit, &c);
+	err = store_pg_unit(s, STORE_PG_NO_TX, events_list_unit, &c);
 	if (err)
 		return err;
 	*out = c.out;
@@ -990,7 +1016,7 @@ static enum error pg_failure_add(struct store *s, const char *user_id, const cha
 	if (!user_id || !kind || !run_id || !sku)
 		return store_fail(s, ERR_INVALID,
 				  "cannot record a failure without user, kind, run and sku");
-	return store_pg_unit(s, 1, failure_add_unit, &c);
+	return store_pg_unit(s, STORE_PG_TX, failure_add_unit, &c);
 }
 
 static enum error failure_clear_unit(struct store *s, void *arg)
@@ -1015,7 +1041,7 @@ static enum error pg_failure_clear(struct store *s, const char *user_id, const c
 	if (!user_id || !kind || !sku)
 		return store_fail(s, ERR_INVALID,
 				  "cannot clear a failure without user, kind and sku");
-	return store_pg_unit(s, 1, failure_clear_unit, &c);
+	return store_pg_unit(s, STORE_PG_TX, failure_clear_unit, &c);
 }
 
 static enum error failure_list_unit(struct store *s, void *arg)
@@ -1049,7 +1075,7 @@ static enum error pg_failure_list(struct store *s, const char *user_id, const ch
 	*n = 0;
 	if (!user_id || !kind)
 		return store_fail(s, ERR_INVALID, "cannot list failures without user and kind");
-	err = store_pg_unit(s, 0, failure_list_unit, &c);
+	err = store_pg_unit(s, STORE_PG_NO_TX, failure_list_unit, &c);
 	if (err)
 		return err;
 	*skus = c.skus;
@@ -1091,7 +1117,7 @@ static enum error pg_run_failures(struct store *s, const char *run_id, json_t **
 	*out = NULL;
 	if (!run_id)
 		return store_fail(s, ERR_INVALID, "cannot list failures without a run id");
-	err = store_pg_unit(s, 0, run_failures_unit, &c);
+	err = store_pg_unit(s, STORE_PG_NO_TX, run_failures_unit, &c);
 	if (err) {
 		json_decref(c.json);
 		return err;
@@ -1140,7 +1166,7 @@ static enum error pg_cursor_get(struct store *s, const char *user_id, const char
 	*value = NULL;
 	if (!user_id || !name)
 		return store_fail(s, ERR_INVALID, "cannot read a cursor without user and name");
-	err = store_pg_unit(s, 0, cursor_get_unit, &c);
+	err = store_pg_unit(s, STORE_PG_NO_TX, cursor_get_unit, &c);
 	if (!err)
 		*value = c.out;
 	return err;
@@ -1169,7 +1195,7 @@ static enum error pg_cursor_set(struct store *s, const char *user_id, const char
 	if (!user_id || !name || !value)
 		return store_fail(s, ERR_INVALID,
 				  "cannot set a cursor without user, name and value");
-	return store_pg_unit(s, 1, cursor_set_unit, &c);
+	return store_pg_unit(s, STORE_PG_TX, cursor_set_unit, &c);
 }
 
 /* ---- users ------------------------------------------------------------------------- */
@@ -1232,7 +1258,7 @@ static enum error pg_user_put(struct store *s, const struct user_row *u)
 	if (!u->id || !*u->id || !u->password_hash)
 		return store_fail(s, ERR_INVALID,
 				  "cannot store a user without id and password hash");
-	return store_pg_unit(s, 1, user_put_unit, &c);
+	return store_pg_unit(s, STORE_PG_TX, user_put_unit, &c);
 }
 
 static enum error user_get_unit(struct store *s, void *arg)
@@ -1263,7 +1289,7 @@ static enum error pg_user_get(struct store *s, const char *id, struct user_row *
 	memset(out, 0, sizeof(*out));
 	if (!id)
 		return store_fail(s, ERR_INVALID, "cannot look up a user without an id");
-	return store_pg_unit(s, 0, user_get_unit, &c);
+	return store_pg_unit(s, STORE_PG_NO_TX, user_get_unit, &c);
 }
 
 static enum error user_list_unit(struct store *s, void *arg)
@@ -1291,7 +1317,7 @@ static enum error pg_user_list(struct store *s, struct user_row **out, size_t *n
 
 	*out = NULL;
 	*n = 0;
-	err = store_pg_unit(s, 0, user_list_unit, &c);
+	err = store_pg_unit(s, STORE_PG_NO_TX, user_list_unit, &c);
 	if (err)
 		return err;
 	*out = c.out;

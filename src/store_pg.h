@@ -10,7 +10,8 @@
  * writes). When the connection is lost in the middle (PQstatus bad, SQLSTATE
  * class 08, 57P01..57P03), the unit is abandoned, the connection is made
  * again with backoff (100 ms doubling, up to the reconnect budget, 30 s by
- * default), and the whole unit runs once more. All writes are idempotent
+ * default, EBAYSYNC_PG_RECONNECT_S to change it), and the whole unit runs
+ * once more. All writes are idempotent
  * (upserts, ON CONFLICT DO NOTHING), so a unit whose COMMIT reached the
  * server before the connection broke is harmless to repeat.
  */
@@ -68,10 +69,15 @@ struct store_pg {
 typedef enum error (*store_pg_unit_fn)(struct store *s, void *ctx);
 
 /*
- * Runs fn as one unit: inside BEGIN/COMMIT when tx is set. Reconnects first
- * when the connection is down; when the connection is lost during the unit,
- * reconnects and runs it once more from the start.
+ * Runs fn as one unit: alone (STORE_PG_NO_TX), inside BEGIN/COMMIT
+ * (STORE_PG_TX), or in a read-only REPEATABLE READ transaction that sees one
+ * snapshot (STORE_PG_SNAPSHOT: counts that agree with the rows). Reconnects
+ * first when the connection is down; when the connection is lost during the
+ * unit, reconnects and runs it once more from the start.
  */
+#define STORE_PG_NO_TX	  0
+#define STORE_PG_TX	  1
+#define STORE_PG_SNAPSHOT 2
 enum error store_pg_unit(struct store *s, int tx, store_pg_unit_fn fn, void *ctx);
 
 /* Runs one statement (prepared when name is given, else sql with

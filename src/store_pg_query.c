@@ -255,7 +255,7 @@ static enum error list(struct store *s, const struct table *t, const struct stor
 	if (!q || !q->user_id)
 		return store_fail(s, ERR_INVALID, "cannot list %s without a user id", t->name);
 	/* One snapshot for the count and the rows. */
-	err = store_pg_unit(s, 1, list_unit, &c);
+	err = store_pg_unit(s, STORE_PG_SNAPSHOT, list_unit, &c);
 	if (err) {
 		json_decref(c.rows);
 		return err;
@@ -316,7 +316,7 @@ enum error store_pg_count_unseen(struct store *s, const char *user_id, const cha
 		return store_fail(s, ERR_INVALID,
 				  "cannot count unseen rows of '%.64s': use inventory or offers",
 				  table);
-	err = store_pg_unit(s, 0, unseen_unit, &c);
+	err = store_pg_unit(s, STORE_PG_NO_TX, unseen_unit, &c);
 	if (!err)
 		*count = c.count;
 	return err;

@@ -770,13 +770,13 @@ enum error store_pg_write_batch(struct store *s, const char *user_id, const char
 	b->offers = offers;
 	b->n_offers = n_offers;
 	params_init(&b->pp, MAX_ROWS);
-	err = store_pg_unit(s, 1, batch_unit, b);
+	err = store_pg_unit(s, STORE_PG_TX, batch_unit, b);
 	if (err && b->bad_kind && !p->lost) {
 		char first[sizeof(s->errmsg)];
 		enum error why;
 
 		snprintf(first, sizeof(first), "%s", store_errmsg(s));
-		why = store_pg_unit(s, 1, diagnose_unit, b);
+		why = store_pg_unit(s, STORE_PG_TX, diagnose_unit, b);
 		if (why == ERR_INTERNAL || why == ERR_OK)
 			store_fail(s, err, "%s", first);
 	}

@@ -34,15 +34,15 @@ struct sync_run {
 	struct store *store; /* the run's own connection: runs, failures */
 	struct writer *writer;
 	struct ebay_client *client;
-	long long t0;	     /* monotonic ms at start */
-	long long next_beat; /* when to next write a heartbeat and check STOP */
-	int phase_items;     /* 1 while the writer stores inventory pages */
-	long long available; /* eBay's total of inventory items, -1 unknown */
-	long long walk_first_total; /* the total on the first page of this walk */
-	long long walk_repeats;     /* rows of this walk whose SKU was already seen */
-	char *summary;	     /* the final "... completed: ..." line of a done run */
-	json_t *skus;	     /* array: every distinct SKU seen, in order */
-	json_t *seen;	     /* object used as a set of those SKUs */
+	long long t0;		     /* monotonic ms at start */
+	long long next_beat;	     /* when to next write a heartbeat and check STOP */
+	int phase_items;	     /* 1 while the writer stores inventory pages */
+	_Atomic long long available; /* eBay's total of inventory items, -1 unknown */
+	long long walk_first_total;  /* the total on the first page of this walk */
+	long long walk_repeats;	     /* rows of this walk whose SKU was already seen */
+	char *summary;		     /* the final "... completed: ..." line of a done run */
+	json_t *skus;		     /* array: every distinct SKU seen, in order */
+	json_t *seen;		     /* object used as a set of those SKUs */
 };
 
 /* Counts helpers; all take the lock. */

@@ -219,10 +219,12 @@ enum error sync_pages(struct sync_run *r, int store_items)
 			return err;
 		if (pass == 1) {
 			if (r->walk_repeats == 0 && r->walk_first_total == r->available &&
-			    (r->available < 0 || (long long)json_array_size(r->skus) >= r->available))
+			    (r->available < 0 ||
+			     (long long)json_array_size(r->skus) >= r->available))
 				return ERR_OK;
 		} else if (json_array_size(r->skus) == before) {
-			sync_emit(r, EVENT_INFO, "Walk %zu found no SKU the earlier walks missed", pass);
+			sync_emit(r, EVENT_INFO, "Walk %zu found no SKU the earlier walks missed",
+				  pass);
 			return ERR_OK;
 		}
 		if (pass == SYNC_MAX_WALKS) {
@@ -232,11 +234,12 @@ enum error sync_pages(struct sync_run *r, int store_items)
 				  SYNC_MAX_WALKS);
 			return ERR_OK;
 		}
-		sync_emit(r, EVENT_WARNING,
-			  "⚠ The catalog changed while paging (total %lld → %lld, %lld rows "
-			  "repeated, %zu new SKUs in this walk): walking the pages again so that no "
-			  "SKU is skipped (walk %zu)",
-			  r->walk_first_total, r->available, r->walk_repeats,
-			  json_array_size(r->skus) - before, pass + 1);
+		sync_emit(
+		    r, EVENT_WARNING,
+		    "⚠ The catalog changed while paging (total %lld → %lld, %lld rows "
+		    "repeated, %zu new SKUs in this walk): walking the pages again so that no "
+		    "SKU is skipped (walk %zu)",
+		    r->walk_first_total, r->available, r->walk_repeats,
+		    json_array_size(r->skus) - before, pass + 1);
 	}
 }

@@ -12,6 +12,8 @@
  * server is configured, a run started through one server is followed and
  * stopped through another.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,7 +67,8 @@ static void start_sim(struct fx *f, const char *skus, const char *latency_ms)
 	assert_int_equal(testutil_spawn(&f->sim, argv, NULL), 0);
 }
 
-static int start_serve(struct testutil_proc *p, const char *sim_url, const char *db)
+static int start_serve_with(struct testutil_proc *p, const char *sim_url, const char *db,
+			    const char *extra1, const char *extra2)
 {
 	char *argv[] = {TESTUTIL_APP_BIN,
 			"serve",
@@ -84,9 +88,16 @@ static int start_serve(struct testutil_proc *p, const char *sim_url, const char 
 			"5000",
 			"--concurrency",
 			"8",
+			(char *)extra1,
+			(char *)extra2,
 			NULL};
 
 	return testutil_spawn(p, argv, server_env);
+}
+
+static int start_serve(struct testutil_proc *p, const char *sim_url, const char *db)
+{
+	return start_serve_with(p, sim_url, db, NULL, NULL);
 }
 
 /* Runs an `ebaysync` subcommand with the server's secrets; returns its exit
@@ -321,8 +332,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	int status = testutil_stop(&f->srv, SIGTERM);
 
-	assert_int_equal(testutil_stop(&f->srv, SIGTERM), 0);
+	/* The simulator goes first, whatever the server's exit says. */
 	testutil_stop(&f->sim, SIGTERM);
 	testutil_rmrf(f->dir);
 	free(f->dir);
@@ -330,7 +342,10 @@ static int teardown(void **state)
 	free(f->alice);
 	free(f->bob);
 	free(f);
-	return 0;
+	/* A clean exit 0 after SIGTERM, leak-free under ASan. */
+	if (status != 0)
+		fprintf(stderr, "ebaysync serve exited with status %d after SIGTERM\n", status);
+	return status == 0 ? 0 : -1;
 }
 
 /* ---- auth ---------------------------------------------------------------- */
@@ -778,6 +793,53 @@ static void test_many_subscribers(void **state)
 	free(id);
 }
 
+/* A subscriber that reads nothing holds neither the run nor the others up;
+ * once it reads, it gets every event in order. */
+static void test_slow_subscriber(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_in sa;
+	struct buf got = BUF_INIT;
+	char *req, *id, *p, chunk[65536];
+	int fd, small = 2048, n_ids = 0;
+	long long expect = 1;
+	ssize_t n;
+	json_t *run;
+
+	id = start_run(&f->srv, f->alice, "offers");
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)f->srv.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	/* HTTP/1.0: the stream is the body up to the close, no chunks. */
+	req = xasprintf("GET /ebay/sync/events/%s HTTP/1.0\r\nAuthorization: Bearer %s\r\n\r\n", id,
+			f->alice);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	free(req);
+	/* The run ends while the subscriber has read nothing. */
+	run = wait_ended(&f->srv, f->alice, id);
+	assert_string_equal(json_string_value(json_object_get(run, "status")), "done");
+	json_decref(run);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_add(&got, chunk, (size_t)n);
+	close(fd);
+	assert_true(!strncmp(buf_str(&got), "HTTP/1.", 7) &&
+		    !strncmp(buf_str(&got) + 8, " 200", 4));
+	for (p = strstr(buf_str(&got), "\nid: "); p; p = strstr(p + 1, "\nid: ")) {
+		assert_int_equal(strtoll(p + 5, NULL, 10), expect);
+		expect++;
+		n_ids++;
+	}
+	assert_true(n_ids > 600); /* 300 SKUs: a request and a response each */
+	assert_non_null(strstr(buf_str(&got), "event: done"));
+	buf_release(&got);
+	free(id);
+}
+
 static void test_token_command(void **state)
 {
 	struct fx *f = *state;
@@ -942,6 +1004,26 @@ static void test_killed_run_interrupted(void **state)
 	assert_int_equal(testutil_stop(&f->srv, SIGTERM), 0);
 }
 
+/* A stream stays open through a quiet stretch with keepalive comments. */
+static void test_heartbeat(void **state)
+{
+	struct fx *f = *state;
+	struct sse_client c;
+
+	f->db = xasprintf("%s/beat.db", f->dir);
+	start_sim(f, "3", "2500");
+	assert_int_equal(start_serve_with(&f->srv, f->sim.base_url, f->db, "--sse-heartbeat", "1"),
+			 0);
+	f->alice = login(&f->srv, "alice", ALICE_PW);
+	f->id = start_run(&f->srv, f->alice, "inventory");
+	read_stream(&f->srv, f->alice, f->id, -1, &c);
+	assert_true(c.comments >= 1);
+	assert_string_equal(c.events[c.n - 1].type, "done");
+	assert_true(sse_client_ids_contiguous(&c, 0));
+	sse_client_release(&c);
+	assert_int_equal(testutil_stop(&f->srv, SIGTERM), 0);
+}
+
 /* Two servers on one PostgreSQL database: start through one, follow and
  * stop through the other. */
 static void test_two_servers_pg(void **state)
@@ -996,6 +1078,50 @@ static void test_two_servers_pg(void **state)
 	assert_int_equal(testutil_stop(&f->srv, SIGTERM), 0);
 }
 
+/* The bytes of a file (malloc'd, *len set), or NULL. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+
+	*len = 0;
+	if (!fp)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(fp);
+	return buf_detach(&b, len);
+}
+
+/* After all of the above: the eBay token is in no log and, in clear, in no
+ * database file; the users' rows hold it sealed. */
+static void test_no_token_leaks(void **state)
+{
+	struct fx *f = *state;
+	const char *suffixes[] = {"", "-wal", "-shm"};
+	char *path, *data;
+	size_t len, i;
+	int sealed = 0;
+
+	data = slurp(f->srv.log_path, &len);
+	assert_non_null(data);
+	assert_null(memmem(data, len, SIM_TOKEN, strlen(SIM_TOKEN)));
+	free(data);
+	for (i = 0; i < 3; i++) {
+		path = xasprintf("%s%s", f->db, suffixes[i]);
+		data = slurp(path, &len);
+		if (data) {
+			assert_null(memmem(data, len, SIM_TOKEN, strlen(SIM_TOKEN)));
+			sealed += memmem(data, len, "v1.", 3) != NULL;
+		}
+		free(data);
+		free(path);
+	}
+	assert_true(sealed > 0); /* the sealed form is there, in the file or its log */
+}
+
 int main(void)
 {
 	const struct CMUnitTest shared[] = {
@@ -1009,11 +1135,14 @@ int main(void)
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_other_user),
 	    cmocka_unit_test(test_many_subscribers),
+	    cmocka_unit_test(test_slow_subscriber),
 	    cmocka_unit_test(test_token_command),
+	    cmocka_unit_test(test_no_token_leaks),
 	};
 	const struct CMUnitTest own[] = {
 	    cmocka_unit_test_setup_teardown(test_sigterm_cancels, setup_own, teardown_own),
 	    cmocka_unit_test_setup_teardown(test_killed_run_interrupted, setup_own, teardown_own),
+	    cmocka_unit_test_setup_teardown(test_heartbeat, setup_own, teardown_own),
 	    cmocka_unit_test_setup_teardown(test_two_servers_pg, setup_own, teardown_own),
 	};
 	int failed;

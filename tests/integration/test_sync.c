@@ -628,6 +628,29 @@ static void sim_config(struct env *e, const char *json)
 	free(cfg);
 }
 
+/* 1 when the newest run of user logged a line containing text. */
+static int newest_run_logged(const char *db, const char *user, const char *text)
+{
+	struct store *s = NULL;
+	struct run_row run;
+	struct event_row *ev = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	newest_run(db, user, &run);
+	assert_int_equal(store_open(db, &s, NULL), ERR_OK);
+	assert_int_equal(store_events_list(s, run.id, 0, 1000000, &ev, &n), ERR_OK);
+	for (size_t i = 0; i < n; i++) {
+		if (strstr(ev[i].line, text))
+			found = 1;
+		event_row_release(&ev[i]);
+	}
+	free(ev);
+	store_close(s);
+	run_row_release(&run);
+	return found;
+}
+
 /*
  * Runs an offers sync whose Step 2 meets 30% of 500s with one attempt per
  * request: the faults are switched on once Step 1 (the inventory pages) is
@@ -704,6 +727,7 @@ static void test_failures_recorded_then_retried(void **state)
 		newest_run(e.urls[b], "frank", &run);
 		assert_string_equal(run.status, "done");
 		assert_true(run.failed > 50);
+		assert_true(newest_run_logged(e.urls[b], "frank", "SKUs failed after all retries"));
 		assert_int_equal(store_open(e.urls[b], &s, NULL), ERR_OK);
 		assert_int_equal(store_failure_list(s, "frank", "offers", &fails, &n_fails),
 				 ERR_OK);
@@ -716,6 +740,7 @@ static void test_failures_recorded_then_retried(void **state)
 
 		/* The next run retries them first, and ends with the catalog. */
 		assert_int_equal(run_sync(&e, e.urls[b], "frank", "offers", NULL), 0);
+		assert_true(newest_run_logged(e.urls[b], "frank", "Retrying first"));
 		cat = sim_catalog(&e);
 		assert_db_equals_catalog(e.urls[b], "frank", cat, 1);
 		json_decref(cat);

@@ -1,9 +1,9 @@
 /*
  * What only the PostgreSQL backend does (store_pg*.c); tests/unit/test_store.c
- * runs the shared behaviour on both backends. These need a server:
- * ES_TEST_PG_URL (and ES_TEST_PG_DIR, for the tests that kill and restart
- * it through scripts/pg-temp.sh). Without one they are skipped, unless
- * ES_TEST_REQUIRE_PG=1, which makes that a failure.
+ * runs the shared behaviour on both backends. They run when ES_TEST_PG_URL
+ * says PostgreSQL is available, on a throwaway cluster of their own
+ * (scripts/pg-temp.sh), since some kill and restart their server; without
+ * it they are skipped, unless ES_TEST_REQUIRE_PG=1 makes that a failure.
  *
  * Covered: migrations from several connections at once under the advisory
  * lock; reconnection after the server is killed and restarted, after the
@@ -123,6 +123,53 @@ static int pg_temp(const char *verb)
 
 	assert_non_null(dir);
 	return testutil_run(argv, NULL, NULL);
+}
+
+/*
+ * Every test of this file runs on a cluster of its own (scripts/pg-temp.sh
+ * start in the group setup, stop in the teardown), not on the shared one
+ * of ES_TEST_PG_URL: these tests kill and restart their server, which must
+ * not hit the other suites that ctest -j runs at the same time. The shared
+ * URL only says that PostgreSQL is there to use.
+ */
+static int own_cluster;
+
+static int cluster_start(void **state)
+{
+	char *argv[] = {PG_TEMP, "start", NULL};
+	char *out = NULL, *line, *save = NULL;
+	int code;
+
+	(void)state;
+	if (!getenv("ES_TEST_PG_URL") || !*getenv("ES_TEST_PG_URL"))
+		return 0; /* the tests skip, or fail under ES_TEST_REQUIRE_PG=1 */
+	code = testutil_run(argv, NULL, &out);
+	if (code != 0) {
+		fprintf(stderr, "scripts/pg-temp.sh start exited %d\n", code);
+		free(out);
+		return -1;
+	}
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (!strcmp(line, "ES_TEST_PG_URL") || !strcmp(line, "ES_TEST_PG_DIR"))
+			setenv(line, eq + 1, 1);
+	}
+	free(out);
+	own_cluster = 1;
+	return 0;
+}
+
+static int cluster_stop(void **state)
+{
+	(void)state;
+	if (own_cluster)
+		pg_temp("stop");
+	own_cluster = 0;
+	return 0;
 }
 
 static struct item_row item(const char *sku, const char *price, int known)
@@ -783,6 +830,95 @@ static void test_copy_and_values_agree(void **state)
 	free(of);
 }
 
+/* The same rows listed by SQLite and by PostgreSQL: the same keys, the
+ * same JSON types and the same values, timestamps (both ISO-8601 strings)
+ * aside. */
+static json_t *listed(const char *url, struct item_row *it, size_t n, struct offer_row *of,
+		      size_t m)
+{
+	struct store_query q = {.user_id = "u1", .sort = "price_value", .desc = 1};
+	json_t *items = NULL, *offers = NULL;
+	struct buf msg = BUF_INIT;
+	struct store *s = NULL;
+
+	if (store_open(url, &s, &msg))
+		fail_msg("store_open(%s): %s", url, buf_str(&msg));
+	buf_release(&msg);
+	assert_int_equal(store_write_batch(s, "u1", "r1", it, n, of, m), ERR_OK);
+	assert_int_equal(store_write_batch(s, "u1", "r2", it, n, of, m), ERR_OK);
+	assert_int_equal(store_list_items(s, &q, &items, NULL), ERR_OK);
+	assert_int_equal(store_list_offers(s, &q, &offers, NULL), ERR_OK);
+	store_close(s);
+	return json_pack("{s:o, s:o}", "items", items, "offers", offers);
+}
+
+static void same_shape(json_t *a, json_t *b, const char *table)
+{
+	size_t i;
+
+	assert_int_equal(json_array_size(a), json_array_size(b));
+	for (i = 0; i < json_array_size(a); i++) {
+		json_t *ra = json_array_get(a, i), *rb = json_array_get(b, i), *va;
+		const char *key;
+
+		assert_int_equal(json_object_size(ra), json_object_size(rb));
+		json_object_foreach(ra, key, va)
+		{
+			json_t *vb = json_object_get(rb, key);
+
+			if (!vb || json_typeof(va) != json_typeof(vb))
+				fail_msg("%s row %zu, column %s: types differ", table, i, key);
+			if (!strncmp(key, "rec_", 4)) {
+				/* "YYYY-MM-DDTHH:MM:SS.mmmZ" on both */
+				assert_int_equal(strlen(json_string_value(va)), 24);
+				assert_int_equal(strlen(json_string_value(vb)), 24);
+				assert_int_equal(json_string_value(vb)[23], 'Z');
+				continue;
+			}
+			if (!json_equal(va, vb)) {
+				char *x = json_dumps(va, JSON_ENCODE_ANY),
+				     *y = json_dumps(vb, JSON_ENCODE_ANY);
+
+				fail_msg("%s row %zu, column %s: sqlite %s, postgres %s", table, i,
+					 key, x, y);
+			}
+		}
+	}
+}
+
+static void test_rows_match_sqlite(void **state)
+{
+	struct item_row it[4] = {item("M-1", "12.50", 1), item("M-2", "7", 1), item("M-3", NULL, 0),
+				 item("M-4", "0.99", 1)};
+	struct offer_row of[3] = {offer("MO-1", "M-1", "12.50"), offer("MO-2", "M-2", "7"),
+				  offer("MO-3", "M-4", "0.99")};
+	char *dir = testutil_tmpdir(), *lite = xasprintf("%s/x.db", dir), *pg;
+	json_t *a, *b;
+
+	(void)state;
+	NEED_PG();
+	pg = fresh_db();
+	free(it[1].title);
+	it[1].title = NULL;
+	it[2].quantity = -1;
+	free(it[3].raw_payload);
+	it[3].raw_payload = xstrdup("{\"a\":[1,2.5,\"x\",null,true],\"b\":{\"c\":\"\u00e9\"}}");
+	of[1].available_quantity = -1;
+	of[2].sold_quantity = 0;
+	a = listed(lite, it, 4, of, 3);
+	b = listed(pg, it, 4, of, 3);
+	same_shape(json_object_get(a, "items"), json_object_get(b, "items"), "inventory");
+	same_shape(json_object_get(a, "offers"), json_object_get(b, "offers"), "offers");
+	json_decref(a);
+	json_decref(b);
+	items_release(it, 4);
+	offers_release(of, 3);
+	testutil_rmrf(dir);
+	free(dir);
+	free(lite);
+	free(pg);
+}
+
 /* Search text is escaped: % and _ match themselves. */
 static void test_search_escapes(void **state)
 {
@@ -829,10 +965,11 @@ int main(void)
 	    cmocka_unit_test(test_repeated_keys_in_batch),
 	    cmocka_unit_test(test_copy_and_values_agree),
 	    cmocka_unit_test(test_search_escapes),
+	    cmocka_unit_test(test_rows_match_sqlite),
 	    cmocka_unit_test(test_reconnect_after_terminate),
 	    cmocka_unit_test(test_reconnect_after_restart),
 	    cmocka_unit_test(test_reconnect_gives_up),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, cluster_start, cluster_stop);
 }

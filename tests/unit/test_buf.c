@@ -1,0 +1,84 @@
+/* Capped buffers: growth, the cap, formatting and detaching. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "error.h"
+
+static void test_grow_and_format(void **state)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	assert_string_equal(buf_str(&b), "");
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(buf_addf(&b, "%d,", i), ERR_OK);
+	assert_int_equal(b.len, strlen(b.data));
+	assert_memory_equal(b.data, "0,1,2,", 6);
+	assert_int_equal(buf_addch(&b, 'x'), ERR_OK);
+	assert_int_equal(b.data[b.len - 1], 'x');
+	buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(buf_str(&b), "");
+	buf_release(&b);
+}
+
+static void test_cap_is_hard(void **state)
+{
+	struct buf b;
+
+	buf_init(&b, 10);
+	assert_int_equal(buf_adds(&b, "0123456789"), ERR_OK);
+	assert_int_equal(buf_adds(&b, "x"), ERR_TOOBIG);
+	assert_int_equal(buf_addf(&b, "%s", "y"), ERR_TOOBIG);
+	assert_int_equal(b.len, 10);
+	assert_string_equal(b.data, "0123456789");
+	buf_release(&b);
+	buf_init(&b, 4);
+	assert_int_equal(buf_add(&b, "abcdefgh", (size_t)-1), ERR_TOOBIG);
+	assert_int_equal(b.len, 0);
+	buf_release(&b);
+}
+
+static void test_detach(void **state)
+{
+	struct buf b;
+	size_t len;
+	char *p;
+
+	buf_init(&b, 0);
+	p = buf_detach(&b, &len);
+	assert_string_equal(p, "");
+	assert_int_equal(len, 0);
+	free(p);
+	buf_adds(&b, "hello");
+	p = buf_detach(&b, &len);
+	assert_string_equal(p, "hello");
+	assert_int_equal(len, 5);
+	assert_null(b.data);
+	free(p);
+}
+
+static void test_strerror(void **state)
+{
+	assert_string_equal(error_strerror(ERR_OK), "success");
+	assert_string_equal(error_strerror(ERR_TOOBIG), "data too large");
+	assert_string_equal(error_strerror((enum error)999), "unknown error");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_grow_and_format),
+	    cmocka_unit_test(test_cap_is_hard),
+	    cmocka_unit_test(test_detach),
+	    cmocka_unit_test(test_strerror),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
