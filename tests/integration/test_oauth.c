@@ -92,6 +92,41 @@ static void assert_clean(const char *what, const char *text, const char *const m
 
 /* ---- processes ----------------------------------------------------------- */
 
+/* What a test started, stopped by its teardown even when it fails. */
+static struct testutil_proc *live[4];
+
+static int spawn(struct testutil_proc *p, char *const argv[], char *const env[])
+{
+	int rc = testutil_spawn(p, argv, env);
+
+	for (size_t i = 0; !rc && i < sizeof(live) / sizeof(live[0]); i++)
+		if (!live[i]) {
+			live[i] = p;
+			break;
+		}
+	return rc;
+}
+
+static int stop(struct testutil_proc *p)
+{
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (live[i] == p)
+			live[i] = NULL;
+	return testutil_stop(p, 0);
+}
+
+static int stop_all(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (live[i]) {
+			testutil_stop(live[i], 0);
+			live[i] = NULL;
+		}
+	buf_reset(&seen);
+	return 0;
+}
+
 /* Runs the ebaysync binary with args and env, stdin from text (or
  * /dev/null), stdout and stderr together into *out; returns the exit code. */
 static int run_app(char *const args[], char *const env[], const char *stdin_text, char **out)
@@ -295,7 +330,7 @@ static char *sqlite_dump(const char *db)
 
 static void test_long_sync_refreshes(void **state)
 {
-	struct testutil_proc sim;
+	static struct testutil_proc sim;
 	char *dir = testutil_tmpdir(), *db = xasprintf("%s/db.sqlite", dir);
 	char *pw = xasprintf("%s/pw", dir), *rt = xasprintf("%s/rt", dir);
 	char *rlog = xasprintf("%s/requests.jsonl", dir), *out = NULL, *line, *save = NULL;
@@ -324,7 +359,7 @@ static void test_long_sync_refreshes(void **state)
 	FILE *f;
 
 	(void)state;
-	assert_int_equal(testutil_spawn(&sim, sim_argv, NULL), 0);
+	assert_int_equal(spawn(&sim, sim_argv, NULL), 0);
 	env_base = xasprintf("EBAY_API_BASE=%s", sim.base_url);
 	{
 		char *env[] = {"EBAYSYNC_SECRET_KEY=" SEAL_KEY,
@@ -409,7 +444,7 @@ static void test_long_sync_refreshes(void **state)
 	secret_free(refresh);
 	secret_free(access);
 	buf_reset(&seen);
-	testutil_stop(&sim, 0);
+	stop(&sim);
 	testutil_rmrf(dir);
 	free(env_base);
 	free(dir);
@@ -707,7 +742,7 @@ static void flow_setup(struct flow *f, char *dir)
 	json_t *j;
 
 	memset(f, 0, sizeof(*f));
-	assert_int_equal(testutil_spawn(&f->sim_proc, sim_argv, NULL), 0);
+	assert_int_equal(spawn(&f->sim_proc, sim_argv, NULL), 0);
 	f->sim = f->sim_proc.base_url;
 	srv_argv[9] = (char *)f->sim;
 	f->env[0] = "EBAYSYNC_JWT_SECRET=" JWT_SECRET;
@@ -717,7 +752,7 @@ static void flow_setup(struct flow *f, char *dir)
 	f->env[4] = xasprintf("EBAY_RU_NAME=%s", ru);
 	f->env[5] = xasprintf("EBAY_API_BASE=%s", f->sim);
 	f->env[6] = "EBAY_ENV=simulator";
-	assert_int_equal(testutil_spawn(&f->srv_proc, srv_argv, f->env), 0);
+	assert_int_equal(spawn(&f->srv_proc, srv_argv, f->env), 0);
 	assert_int_equal(f->srv_proc.port, port);
 	f->srv = srv_url;
 	f->ru = ru;
@@ -733,8 +768,8 @@ static void flow_setup(struct flow *f, char *dir)
 
 static void flow_teardown(struct flow *f)
 {
-	assert_int_equal(testutil_stop(&f->srv_proc, 0), 0);
-	testutil_stop(&f->sim_proc, 0);
+	assert_int_equal(stop(&f->srv_proc), 0);
+	stop(&f->sim_proc);
 	free(f->bearer);
 	free((char *)f->srv);
 	free((char *)f->ru);
@@ -751,7 +786,7 @@ static void test_consent_flow(void **state)
 	char *stored, *refresh = NULL, *access = NULL, *code, *replay, *e_code, *body, *text;
 	char *log_text, *dump;
 	struct testutil_http r;
-	struct flow f;
+	static struct flow f;
 	long long want_offers, want_skus, offers, exp_ms;
 	size_t failures;
 	json_t *j;
@@ -979,7 +1014,7 @@ static void test_cli_link(void **state)
 	char *add_bob[] = {"user", "add", "bob", "--password-file", pw, "--db", NULL, NULL};
 	char *add_carol[] = {"user", "add", "carol", "--password-file", pw, "--db", NULL, NULL};
 	char *status[] = {"account", "status", "--json", "--db", NULL, NULL};
-	struct flow f;
+	static struct flow f;
 	FILE *fp;
 
 	(void)state;
@@ -1033,9 +1068,9 @@ static void test_cli_link(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_consent_flow),
-	    cmocka_unit_test(test_cli_link),
-	    cmocka_unit_test(test_long_sync_refreshes),
+	    cmocka_unit_test_teardown(test_consent_flow, stop_all),
+	    cmocka_unit_test_teardown(test_cli_link, stop_all),
+	    cmocka_unit_test_teardown(test_long_sync_refreshes, stop_all),
 	};
 	int rc;
 
