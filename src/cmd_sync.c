@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "sync.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -29,6 +30,8 @@ static const char usage_text[] =
     "  --api-base URL       eBay API base URL; overrides --env (EBAY_API_BASE)\n"
     "  --token T            eBay user access token (EBAY_TOKEN)\n"
     "  --token-file F       read the access token from F (EBAY_TOKEN_FILE)\n"
+    "                       (without either: the user's linked eBay account, see\n"
+    "                       `ebaysync account`; it mints access tokens as needed)\n"
     "  --marketplace ID     X-EBAY-C-MARKETPLACE-ID (EBAY_MARKETPLACE_ID; default EBAY_US)\n"
     "  --concurrency N      getOffers calls at once, 1-64 (EBAYSYNC_CONCURRENCY; default 8)\n"
     "  --max-rps R          ceiling on requests a second (EBAYSYNC_MAX_RPS; default 25)\n"
@@ -120,6 +123,8 @@ static int run_sync(struct sync_opts *opts, struct printer *pr)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	runlog_set_sink(sync_run_log(run), print_event, pr);
+	if (opts->token == account_token)
+		account_source_set_run(opts->token_ctx, run);
 	current_run = run;
 	err = sync_run_execute(run);
 	current_run = NULL;
@@ -189,6 +194,8 @@ int cmd_sync(int argc, char **argv)
 	const char *token_file = cli_env("EBAY_TOKEN_FILE", NULL);
 	const char *request_log = NULL;
 	char *token_buf = NULL;
+	struct account_linked *linked = NULL;
+	struct buf why = BUF_INIT;
 	FILE *rlog = NULL;
 	long l;
 	int c, code = CLI_EXIT_USAGE;
@@ -302,14 +309,16 @@ int cmd_sync(int argc, char **argv)
 		if (!token)
 			return CLI_EXIT_USAGE;
 	}
-	if (!token || !*token) {
+	if ((!token || !*token) &&
+	    account_linked_open(opts.db_url, env, api_base, opts.user_id, &linked, &why)) {
 		fprintf(stderr,
 			"ebaysync: no eBay access token: pass --token, --token-file, or set "
-			"EBAY_TOKEN\n");
+			"EBAY_TOKEN; %s\n",
+			buf_str(&why));
 		goto out;
 	}
-	opts.token = fixed_token;
-	opts.token_ctx = (void *)token;
+	opts.token = linked ? account_token : fixed_token;
+	opts.token_ctx = linked ? (void *)account_linked_source(linked) : (void *)token;
 	if (request_log) {
 		rlog = fopen(request_log, "a");
 		if (!rlog) {
@@ -325,5 +334,7 @@ out:
 	if (rlog)
 		fclose(rlog);
 	free(token_buf);
+	account_linked_close(linked);
+	buf_release(&why);
 	return code;
 }

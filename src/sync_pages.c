@@ -100,6 +100,14 @@ static enum error one_page(struct sync_run *r, int store_items, long long page, 
 		sync_emit(r, EVENT_REQUEST, "→ Fetching inventory items page %lld: GET %s", page,
 			  sync_url_path(url));
 	err = ebay_get(r->client, EBAY_REQ_INVENTORY, url, NULL, &resp);
+	if (resp.err == ERR_AUTH) {
+		/* Worded as the offers step words it: the page prompts a relink. */
+		err = sync_fail(r, ERR_AUTH,
+				"eBay authorization for %s expired or was revoked: link the "
+				"account again (inventory page %lld: %s)",
+				r->user_id, page, resp.message);
+		goto out;
+	}
 	if (err || resp.err) {
 		err = sync_fail(r, err ? err : resp.err,
 				"cannot fetch inventory page %lld after %d attempts: %s", page,
