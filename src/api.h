@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "request.h"
 
+struct accounts;
 struct auth;
 struct runs;
 struct sse_hub;
@@ -28,8 +29,9 @@ struct api {
 	struct runs *runs;
 	struct auth *auth;
 	struct sse_hub *hub;
-	long long token_ttl_s; /* lifetime of a login's token */
-	int cookie_secure;     /* add "Secure" to the login cookie (behind HTTPS) */
+	struct accounts *accounts; /* eBay OAuth (account.h); NULL when not configured */
+	long long token_ttl_s;	   /* lifetime of a login's token */
+	int cookie_secure;	   /* add "Secure" to the login cookie (behind HTTPS) */
 };
 
 struct api_req {
@@ -40,6 +42,7 @@ struct api_req {
 	const char *body;  /* NUL-terminated; "" when none */
 	size_t body_len;
 	const char *last_event_id; /* the Last-Event-ID header, or NULL */
+	const char *cookie;	   /* the Cookie header, or NULL */
 };
 
 #define API_HEADERS_MAX 4
@@ -86,6 +89,11 @@ void api_run_stop(struct api *api, const struct api_req *req, struct api_res *re
 void api_inventory_list(struct api *api, const struct api_req *req, struct api_res *res);
 void api_inventory_get(struct api *api, const struct api_req *req, struct api_res *res);
 void api_offers_list(struct api *api, const struct api_req *req, struct api_res *res);
+/* GET /ebay/oauth/start, GET /ebay/oauth/callback, GET /ebay/oauth/status
+ * (api_oauth.c): linking the caller's eBay account. */
+void api_oauth_start(struct api *api, const struct api_req *req, struct api_res *res);
+void api_oauth_callback(struct api *api, const struct api_req *req, struct api_res *res);
+void api_oauth_status(struct api *api, const struct api_req *req, struct api_res *res);
 /* GET /healthz, GET /metrics */
 void api_healthz(struct api *api, const struct api_req *req, struct api_res *res);
 void api_metrics(struct api *api, const struct api_req *req, struct api_res *res);

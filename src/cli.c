@@ -26,6 +26,7 @@ static const struct cmd commands[] = {
     {"serve", cmd_serve, "serve the API, the live sync log and the web page"},
     {"user", cmd_user, "add and list users, set their eBay tokens"},
     {"token", cmd_token, "print a login token (JWT) for a user, for scripts"},
+    {"account", cmd_account, "link users' eBay accounts (OAuth) and show when tokens expire"},
 };
 
 static void usage(FILE *out)

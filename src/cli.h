@@ -31,5 +31,7 @@ int cmd_sync(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+/* `ebaysync account`: link an eBay account, set a refresh token, status. */
+int cmd_account(int argc, char **argv);
 
 #endif

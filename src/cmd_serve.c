@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "account.h"
 #include "api.h"
 #include "auth.h"
 #include "ebay.h"
@@ -212,6 +213,7 @@ struct serve_state {
 	struct auth auth;
 	int auth_ready;
 	struct runs *runs;
+	struct accounts *accounts; /* NULL when eBay OAuth is not configured */
 	struct sse_hub *hub;
 	struct api api;
 	struct server *server;
@@ -234,6 +236,12 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 		return 1;
 	}
 	st->auth_ready = 1;
+	if (accounts_from_env(o->env, o->api_base, st->pool, &st->key, &st->accounts, why) ==
+	    ERR_INVALID) {
+		fprintf(stderr, "ebaysync serve: %s\n", buf_str(why));
+		return 1;
+	}
+	buf_reset(why);
 	if (o->demo_user) {
 		s = storepool_get(st->pool, why);
 		if (!s || users_put(s, &st->key, o->demo_user, o->demo_token, USERS_UPSERT, why)) {
@@ -251,6 +259,7 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	rc.ebay.concurrency = o->concurrency;
 	rc.ebay.max_rps = o->max_rps;
 	rc.key = &st->key;
+	rc.accounts = st->accounts;
 	rc.notify = sse_hub_notify;
 	rc.notify_ctx = st->hub;
 	rc.quiet = o->quiet;
@@ -270,6 +279,7 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	st->api.runs = st->runs;
 	st->api.auth = &st->auth;
 	st->api.hub = st->hub;
+	st->api.accounts = st->accounts;
 	st->api.token_ttl_s = o->token_ttl;
 	st->api.cookie_secure = o->cookie_secure;
 	memset(&sc, 0, sizeof(sc));
@@ -294,6 +304,7 @@ static void teardown(struct serve_state *st)
 	server_stop(st->server);
 	sse_hub_free(st->hub);
 	runs_free(st->runs);
+	accounts_free(st->accounts);
 	if (st->auth_ready)
 		auth_release(&st->auth);
 	memset(&st->key, 0, sizeof(st->key));

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "sync.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -29,12 +30,16 @@ static const char usage_text[] =
     "  --api-base URL       eBay API base URL; overrides --env (EBAY_API_BASE)\n"
     "  --token T            eBay user access token (EBAY_TOKEN)\n"
     "  --token-file F       read the access token from F (EBAY_TOKEN_FILE)\n"
+    "                       (without either: the user's linked eBay account, see\n"
+    "                       `ebaysync account`; it mints access tokens as needed)\n"
     "  --marketplace ID     X-EBAY-C-MARKETPLACE-ID (EBAY_MARKETPLACE_ID; default EBAY_US)\n"
     "  --concurrency N      getOffers calls at once, 1-64 (EBAYSYNC_CONCURRENCY; default 8)\n"
     "  --max-rps R          ceiling on requests a second (EBAYSYNC_MAX_RPS; default 25)\n"
     "  --page-size N        inventory items per page, 1-200 (default 200)\n"
     "  --timeout S          whole-request timeout in seconds (default 60)\n"
     "  --max-attempts N     tries per request before a SKU counts as failed (default 8)\n"
+    "  --resume             offers: skip the SKUs that the last stopped (cancelled,\n"
+    "                       interrupted or failed) offers run already stored\n"
     "  --request-log FILE   append the eBay request log (JSON lines) to FILE\n"
     "  --json               print the run's events as JSON lines\n"
     "  --quiet              print only warnings, errors, the progress line and the summary\n"
@@ -118,6 +123,8 @@ static int run_sync(struct sync_opts *opts, struct printer *pr)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	runlog_set_sink(sync_run_log(run), print_event, pr);
+	if (opts->token == account_token)
+		account_source_set_run(opts->token_ctx, run);
 	current_run = run;
 	err = sync_run_execute(run);
 	current_run = NULL;
@@ -172,6 +179,7 @@ int cmd_sync(int argc, char **argv)
 	    {"page-size", required_argument, NULL, 'p'},
 	    {"timeout", required_argument, NULL, 'o'},
 	    {"max-attempts", required_argument, NULL, 'A'},
+	    {"resume", no_argument, NULL, 'R'},
 	    {"request-log", required_argument, NULL, 'l'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -186,6 +194,8 @@ int cmd_sync(int argc, char **argv)
 	const char *token_file = cli_env("EBAY_TOKEN_FILE", NULL);
 	const char *request_log = NULL;
 	char *token_buf = NULL;
+	struct account_linked *linked = NULL;
+	struct buf why = BUF_INIT;
 	FILE *rlog = NULL;
 	long l;
 	int c, code = CLI_EXIT_USAGE;
@@ -250,6 +260,9 @@ int cmd_sync(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			opts.ebay.request_timeout_ms = l * 1000;
 			break;
+		case 'R':
+			opts.resume = 1;
+			break;
 		case 'A':
 			if (cli_parse_long("--max-attempts", optarg, 1, 100, &l))
 				return CLI_EXIT_USAGE;
@@ -296,14 +309,16 @@ int cmd_sync(int argc, char **argv)
 		if (!token)
 			return CLI_EXIT_USAGE;
 	}
-	if (!token || !*token) {
+	if ((!token || !*token) &&
+	    account_linked_open(opts.db_url, env, api_base, opts.user_id, &linked, &why)) {
 		fprintf(stderr,
 			"ebaysync: no eBay access token: pass --token, --token-file, or set "
-			"EBAY_TOKEN\n");
+			"EBAY_TOKEN; %s\n",
+			buf_str(&why));
 		goto out;
 	}
-	opts.token = fixed_token;
-	opts.token_ctx = (void *)token;
+	opts.token = linked ? account_token : fixed_token;
+	opts.token_ctx = linked ? (void *)account_linked_source(linked) : (void *)token;
 	if (request_log) {
 		rlog = fopen(request_log, "a");
 		if (!rlog) {
@@ -319,5 +334,7 @@ out:
 	if (rlog)
 		fclose(rlog);
 	free(token_buf);
+	account_linked_close(linked);
+	buf_release(&why);
 	return code;
 }

@@ -10,7 +10,8 @@
  * run's entry, and wiped when the run ends. When eBay rejects it mid-run the
  * engine asks again with refresh set: the manager re-reads the row, so a
  * token replaced with `ebaysync user set-token` during a run is picked up;
- * otherwise the run fails with a message that says how to fix it.
+ * otherwise the run fails with a message that says how to fix it. A user
+ * who linked an eBay account (account.h) gets its token source instead.
  */
 #include "runs.h"
 
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "runlog.h"
 #include "store.h"
 #include "storepool.h"
@@ -44,7 +46,8 @@ struct runs_entry {
 	int running;			   /* under owner->mu */
 	long long started_ms, finished_ms; /* wall clock */
 	long long finished_mono;
-	char *token; /* the opened eBay token; wiped when the run ends */
+	char *token;			/* the opened eBay token; wiped when the run ends */
+	struct account_source *account; /* instead, for a user who linked an account */
 	pthread_mutex_t token_mu;
 	struct runs_entry *next;
 };
@@ -95,6 +98,7 @@ static void entry_free(struct runs_entry *e)
 	if (e->run)
 		sync_run_free(e->run);
 	secret_free(e->token);
+	account_source_free(e->account);
 	pthread_mutex_destroy(&e->token_mu);
 	free(e->id);
 	free(e->user);
@@ -409,10 +413,12 @@ enum error runs_start(struct runs *r, struct store *s, const char *user, enum sy
 	char *token = NULL;
 	pthread_attr_t attr;
 	enum error err;
+	int linked;
 
 	*run_id = NULL;
 	*conflict_id = NULL;
-	err = open_user_token(r, s, user, &token, why);
+	linked = r->cfg.accounts && account_is_linked(s, user);
+	err = linked ? ERR_OK : open_user_token(r, s, user, &token, why);
 	if (err)
 		return err;
 	err = running_elsewhere(r, s, user, kind, conflict_id, why);
@@ -450,10 +456,13 @@ enum error runs_start(struct runs *r, struct store *s, const char *user, enum sy
 	opts.db_url = storepool_url(r->pool);
 	opts.env_name = r->env_name;
 	opts.ebay = r->cfg.ebay;
-	opts.token = token_cb;
-	opts.token_ctx = e;
+	e->account = linked ? account_source_new(r->cfg.accounts, user) : NULL;
+	opts.token = linked ? account_token : token_cb;
+	opts.token_ctx = linked ? (void *)e->account : e;
 	opts.owner = r->owner;
 	e->run = sync_run_new(&opts, NULL);
+	if (e->account)
+		account_source_set_run(e->account, e->run);
 	e->id = xstrdup(sync_run_id(e->run));
 	e->started_ms = timeutil_wall_ms();
 	e->running = 1;

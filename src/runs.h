@@ -23,6 +23,7 @@
 #include "secret.h"
 #include "sync.h"
 
+struct accounts;
 struct run_row;
 struct store;
 struct storepool;
@@ -36,6 +37,7 @@ struct runs_config {
 	const char *env_name;	      /* "production", "sandbox", "simulator" */
 	struct ebay_config ebay;      /* api_base, concurrency, max_rps ... (copied) */
 	const struct secret_key *key; /* opens users' sealed eBay tokens (copied) */
+	struct accounts *accounts;    /* runs of linked users mint tokens here; may be NULL */
 	const char *owner;	      /* "host:pid"; NULL: computed */
 	/* Called (from a run's thread, keep it short) whenever a run of this
 	 * process emits an event: the event-stream hub wakes up here. */

@@ -70,6 +70,9 @@ static const struct route routes[] = {
     {"GET", "/ebay/inventory", api_inventory_list, ROUTE_USER},
     {"GET", "/ebay/inventory/{}", api_inventory_get, ROUTE_USER},
     {"GET", "/ebay/offers", api_offers_list, ROUTE_USER},
+    {"GET", "/ebay/oauth/start", api_oauth_start, ROUTE_USER},
+    {"GET", "/ebay/oauth/callback", api_oauth_callback, ROUTE_PUBLIC},
+    {"GET", "/ebay/oauth/status", api_oauth_status, ROUTE_USER},
     {"GET", "/healthz", api_healthz, ROUTE_PUBLIC},
     {"GET", "/metrics", api_metrics, ROUTE_PUBLIC},
 };
@@ -414,6 +417,7 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, st
 	req.body = buf_str(&r->body);
 	req.body_len = r->body.len;
 	req.last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+	req.cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Cookie");
 	api_res_init(&res);
 	r->route->fn(srv->api, &req, &res);
 	rc = send_res(c, &res);

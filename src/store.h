@@ -78,6 +78,7 @@ struct user_row {
 	char *ebay_refresh_token; /* sealed */
 	long long refresh_expires_ms;
 	long long created_ms;
+	long long ebay_token_expires_ms; /* of a token minted by account.c; 0: unknown */
 };
 
 void user_row_release(struct user_row *u);

@@ -1202,7 +1202,7 @@ static enum error pg_cursor_set(struct store *s, const char *user_id, const char
 
 #define USER_COLS                                                                                  \
 	"id, password_hash, ebay_token, ebay_refresh_token, "                                      \
-	"coalesce(refresh_expires_ms, 0), created_ms"
+	"coalesce(refresh_expires_ms, 0), created_ms, coalesce(ebay_token_expires_ms, 0)"
 
 static void user_from(const PGresult *r, int i, struct user_row *u)
 {
@@ -1213,6 +1213,7 @@ static void user_from(const PGresult *r, int i, struct user_row *u)
 	u->ebay_refresh_token = dup_col(r, i, 3);
 	u->refresh_expires_ms = store_pg_get_ll(r, i, 4);
 	u->created_ms = store_pg_get_ll(r, i, 5);
+	u->ebay_token_expires_ms = store_pg_get_ll(r, i, 6);
 }
 
 struct user_ctx {
@@ -1227,24 +1228,27 @@ static enum error user_put_unit(struct store *s, void *arg)
 	struct user_ctx *c = arg;
 	const struct user_row *u = c->in;
 	struct nums ns = {0};
-	const char *v[6] = {u->id,
+	const char *v[7] = {u->id,
 			    u->password_hash,
 			    u->ebay_token,
 			    u->ebay_refresh_token,
 			    num_or_null(&ns, u->refresh_expires_ms, 0),
-			    num(&ns, u->created_ms ? u->created_ms : timeutil_wall_ms())};
+			    num(&ns, u->created_ms ? u->created_ms : timeutil_wall_ms()),
+			    num_or_null(&ns, u->ebay_token_expires_ms, 0)};
 	char context[200];
 
 	snprintf(context, sizeof(context), "cannot write user '%s' to users", u->id);
 	return store_pg_cmd(
 	    s,
 	    "INSERT INTO users (id, password_hash, ebay_token, ebay_refresh_token, "
-	    "refresh_expires_ms, created_ms) VALUES ($1, $2, $3, $4, $5, $6) "
+	    "refresh_expires_ms, created_ms, ebay_token_expires_ms) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7) "
 	    "ON CONFLICT (id) DO UPDATE SET password_hash = excluded.password_hash, "
 	    "ebay_token = excluded.ebay_token, "
+	    "ebay_token_expires_ms = excluded.ebay_token_expires_ms, "
 	    "ebay_refresh_token = excluded.ebay_refresh_token, "
 	    "refresh_expires_ms = excluded.refresh_expires_ms",
-	    6, v, context);
+	    7, v, context);
 }
 
 static enum error pg_user_put(struct store *s, const struct user_row *u)

@@ -44,7 +44,8 @@
 	"price_value, price_currency, available_quantity, sold_quantity, category_id, "            \
 	"listing_start_date, raw_payload, last_seen_run, rec_created, rec_updated"
 #define USER_COLS                                                                                  \
-	"id, password_hash, ebay_token, ebay_refresh_token, refresh_expires_ms, created_ms"
+	"id, password_hash, ebay_token, ebay_refresh_token, refresh_expires_ms, created_ms, "      \
+	"ebay_token_expires_ms"
 
 enum stmt_id {
 	S_BEGIN,
@@ -155,9 +156,10 @@ static const char *const stmt_sql[S__COUNT] = {
 			   "AND last_seen_run IS NOT ?2",
     [S_UNSEEN_OFFERS] = "SELECT count(*) FROM offers WHERE user_id = ?1 "
 			"AND last_seen_run IS NOT ?2",
-    [S_USER_PUT] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+    [S_USER_PUT] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
 		   "ON CONFLICT (id) DO UPDATE SET password_hash = excluded.password_hash, "
 		   "ebay_token = excluded.ebay_token, "
+		   "ebay_token_expires_ms = excluded.ebay_token_expires_ms, "
 		   "ebay_refresh_token = excluded.ebay_refresh_token, "
 		   "refresh_expires_ms = excluded.refresh_expires_ms",
     [S_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
@@ -1276,6 +1278,7 @@ static void read_user(sqlite3_stmt *st, struct user_row *u)
 	u->ebay_refresh_token = col_text(st, 3);
 	u->refresh_expires_ms = sqlite3_column_int64(st, 4);
 	u->created_ms = sqlite3_column_int64(st, 5);
+	u->ebay_token_expires_ms = sqlite3_column_int64(st, 6);
 }
 
 static enum error sqlite_user_put(struct store *s, const struct user_row *u)
@@ -1298,6 +1301,10 @@ static enum error sqlite_user_put(struct store *s, const struct user_row *u)
 	else
 		sqlite3_bind_null(st, 5);
 	sqlite3_bind_int64(st, 6, u->created_ms ? u->created_ms : timeutil_wall_ms());
+	if (u->ebay_token_expires_ms)
+		sqlite3_bind_int64(st, 7, u->ebay_token_expires_ms);
+	else
+		sqlite3_bind_null(st, 7);
 	if (!step_done(st))
 		err = db_fail(s, "cannot upsert users row '%s'", u->id);
 	sqlite3_reset(st);

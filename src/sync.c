@@ -311,6 +311,8 @@ static void stored(void *ctx, size_t n_items, size_t n_offers, long long ms, lon
 			  r->available >= 0 ? r->available : c.fetched, c.stored);
 	} else {
 		sync_counts_add(r, 0, (long long)n_offers, 0, 0);
+		if (r->mark)
+			mark_commit_batch(r->mark);
 		sync_emit(r, EVENT_RESPONSE, "← Database: Stored %zu offers for %zu SKUs (%lldms)",
 			  n_offers, n_items, ms);
 	}
@@ -326,22 +328,9 @@ static enum error token_missing(void *ctx, int refresh, char **token, struct buf
  * the writer could not start) through the run's own connection. */
 static void persist_rest(struct sync_run *r)
 {
-	struct event ev[256];
-	struct event_row rows[256];
-	size_t n;
-
-	while (r->store && (n = runlog_take_unpersisted(r->log, ev, 256)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			rows[i].seq = ev[i].seq;
-			rows[i].type = (char *)event_type_name(ev[i].type);
-			rows[i].ts_ms = ev[i].ts_ms;
-			rows[i].line = ev[i].line;
-			rows[i].data = ev[i].data;
-		}
-		store_events_append(r->store, r->id, rows, n);
-		for (size_t i = 0; i < n; i++)
-			event_release(&ev[i]);
-	}
+	if (r->store && writer_persist_log(r->store, r->id, r->log))
+		fprintf(stderr, "ebaysync: run %s: cannot store its last log lines: %s\n", r->id,
+			store_errmsg(r->store));
 }
 
 static const char *title_of(enum sync_kind k)

@@ -43,6 +43,7 @@ struct sync_opts {
 	int batch_size;	     /* rows per storage transaction; 0: 200 */
 	const char *owner;   /* "host:pid", recorded on the run; NULL: computed */
 	FILE *request_log;   /* eBay request log as JSON lines; NULL: none */
+	int resume;	     /* offers: go on after the SKUs a stopped run stored */
 	struct pacer *pacer; /* shared by runs of a process; NULL: the run makes its own */
 };
 

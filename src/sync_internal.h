@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 
 #include "sync.h"
+#include "mark.h"
 #include "writer.h"
 
 #define SYNC_MAX_WALKS 5 /* walks of the inventory pages when the catalog moves */
@@ -42,7 +43,8 @@ struct sync_run {
 	long long walk_repeats;	     /* rows of this walk whose SKU was already seen */
 	char *summary;		     /* the final "... completed: ..." line of a done run */
 	json_t *skus;		     /* array: every distinct SKU seen, in order */
-	json_t *seen;		     /* object used as a set of those SKUs */
+	struct mark *mark;	     /* offers step: how far every SKU is stored */
+	json_t *seen;		     /* SKU -> its position in skus */
 };
 
 /* Counts helpers; all take the lock. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mark.h"
 #include "store.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -22,10 +23,14 @@
 #define FLUSH_MS	       250
 #define PROGRESS_MS	       2000
 #define FAILED_NAMED_MAX       20
+#define CURSOR_NAME	       "offers_position" /* in ebay_sync_cursors: where to resume */
 
 struct step2 {
 	struct sync_run *r;
-	size_t n_skus;
+	json_t *queue;		  /* the SKUs this run fetches, in the order it does */
+	size_t n_skus;		  /* json_array_size(queue) */
+	size_t start;		  /* SKUs of r->skus a resumed run skips */
+	size_t saved_low;	  /* the resume position last written */
 	size_t next;		  /* index of the next SKU to submit */
 	size_t done;		  /* SKUs finished, whatever the outcome */
 	json_t *pending_failures; /* set: SKUs that failed in earlier runs */
@@ -43,6 +48,7 @@ struct step2 {
 struct job {
 	struct step2 *s;
 	size_t index; /* 1-based position shown in the log */
+	size_t pos;   /* position in r->skus (eBay's order), for the mark */
 	char *sku;
 	json_t *offers; /* offers gathered over the SKU's pages */
 	struct ebay_pager pager;
@@ -63,6 +69,7 @@ static enum error flush_batch(struct step2 *s)
 	s->batch_t0 = timeutil_mono_ms();
 	if (!s->n_items && !s->n_offers)
 		return ERR_OK;
+	mark_close_batch(s->r->mark);
 	err = writer_submit(s->r->writer, s->items, s->n_items, s->offers, s->n_offers, 0);
 	s->items = NULL;
 	s->offers = NULL;
@@ -100,6 +107,7 @@ static size_t add_to_batch(struct step2 *s, struct job *j)
 		s->items = xrealloc(s->items, s->cap_items * sizeof(*s->items));
 	}
 	item = &s->items[s->n_items++];
+	mark_add(s->r->mark, j->pos);
 	memset(item, 0, sizeof(*item));
 	item->sku = xstrdup(j->sku);
 	item->quantity = -1;
@@ -121,6 +129,7 @@ static void record_failure(struct step2 *s, struct job *j, const struct ebay_res
 		why = xstrdup(msg);
 
 	sync_counts_add(r, 0, 0, 1, 1);
+	mark_finish(r->mark, j->pos); /* finished: the next run retries it first */
 	json_array_append_new(s->failed, json_string(j->sku));
 	sync_emit(r, EVENT_WARNING, "⚠ [%zu/%zu] SKU %s failed after %d attempts: %s", j->index,
 		  s->n_skus, j->sku, resp->attempts, why);
@@ -185,6 +194,7 @@ static void sku_done(void *ctx, const struct ebay_response *resp)
 	} else if (resp->err == ERR_EBAY && resp->error_id == EBAY_ERR_SKU_NOT_FOUND) {
 		s->vanished++;
 		sync_counts_add(r, 0, 0, 0, 1);
+		mark_finish(r->mark, j->pos);
 		sync_emit(r, EVENT_WARNING,
 			  "⚠ [%zu/%zu] SKU %s no longer exists on eBay (removed during the run)",
 			  j->index, s->n_skus, j->sku);
@@ -211,7 +221,8 @@ static void submit_next(struct step2 *s)
 
 	j->s = s;
 	j->index = s->next + 1;
-	j->sku = xstrdup(json_string_value(json_array_get(r->skus, s->next)));
+	j->sku = xstrdup(json_string_value(json_array_get(s->queue, s->next)));
+	j->pos = (size_t)json_integer_value(json_object_get(r->seen, j->sku));
 	j->offers = json_array();
 	s->next++;
 	url = ebay_offers_url(&r->opts.ebay, j->sku, 100);
@@ -226,24 +237,24 @@ static void submit_next(struct step2 *s)
 	free(url);
 }
 
-/* Puts SKUs that failed in earlier runs first; forgets those eBay no longer
- * lists. */
+/*
+ * The queue of this run: SKUs that failed in earlier runs first, then the
+ * others from s->start on (0 unless resuming), in eBay's order. Failures of
+ * SKUs eBay no longer lists are forgotten.
+ */
 static enum error order_skus(struct step2 *s)
 {
 	struct sync_run *r = s->r;
 	char **skus = NULL;
 	size_t n = 0, moved = 0;
-	json_t *front = json_array(), *rest = json_array(), *v;
+	json_t *v;
 	size_t i;
 	enum error err;
 
 	err = store_failure_list(r->store, r->user_id, "offers", &skus, &n);
-	if (err) {
-		json_decref(front);
-		json_decref(rest);
+	if (err)
 		return sync_fail(r, err, "cannot read earlier failures: %s",
 				 store_errmsg(r->store));
-	}
 	for (i = 0; i < n; i++) {
 		if (json_object_get(r->seen, skus[i])) {
 			json_object_set_new(s->pending_failures, skus[i], json_true());
@@ -260,20 +271,98 @@ static enum error order_skus(struct step2 *s)
 	json_array_foreach(r->skus, i, v)
 	{
 		if (json_object_get(s->pending_failures, json_string_value(v))) {
-			json_array_append(front, v);
+			json_array_append(s->queue, v);
 			moved++;
-		} else {
-			json_array_append(rest, v);
 		}
 	}
-	json_array_extend(front, rest);
-	json_decref(rest);
-	json_decref(r->skus);
-	r->skus = front;
+	json_array_foreach(r->skus, i, v)
+	{
+		if (i >= s->start && !json_object_get(s->pending_failures, json_string_value(v)))
+			json_array_append(s->queue, v);
+		else if (i < s->start) /* done by the run we resume */
+			mark_finish(r->mark, i);
+	}
 	if (moved)
 		sync_emit(r, EVENT_INFO, "Retrying first %zu SKUs that failed in earlier runs",
 			  moved);
 	return ERR_OK;
+}
+
+/* Records how far the run got (every SKU before the mark is stored or
+ * recorded as failed), so that `--resume` can go on from there. */
+static void save_position(struct step2 *s, int finished)
+{
+	struct sync_run *r = s->r;
+	size_t low = mark_low(r->mark);
+	json_t *o;
+	char *v;
+
+	if (!finished && low == s->saved_low)
+		return;
+	s->saved_low = low;
+	if (finished || low == 0)
+		o = json_object();
+	else
+		o = json_pack("{s:s, s:I, s:I, s:s}", "run_id", r->id, "position", (json_int_t)low,
+			      "count", (json_int_t)json_array_size(r->skus), "sku",
+			      json_string_value(json_array_get(r->skus, low - 1)));
+	v = json_dumps(o, JSON_COMPACT);
+	if (v && store_cursor_set(r->store, r->user_id, CURSOR_NAME, v))
+		sync_emit(r, EVENT_WARNING, "⚠ cannot record the resume position: %s",
+			  store_errmsg(r->store));
+	free(v);
+	json_decref(o);
+}
+
+/* Where the last stopped offers run of this user got to, if the SKU list is
+ * still the one it worked on; 0 to start from the beginning. */
+static size_t resume_position(struct step2 *s)
+{
+	struct sync_run *r = s->r;
+	char *value = NULL;
+	json_t *c = NULL;
+	struct run_row prev = {0};
+	const char *run_id, *sku;
+	size_t pos = 0, count;
+
+	if (store_cursor_get(r->store, r->user_id, CURSOR_NAME, &value) || !value)
+		goto none;
+	c = json_loads(value, 0, NULL);
+	run_id = json_string_value(json_object_get(c, "run_id"));
+	sku = json_string_value(json_object_get(c, "sku"));
+	pos = (size_t)json_integer_value(json_object_get(c, "position"));
+	count = (size_t)json_integer_value(json_object_get(c, "count"));
+	if (!run_id || !sku || pos == 0)
+		goto none;
+	if (store_run_get(r->store, r->user_id, run_id, &prev) ||
+	    !strcmp(prev.status, STORE_RUN_RUNNING) || !strcmp(prev.status, STORE_RUN_DONE)) {
+		sync_emit(r, EVENT_INFO, "Nothing to resume: run %s is %s; fetching every SKU",
+			  run_id, prev.status ? prev.status : "gone");
+		pos = 0;
+		goto out;
+	}
+	if (count != json_array_size(r->skus) || pos > count ||
+	    strcmp(sku, json_string_value(json_array_get(r->skus, pos - 1)))) {
+		sync_emit(r, EVENT_INFO,
+			  "Cannot resume run %s: eBay's SKU list changed since (%zu SKUs then, "
+			  "%zu now); fetching every SKU",
+			  run_id, count, json_array_size(r->skus));
+		pos = 0;
+		goto out;
+	}
+	sync_emit(r, EVENT_INFO,
+		  "Resuming run %s (%s): its first %zu of %zu SKUs are stored; fetching the "
+		  "other %zu",
+		  run_id, prev.status, pos, count, count - pos);
+	goto out;
+none:
+	sync_emit(r, EVENT_INFO, "Nothing to resume: no stopped offers run; fetching every SKU");
+	pos = 0;
+out:
+	run_row_release(&prev);
+	json_decref(c);
+	free(value);
+	return pos;
 }
 
 static void progress(struct step2 *s)
@@ -320,7 +409,8 @@ static void summary(struct step2 *s)
 	if (s->vanished)
 		sync_emit(r, EVENT_WARNING, "⚠ %lld SKUs were removed from eBay during the run",
 			  s->vanished);
-	if (store_count_unseen(r->store, r->user_id, "offers", r->id, &unseen) == ERR_OK &&
+	if (!s->start &&
+	    store_count_unseen(r->store, r->user_id, "offers", r->id, &unseen) == ERR_OK &&
 	    unseen > 0)
 		sync_emit(r, EVENT_WARNING,
 			  "%lld offers stored earlier were not seen on eBay in this run (kept, not "
@@ -342,6 +432,10 @@ static void release(struct step2 *s)
 	free(s->offers);
 	json_decref(s->pending_failures);
 	json_decref(s->failed);
+	json_decref(s->queue);
+	writer_flush(s->r->writer); /* its callbacks use the mark */
+	mark_free(s->r->mark);
+	s->r->mark = NULL;
 }
 
 enum error sync_offers_step2(struct sync_run *r)
@@ -352,10 +446,14 @@ enum error sync_offers_step2(struct sync_run *r)
 
 	s.pending_failures = json_object();
 	s.failed = json_array();
+	s.queue = json_array();
+	r->mark = mark_new(json_array_size(r->skus));
+	if (r->opts.resume)
+		s.start = resume_position(&s);
 	err = order_skus(&s);
 	if (err)
 		goto out;
-	s.n_skus = json_array_size(r->skus);
+	s.n_skus = json_array_size(s.queue);
 	sync_counts_set(r, 0, (long long)s.n_skus, "sku");
 	sync_emit(r, EVENT_INFO, "Step 2: Fetching offers for %zu SKUs...", s.n_skus);
 	s.batch_t0 = s.next_progress = timeutil_mono_ms();
@@ -393,6 +491,7 @@ enum error sync_offers_step2(struct sync_run *r)
 		}
 		if (now >= s.next_progress) {
 			progress(&s);
+			save_position(&s, 0);
 			s.next_progress = now + PROGRESS_MS;
 		}
 	}
@@ -406,6 +505,8 @@ enum error sync_offers_step2(struct sync_run *r)
 	}
 	if (!err)
 		summary(&s);
+	/* A run that ends done has nothing to resume; any other keeps its place. */
+	save_position(&s, !err);
 out:
 	release(&s);
 	return err;

@@ -22,7 +22,7 @@ static int remember(struct sync_run *r, const char *sku)
 {
 	if (json_object_get(r->seen, sku))
 		return 0;
-	json_object_set_new(r->seen, sku, json_true());
+	json_object_set_new(r->seen, sku, json_integer((json_int_t)json_array_size(r->skus)));
 	json_array_append_new(r->skus, json_string(sku));
 	return 1;
 }
@@ -100,6 +100,14 @@ static enum error one_page(struct sync_run *r, int store_items, long long page, 
 		sync_emit(r, EVENT_REQUEST, "→ Fetching inventory items page %lld: GET %s", page,
 			  sync_url_path(url));
 	err = ebay_get(r->client, EBAY_REQ_INVENTORY, url, NULL, &resp);
+	if (resp.err == ERR_AUTH) {
+		/* Worded as the offers step words it: the page prompts a relink. */
+		err = sync_fail(r, ERR_AUTH,
+				"eBay authorization for %s expired or was revoked: link the "
+				"account again (inventory page %lld: %s)",
+				r->user_id, page, resp.message);
+		goto out;
+	}
 	if (err || resp.err) {
 		err = sync_fail(r, err ? err : resp.err,
 				"cannot fetch inventory page %lld after %d attempts: %s", page,

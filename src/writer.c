@@ -64,18 +64,14 @@ static void set_error(struct writer *w, enum error err, const char *msg)
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* Persists the events emitted so far. Runs on the writer thread only. */
-static void persist_events(struct writer *w)
+enum error writer_persist_log(struct store *s, const char *run_id, struct runlog *log)
 {
 	struct event ev[EVENTS_PER_APPEND];
 	struct event_row rows[EVENTS_PER_APPEND];
+	enum error err = ERR_OK;
 	size_t n;
 
-	if (!w->log)
-		return;
-	while ((n = runlog_take_unpersisted(w->log, ev, EVENTS_PER_APPEND)) > 0) {
-		enum error err;
-
+	while (!err && (n = runlog_take_unpersisted(log, ev, EVENTS_PER_APPEND)) > 0) {
 		for (size_t i = 0; i < n; i++) {
 			rows[i].seq = ev[i].seq;
 			rows[i].type = (char *)event_type_name(ev[i].type);
@@ -83,16 +79,26 @@ static void persist_events(struct writer *w)
 			rows[i].line = ev[i].line;
 			rows[i].data = ev[i].data;
 		}
-		err = store_events_append(w->store, w->run_id, rows, n);
+		err = store_events_append(s, run_id, rows, n);
 		for (size_t i = 0; i < n; i++)
 			event_release(&ev[i]);
-		if (err) {
-			char msg[600];
-			snprintf(msg, sizeof(msg), "cannot store the run's log: %s",
-				 store_errmsg(w->store));
-			set_error(w, err, msg);
-			return;
-		}
+	}
+	return err;
+}
+
+/* Persists the events emitted so far. Runs on the writer thread only. */
+static void persist_events(struct writer *w)
+{
+	enum error err;
+	char msg[600];
+
+	if (!w->log)
+		return;
+	err = writer_persist_log(w->store, w->run_id, w->log);
+	if (err) {
+		snprintf(msg, sizeof(msg), "cannot store the run's log: %s",
+			 store_errmsg(w->store));
+		set_error(w, err, msg);
 	}
 }
 

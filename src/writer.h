@@ -48,6 +48,13 @@ enum error writer_flush(struct writer *w);
 /* The first error so far (ERR_OK if none), with its message. Thread-safe. */
 enum error writer_error(struct writer *w, const char **msg);
 
+struct store;
+
+/* Appends the log's events not yet persisted to sync_events through s, in
+ * order; events taken and refused by the store are lost to it (the error
+ * says so). Used by the writer thread and, for the last events, by the run. */
+enum error writer_persist_log(struct store *s, const char *run_id, struct runlog *log);
+
 /* Writes what is queued, persists the remaining events, stops the thread,
  * closes the connection and frees w. Returns the first error. The message
  * (if any) is copied into errmsg. */

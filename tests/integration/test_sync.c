@@ -721,6 +721,67 @@ static void test_failures_recorded_then_retried(void **state)
 	testutil_stop(&e.sim, 0);
 }
 
+/* Starts `ebaysync sync KIND`, interrupts it with SIGINT after ms, and
+ * returns its exit code. */
+static int run_and_interrupt(struct env *e, const char *db, const char *user, const char *kind,
+			     long long ms)
+{
+	char *argv[] = {TESTUTIL_APP_BIN, "sync",	(char *)kind, "--db",	       (char *)db,
+			"--user",	  (char *)user, "--env",      "simulator",     "--api-base",
+			e->sim.base_url,  "--token",	TOKEN,	      "--concurrency", "4",
+			"--quiet",	  NULL};
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	timeutil_sleep_ms(ms);
+	kill(pid, SIGINT);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* A stopped offers run is resumed with --resume: the next run skips the SKUs
+ * it stored, fetches the rest, and the database ends equal to the catalog. */
+static void test_resume_after_cancel(void **state)
+{
+	struct env e = {0};
+	const char *sim[] = {"--latency-ms", "20", NULL};
+	const char *resume[] = {"--resume", NULL};
+
+	assert_int_equal(start_sim(&e, sim), 0);
+	e.n_backends = testutil_backends(e.urls, e.names);
+	for (int b = 0; b < e.n_backends; b++) {
+		struct run_row run;
+		json_t *cat;
+
+		assert_int_equal(run_sync(&e, e.urls[b], "gina", "inventory", NULL), 0);
+		assert_int_equal(run_and_interrupt(&e, e.urls[b], "gina", "offers", 3000), 130);
+		assert_int_equal(run_sync(&e, e.urls[b], "gina", "offers", resume), 0);
+		assert_true(newest_run_logged(e.urls[b], "gina", "Resuming run offers_"));
+		newest_run(e.urls[b], "gina", &run);
+		assert_string_equal(run.status, "done");
+		assert_true(run.total > 0 && run.total < 2000); /* only the SKUs left */
+		run_row_release(&run);
+		cat = sim_catalog(&e);
+		assert_db_equals_catalog(e.urls[b], "gina", cat, 1);
+		json_decref(cat);
+		/* After a run that ended done there is nothing to resume. */
+		assert_int_equal(run_sync(&e, e.urls[b], "gina", "offers", resume), 0);
+		assert_true(newest_run_logged(e.urls[b], "gina", "Nothing to resume"));
+		newest_run(e.urls[b], "gina", &run);
+		assert_int_equal(run.total, 2000);
+		run_row_release(&run);
+	}
+	testutil_backends_release(e.urls, e.n_backends);
+	testutil_stop(&e.sim, 0);
+}
+
 /* Bad input from our own user: a clear message and exit 2, nothing run. */
 static void test_usage_errors(void **state)
 {
@@ -774,6 +835,7 @@ int main(void)
 	    cmocka_unit_test(test_faults_with_retry_after),
 	    cmocka_unit_test(test_failures_recorded_then_retried),
 	    cmocka_unit_test(test_cancel_midway),
+	    cmocka_unit_test(test_resume_after_cancel),
 	    cmocka_unit_test(test_churn),
 	    cmocka_unit_test(test_bad_token),
 	};

@@ -331,7 +331,8 @@ static void test_open_concurrently(void **state)
 		/* Each migration applied exactly once; the file is in WAL mode. */
 		assert_int_equal(sqlite3_open(url, &db), SQLITE_OK);
 		assert_int_equal(sqlite3_prepare_v2(db,
-						    "SELECT count(*), min(version) FROM "
+						    "SELECT count(*) - max(version) + 1, "
+						    "min(version) FROM "
 						    "schema_migrations",
 						    -1, &st, NULL),
 				 SQLITE_OK);
@@ -1393,8 +1394,9 @@ static void test_users(void **state)
 			     (char *)"sealed-token",
 			     (char *)"sealed-refresh",
 			     99000,
-			     1000};
-	struct user_row a = {(char *)"amy", (char *)"$6$x$y", NULL, NULL, 0, 2000};
+			     1000,
+			     77000};
+	struct user_row a = {(char *)"amy", (char *)"$6$x$y", NULL, NULL, 0, 2000, 0};
 	struct user_row got, *list;
 	size_t n;
 
@@ -1407,6 +1409,7 @@ static void test_users(void **state)
 	assert_string_equal(got.ebay_refresh_token, "sealed-refresh");
 	assert_int_equal(got.refresh_expires_ms, 99000);
 	assert_int_equal(got.created_ms, 1000);
+	assert_int_equal(got.ebay_token_expires_ms, 77000);
 	user_row_release(&got);
 
 	/* Update: new values, but created_ms stays. */

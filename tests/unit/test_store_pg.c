@@ -309,7 +309,8 @@ static void test_migrate_concurrently(void **state)
 		if (o[i].err)
 			fail_msg("opener %d: %s", i, o[i].msg);
 	c = raw(url);
-	assert_int_equal(scalar_ll(c, "SELECT count(*) FROM schema_migrations"), 1);
+	assert_int_equal(scalar_ll(c, "SELECT count(*) - max(version) + 1 FROM schema_migrations"),
+			 1);
 	assert_int_equal(scalar_ll(c, "SELECT min(version) FROM schema_migrations"), 1);
 	assert_int_equal(
 	    scalar_ll(c, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1);
