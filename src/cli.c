@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "buf.h"
+#include "ebay.h"
+#include "secret.h"
+#include "store.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -123,4 +126,63 @@ char *cli_read_secret_file(const char *path)
 	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
 		b.data[--b.len] = '\0';
 	return buf_detach(&b, NULL);
+}
+
+const char *cli_default_db(void)
+{
+	return cli_env("EBAYSYNC_DB", cli_env("DATABASE_URL", "ebaysync.db"));
+}
+
+int cli_env_long(const char *name, long min, long max, long *out)
+{
+	const char *v = cli_env(name, NULL);
+
+	return v ? cli_parse_long(name, v, min, max, out) : 0;
+}
+
+int cli_env_double(const char *name, double min, double max, double *out)
+{
+	const char *v = cli_env(name, NULL);
+
+	return v ? cli_parse_double(name, v, min, max, out) : 0;
+}
+
+int cli_ebay_target(const char *cmd, const char **env, const char **api_base)
+{
+	if (!*env)
+		*env = *api_base ? "simulator" : "production";
+	if (strcmp(*env, "production") && strcmp(*env, "sandbox") && strcmp(*env, "simulator")) {
+		fprintf(stderr,
+			"ebaysync %s: --env must be production, sandbox or simulator, not '%s'\n",
+			cmd, *env);
+		return -1;
+	}
+	if (!*api_base && !strcmp(*env, "simulator")) {
+		fprintf(stderr,
+			"ebaysync %s: --env simulator needs --api-base (the simulator's URL)\n",
+			cmd);
+		return -1;
+	}
+	if (!*api_base)
+		*api_base = strcmp(*env, "sandbox") ? EBAY_API_PRODUCTION : EBAY_API_SANDBOX;
+	return 0;
+}
+
+int cli_open_store(const char *cmd, const char *db, struct store **s, struct secret_key *key)
+{
+	struct buf why = BUF_INIT;
+	int rc = 0;
+
+	if (store_open(db, s, &why)) {
+		fprintf(stderr, "ebaysync %s: cannot open database '%s': %s\n", cmd, db,
+			buf_str(&why));
+		rc = 1;
+	} else if (key && secret_key_load(db, key, &why)) {
+		fprintf(stderr, "ebaysync %s: %s\n", cmd, buf_str(&why));
+		store_close(*s);
+		*s = NULL;
+		rc = 1;
+	}
+	buf_release(&why);
+	return rc;
 }

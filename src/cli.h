@@ -25,6 +25,37 @@ const char *cli_env(const char *name, const char *def);
  * newline; NULL with a message on stderr on failure. The caller frees. */
 char *cli_read_secret_file(const char *path);
 
+/* The database of every subcommand unless --db says otherwise:
+ * EBAYSYNC_DB, else DATABASE_URL, else "ebaysync.db". */
+const char *cli_default_db(void);
+
+/*
+ * An integer (or a number) from the environment variable name, in
+ * [min, max]: sets *out when the variable is set and non-empty, leaves it
+ * alone when not, and returns 0; returns -1 with a message naming the
+ * variable when it holds anything else.
+ */
+int cli_env_long(const char *name, long min, long max, long *out);
+int cli_env_double(const char *name, double min, double max, double *out);
+
+/*
+ * Settles which eBay a subcommand talks to from --env and --api-base (either
+ * may be NULL): env defaults to "simulator" when an API base is given, else
+ * "production"; it must be production, sandbox or simulator, and simulator
+ * needs an API base; the API base defaults to the env's. Returns 0, or -1
+ * with a message on stderr headed by cmd (the subcommand's name).
+ */
+int cli_ebay_target(const char *cmd, const char **env, const char **api_base);
+
+struct store;
+struct secret_key;
+/*
+ * Opens the store db for subcommand cmd and, when key is not NULL, loads
+ * the sealing key of that database into it. Returns 0, or 1 (the exit
+ * code) with a message on stderr and *s NULL. The caller closes *s.
+ */
+int cli_open_store(const char *cmd, const char *db, struct store **s, struct secret_key *key);
+
 int cmd_sync(int argc, char **argv);
 /* `ebaysync serve`, `ebaysync user`, `ebaysync token` (argv[0] is the
  * subcommand's name); each returns the process exit code. */

@@ -98,22 +98,17 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->listen = cli_env("EBAYSYNC_LISTEN", "127.0.0.1:8080");
-	o->db = cli_env("EBAYSYNC_DB", cli_env("DATABASE_URL", "ebaysync.db"));
+	o->db = cli_default_db();
 	o->api_base = cli_env("EBAY_API_BASE", NULL);
 	o->env = cli_env("EBAY_ENV", NULL);
 	o->marketplace = cli_env("EBAY_MARKETPLACE_ID", "EBAY_US");
 	o->token_ttl = AUTH_DEFAULT_TTL;
 	o->heartbeat_s = SSE_HEARTBEAT_MS / 1000;
-	if (cli_env("EBAYSYNC_CONCURRENCY", NULL)) {
-		if (cli_parse_long("EBAYSYNC_CONCURRENCY", getenv("EBAYSYNC_CONCURRENCY"), 1, 256,
-				   &n))
-			return 2;
-		o->concurrency = (int)n;
-	}
-	if (cli_env("EBAYSYNC_MAX_RPS", NULL) &&
-	    cli_parse_double("EBAYSYNC_MAX_RPS", getenv("EBAYSYNC_MAX_RPS"), 0.1, 100000,
-			     &o->max_rps))
+	n = 0;
+	if (cli_env_long("EBAYSYNC_CONCURRENCY", 1, 256, &n) ||
+	    cli_env_double("EBAYSYNC_MAX_RPS", 0.1, 100000, &o->max_rps))
 		return 2;
+	o->concurrency = (int)n;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -180,15 +175,8 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		fprintf(stderr, "ebaysync serve: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (o->env && strcmp(o->env, "production") && strcmp(o->env, "sandbox") &&
-	    strcmp(o->env, "simulator")) {
-		fprintf(stderr, "ebaysync serve: --env must be production, sandbox or simulator\n");
+	if (cli_ebay_target("serve", &o->env, &o->api_base))
 		return 2;
-	}
-	if (!o->env)
-		o->env = o->api_base ? "simulator" : "production";
-	if (!o->api_base)
-		o->api_base = !strcmp(o->env, "sandbox") ? EBAY_API_SANDBOX : EBAY_API_PRODUCTION;
 	if (o->demo_token && !o->demo_user) {
 		fprintf(stderr, "ebaysync serve: --demo-ebay-token needs --demo-user\n");
 		return 2;

@@ -155,15 +155,6 @@ static enum error fixed_token(void *ctx, int refresh, char **token, struct buf *
 	return ERR_OK;
 }
 
-static const char *env_base(const char *env)
-{
-	if (!strcmp(env, "production"))
-		return EBAY_API_PRODUCTION;
-	if (!strcmp(env, "sandbox"))
-		return EBAY_API_SANDBOX;
-	return NULL;
-}
-
 int cmd_sync(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -188,8 +179,8 @@ int cmd_sync(int argc, char **argv)
 	};
 	struct sync_opts opts = {0};
 	struct printer pr = {0};
-	const char *env = cli_env("EBAY_ENV", "production");
-	const char *api_base = cli_env("EBAY_API_BASE", NULL);
+	const char *env = cli_env("EBAY_ENV", NULL);
+	const char *api_base = cli_env("EBAY_API_BASE", NULL), *given_base;
 	const char *token = cli_env("EBAY_TOKEN", NULL);
 	const char *token_file = cli_env("EBAY_TOKEN_FILE", NULL);
 	const char *request_log = NULL;
@@ -200,21 +191,16 @@ int cmd_sync(int argc, char **argv)
 	long l;
 	int c, code = CLI_EXIT_USAGE;
 
-	opts.db_url = cli_env("EBAYSYNC_DB", cli_env("DATABASE_URL", "ebaysync.db"));
+	opts.db_url = cli_default_db();
 	opts.user_id = cli_env("EBAYSYNC_USER", "default");
 	opts.ebay.marketplace_id = cli_env("EBAY_MARKETPLACE_ID", "EBAY_US");
 	opts.ebay.concurrency = 8;
 	opts.ebay.max_rps = 25;
-	if (cli_env("EBAYSYNC_CONCURRENCY", NULL)) {
-		if (cli_parse_long("EBAYSYNC_CONCURRENCY", getenv("EBAYSYNC_CONCURRENCY"), 1, 64,
-				   &l))
-			return CLI_EXIT_USAGE;
-		opts.ebay.concurrency = (int)l;
-	}
-	if (cli_env("EBAYSYNC_MAX_RPS", NULL) &&
-	    cli_parse_double("EBAYSYNC_MAX_RPS", getenv("EBAYSYNC_MAX_RPS"), 0.1, 100000,
-			     &opts.ebay.max_rps))
+	l = opts.ebay.concurrency;
+	if (cli_env_long("EBAYSYNC_CONCURRENCY", 1, 64, &l) ||
+	    cli_env_double("EBAYSYNC_MAX_RPS", 0.1, 100000, &opts.ebay.max_rps))
 		return CLI_EXIT_USAGE;
+	opts.ebay.concurrency = (int)l;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -291,26 +277,18 @@ int cmd_sync(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if (strcmp(env, "production") && strcmp(env, "sandbox") && strcmp(env, "simulator")) {
-		fprintf(stderr,
-			"ebaysync: --env must be production, sandbox or simulator, not '%s'\n",
-			env);
+	given_base = api_base;
+	if (cli_ebay_target("sync", &env, &api_base))
 		return CLI_EXIT_USAGE;
-	}
 	opts.env_name = env;
-	opts.ebay.api_base = api_base ? api_base : env_base(env);
-	if (!opts.ebay.api_base) {
-		fprintf(stderr,
-			"ebaysync: --env simulator needs --api-base (the simulator's URL)\n");
-		return CLI_EXIT_USAGE;
-	}
+	opts.ebay.api_base = api_base;
 	if (!token && token_file) {
 		token = token_buf = cli_read_secret_file(token_file);
 		if (!token)
 			return CLI_EXIT_USAGE;
 	}
 	if ((!token || !*token) &&
-	    account_linked_open(opts.db_url, env, api_base, opts.user_id, &linked, &why)) {
+	    account_linked_open(opts.db_url, env, given_base, opts.user_id, &linked, &why)) {
 		fprintf(stderr,
 			"ebaysync: no eBay access token: pass --token, --token-file, or set "
 			"EBAY_TOKEN; %s\n",

@@ -32,8 +32,7 @@ int cmd_token(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *db = cli_env("EBAYSYNC_DB", cli_env("DATABASE_URL", "ebaysync.db")),
-		   *user = NULL;
+	const char *db = cli_default_db(), *user = NULL;
 	long ttl = AUTH_DEFAULT_TTL;
 	struct buf why = BUF_INIT;
 	struct store *s = NULL;
@@ -68,11 +67,8 @@ int cmd_token(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (store_open(db, &s, &why)) {
-		fprintf(stderr, "ebaysync token: cannot open database '%s': %s\n", db,
-			buf_str(&why));
+	if (cli_open_store("token", db, &s, NULL))
 		goto out;
-	}
 	if (store_user_get(s, user, &u)) {
 		fprintf(stderr, "ebaysync token: no user '%s' in '%s'\n", user, db);
 		goto out;

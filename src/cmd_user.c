@@ -78,25 +78,6 @@ static char *read_password(void)
 	return pw;
 }
 
-static int open_store(const char *db, struct store **s, struct secret_key *key)
-{
-	struct buf why = BUF_INIT;
-	int rc = 0;
-
-	if (store_open(db, s, &why)) {
-		fprintf(stderr, "ebaysync user: cannot open database '%s': %s\n", db,
-			buf_str(&why));
-		rc = 1;
-	} else if (key && secret_key_load(db, key, &why)) {
-		fprintf(stderr, "ebaysync user: %s\n", buf_str(&why));
-		store_close(*s);
-		*s = NULL;
-		rc = 1;
-	}
-	buf_release(&why);
-	return rc;
-}
-
 static int user_add(const char *db, const char *name, const char *pw_file)
 {
 	struct secret_key key;
@@ -114,7 +95,7 @@ static int user_add(const char *db, const char *name, const char *pw_file)
 		fprintf(stderr, "ebaysync user: the password must be at least 8 characters\n");
 		goto out;
 	}
-	if (open_store(db, &s, &key))
+	if (cli_open_store("user", db, &s, &key))
 		goto out;
 	if (users_put_password(s, &key, name, pw, NULL, USERS_CREATE, &why)) {
 		fprintf(stderr, "ebaysync user: %s\n", buf_str(&why));
@@ -138,7 +119,7 @@ static int user_list(const char *db)
 	size_t n = 0, i;
 	char iso[32];
 
-	if (open_store(db, &s, NULL))
+	if (cli_open_store("user", db, &s, NULL))
 		return 1;
 	if (store_user_list(s, &users, &n)) {
 		fprintf(stderr, "ebaysync user: cannot list users: %s\n", store_errmsg(s));
@@ -169,7 +150,7 @@ static int user_set_token(const char *db, const char *name, const char *token,
 
 	if (!t)
 		return 1;
-	if (open_store(db, &s, &key))
+	if (cli_open_store("user", db, &s, &key))
 		goto out;
 	if (users_set_token(s, &key, name, t, &why)) {
 		fprintf(stderr, "ebaysync user: %s\n", buf_str(&why));
@@ -196,8 +177,8 @@ int cmd_user(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *db = cli_env("EBAYSYNC_DB", cli_env("DATABASE_URL", "ebaysync.db")),
-		   *pw_file = NULL, *token = NULL, *token_file = NULL, *sub, *name = NULL;
+	const char *db = cli_default_db(), *pw_file = NULL, *token = NULL, *token_file = NULL, *sub,
+		   *name = NULL;
 	int c;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
