@@ -157,21 +157,30 @@ static void add_quoted(struct buf *b, const char *text, size_t len)
 	buf_addch(b, '\'');
 }
 
-/* Appends one warning to warn, separated from earlier ones by "; ". */
+/* Appends one warning, "<what> '<value>'", to warn (separated from earlier
+ * ones by "; "); the caller adds the rest. text, when given, is the value
+ * as the row would have held it. */
+static void warn_value(struct buf *warn, const char *what, const json_t *value, const char *text)
+{
+	if (warn->len)
+		buf_adds(warn, "; ");
+	buf_addf(warn, "%s ", what);
+	if (text) {
+		add_quoted(warn, text, strlen(text));
+	} else if (json_is_string(value)) {
+		add_quoted(warn, json_string_value(value), json_string_length(value));
+	} else {
+		char *dump = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+		add_quoted(warn, dump ? dump : "?", dump ? strlen(dump) : 1);
+		free(dump);
+	}
+}
+
 static void warn_add(struct buf *warn, const char *what, const json_t *value, const char *sku)
 {
 	if (!warn)
 		return;
-	if (warn->len)
-		buf_adds(warn, "; ");
-	buf_addf(warn, "%s ", what);
-	if (json_is_string(value)) {
-		add_quoted(warn, json_string_value(value), json_string_length(value));
-	} else {
-		char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-		add_quoted(warn, text ? text : "?", text ? strlen(text) : 1);
-		free(text);
-	}
+	warn_value(warn, what, value, NULL);
 	buf_addf(warn, " for SKU '%s'", sku);
 }
 
@@ -260,6 +269,44 @@ static char *scalar_text(const json_t *j)
 	return NULL;
 }
 
+int mapping_is_decimal(const char *v)
+{
+	size_t n;
+
+	if (!v)
+		return 0;
+	n = strspn(v, "0123456789");
+	if (!n)
+		return 0;
+	if (v[n] == '.') {
+		size_t frac = strspn(v + n + 1, "0123456789");
+
+		if (!frac)
+			return 0;
+		n += 1 + frac;
+	}
+	return v[n] == '\0' && n <= MAPPING_PRICE_MAX;
+}
+
+/*
+ * The text of a price value when it is a decimal amount (a JSON number is
+ * written back as the shortest decimal text that reads as it); else NULL,
+ * with a warning naming the price and what it belongs to (when present).
+ */
+static char *price_text(const json_t *value, const char *owner, const char *name, struct buf *warn)
+{
+	char *text = scalar_text(value);
+
+	if (mapping_is_decimal(text))
+		return text;
+	if (warn && value && !json_is_null(value)) {
+		warn_value(warn, "price", value, json_is_string(value) ? NULL : text);
+		buf_addf(warn, " of %s '%s' is not a decimal amount", owner, name);
+	}
+	free(text);
+	return NULL;
+}
+
 /*
  * An aspect's value: aspects map a name to an array of strings (eBay) or to a
  * plain string (the document's shape). The first non-empty string, or NULL.
@@ -285,14 +332,14 @@ static char *first_aspect(const json_t *aspects, const char *const *names)
 }
 
 /* Fills the row's offer fields from the document's item shape. */
-static void item_offer_fields(const json_t *item, struct item_row *out)
+static void item_offer_fields(const json_t *item, struct item_row *out, struct buf *warn)
 {
 	const json_t *price = json_object_get(json_object_get(item, "pricingSummary"), "price");
 	const json_t *offers = json_object_get(item, "offers");
 	size_t n = json_array_size(offers), i;
 	const char **statuses = xcalloc(n ? n : 1, sizeof(*statuses));
 
-	out->price_value = scalar_text(json_object_get(price, "value"));
+	out->price_value = price_text(json_object_get(price, "value"), "SKU", out->sku, warn);
 	out->price_currency = scalar_text(json_object_get(price, "currency"));
 	if (n > 0) {
 		const json_t *first = json_array_get(offers, 0);
@@ -375,7 +422,7 @@ enum error mapping_item_from_json(const json_t *item, struct item_row *out, stru
 	 * own offer fields authoritative (eBay's real items carry none). */
 	if (json_object_get(item, "pricingSummary") || json_object_get(item, "offers") ||
 	    json_object_get(product, "categoryId"))
-		item_offer_fields(item, out);
+		item_offer_fields(item, out, warn);
 
 	out->raw_payload = json_dumps(item, JSON_COMPACT);
 	if (!out->raw_payload) {
@@ -423,7 +470,8 @@ static int offer_id_usable(const json_t *j, struct buf *why)
 	return ok;
 }
 
-enum error mapping_offer_from_json(const json_t *offer, struct offer_row *out, struct buf *why)
+enum error mapping_offer_from_json(const json_t *offer, struct offer_row *out, struct buf *warn,
+				   struct buf *why)
 {
 	const json_t *listing, *price, *sku;
 	struct buf problem;
@@ -477,7 +525,9 @@ enum error mapping_offer_from_json(const json_t *offer, struct offer_row *out, s
 	price = json_object_get(json_object_get(offer, "pricingSummary"), "price");
 	if (!price) /* the document's shape */
 		price = json_object_get(offer, "price");
-	out->price_value = scalar_text(json_object_get(price, "value"));
+	/* An offer without a sku of its own is named by its id. */
+	out->price_value = price_text(json_object_get(price, "value"), out->sku ? "SKU" : "offer",
+				      out->sku ? out->sku : out->offer_id, warn);
 	out->price_currency = scalar_text(json_object_get(price, "currency"));
 	if (jsonutil_whole_number(json_object_get(offer, "availableQuantity"),
 				  &out->available_quantity) <= 0)

@@ -17,7 +17,8 @@
 #include "buf.h"
 #include "error.h"
 
-#define MAPPING_SKU_MAX 50 /* eBay's limit on a SKU, in bytes of UTF-8 */
+#define MAPPING_SKU_MAX	  50 /* eBay's limit on a SKU, in bytes of UTF-8 */
+#define MAPPING_PRICE_MAX 64 /* longest price text kept, in bytes */
 
 struct item_row {
 	char *sku; /* never NULL after a successful mapping */
@@ -26,7 +27,7 @@ struct item_row {
 	char *part_number; /* aspects Part Number / MPN / Brand Part Number, product.mpn */
 	char *model;	   /* aspects Model / Model Number */
 	char *category;	   /* product.categoryId (document shape) or the offers' categoryId */
-	char *price_value; /* decimal string, exactly as eBay sent it */
+	char *price_value; /* decimal string, exactly as eBay sent it (mapping_is_decimal) */
 	char *price_currency;
 	long long quantity; /* availability.shipToLocationAvailability.quantity; -1 absent */
 	char *ebay_listing_id;
@@ -50,7 +51,7 @@ struct offer_row {
 	char *status;	      /* PUBLISHED or UNPUBLISHED (or what eBay sent) */
 	char *listing_id;     /* listing.listingId; NULL when unpublished */
 	char *listing_status; /* listing.listingStatus */
-	char *price_value;    /* pricingSummary.price.value */
+	char *price_value;    /* pricingSummary.price.value, when mapping_is_decimal */
 	char *price_currency;
 	long long available_quantity; /* -1 absent */
 	long long sold_quantity;      /* listing.soldQuantity; -1 absent */
@@ -63,14 +64,18 @@ struct offer_row {
  * Maps one inventory item. Numbers may arrive as JSON numbers or strings.
  * Returns ERR_PARSE (with a reason in why, if given) when the item has no
  * usable SKU (missing, empty, not a string, over MAPPING_SKU_MAX bytes or not
- * UTF-8); an unknown condition is not an error: condition is NULL and a
- * warning is appended to warn (if given). On error *out holds nothing to free.
+ * UTF-8); an unknown condition or a price that is not a decimal amount is
+ * not an error: the field is NULL and a warning is appended to warn (if
+ * given). On error *out holds nothing to free.
  */
 enum error mapping_item_from_json(const json_t *item, struct item_row *out, struct buf *warn,
 				  struct buf *why);
 
-/* Maps one offer; ERR_PARSE (reason in why) without an offerId. */
-enum error mapping_offer_from_json(const json_t *offer, struct offer_row *out, struct buf *why);
+/* Maps one offer; ERR_PARSE (reason in why) without an offerId. A price
+ * that is not a decimal amount is not an error: price_value is NULL and a
+ * warning is appended to warn (if given). */
+enum error mapping_offer_from_json(const json_t *offer, struct offer_row *out, struct buf *warn,
+				   struct buf *why);
 
 /*
  * Fills price, currency, listing id, status and category of an item that had
@@ -92,6 +97,15 @@ const char *mapping_condition(const char *ebay_value);
 /* The document's status rule over offer statuses: "ACTIVE" if any is
  * PUBLISHED or PUBLISHED_IN_PROGRESS, "ENDED" otherwise, "UNKNOWN" if n is 0. */
 const char *mapping_status(const char *const *statuses, size_t n);
+
+/*
+ * 1 if v is a plain decimal amount: digits, optionally "." and more digits
+ * ("19.99", "20", "0.5"), at most MAPPING_PRICE_MAX bytes; 0 for anything
+ * else (NULL, "", "N/A", "-1", "1e3", ".5"). Mapping keeps a price only
+ * then, and every store backend stores NULL for any other price_value, so
+ * that all of them hold the same.
+ */
+int mapping_is_decimal(const char *v);
 
 void item_row_release(struct item_row *row);
 void offer_row_release(struct offer_row *row);

@@ -134,6 +134,11 @@ enum error store_check_unseen(struct store *s, const char *user_id, const char *
 	return ERR_OK;
 }
 
+const char *store_price(const char *v)
+{
+	return mapping_is_decimal(v) ? v : NULL;
+}
+
 char *store_like_pattern(const char *text)
 {
 	struct buf b = BUF_INIT;

@@ -198,6 +198,11 @@ enum error store_check_query(struct store *s, const char *table, const struct st
  * "inventory" and "offers" (ERR_INVALID); *offers is 1 for "offers". */
 enum error store_check_unseen(struct store *s, const char *user_id, const char *table, int *offers);
 
+/* v when it is a decimal amount (mapping_is_decimal), else NULL: the
+ * price_value every backend stores, so that a text PostgreSQL's NUMERIC
+ * would refuse is NULL in SQLite too (raw_payload keeps what was sent). */
+const char *store_price(const char *v);
+
 /* "%" + text with "\", "%" and "_" escaped + "%", for LIKE ... ESCAPE '\'.
  * Returns a malloc'd string. */
 char *store_like_pattern(const char *text);

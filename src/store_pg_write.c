@@ -194,44 +194,6 @@ static const char *jsonb_safe(const char *json, char **tmp)
 	return p;
 }
 
-/*
- * Whether v is a decimal NUMERIC takes as it is: [+-]digits[.digits] or
- * .digits, an optional exponent of up to three digits, at most 64 bytes.
- * Anything else from eBay ("", "N/A") is stored as NULL instead of failing
- * the page; raw_payload keeps what was sent.
- */
-static int decimal_ok(const char *v)
-{
-	size_t i = 0, digits = 0, exp = 0;
-
-	if (!v || strlen(v) > 64)
-		return 0;
-	if (v[i] == '+' || v[i] == '-')
-		i++;
-	for (; v[i] >= '0' && v[i] <= '9'; i++)
-		digits++;
-	if (v[i] == '.')
-		for (i++; v[i] >= '0' && v[i] <= '9'; i++)
-			digits++;
-	if (!digits)
-		return 0;
-	if (v[i] == 'e' || v[i] == 'E') {
-		i++;
-		if (v[i] == '+' || v[i] == '-')
-			i++;
-		for (; v[i] >= '0' && v[i] <= '9'; i++)
-			exp++;
-		if (exp == 0 || exp > 3)
-			return 0;
-	}
-	return v[i] == '\0';
-}
-
-static const char *price(const char *v)
-{
-	return decimal_ok(v) ? v : NULL;
-}
-
 /* Parameter strings of one chunk: pointers into the rows, numbers and
  * NUL-free payloads held here. */
 struct params {
@@ -294,7 +256,7 @@ static void item_values(struct params *pp, const struct item_row *it, const char
 	v[3] = it->part_number;
 	v[4] = it->model;
 	v[5] = known ? it->category : NULL;
-	v[6] = known ? price(it->price_value) : NULL;
+	v[6] = known ? store_price(it->price_value) : NULL;
 	v[7] = known ? it->price_currency : NULL;
 	v[8] = pnum(pp, it->quantity, 1);
 	v[9] = known ? it->ebay_listing_id : NULL;
@@ -312,7 +274,7 @@ static void offer_values(struct params *pp, const struct offer_row *o, const cha
 	v[4] = o->status;
 	v[5] = o->listing_id;
 	v[6] = o->listing_status;
-	v[7] = price(o->price_value);
+	v[7] = store_price(o->price_value);
 	v[8] = o->price_currency;
 	v[9] = pnum(pp, o->available_quantity, 1);
 	v[10] = pnum(pp, o->sold_quantity, 1);
@@ -712,12 +674,12 @@ static void split_derived(struct batch *b, const struct item_row *items, size_t 
 		}
 		if (!arr)
 			arr = json_array();
-		json_array_append_new(
-		    arr, json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?}", "sku", it->sku,
-				   "category", it->category, "price_value",
-				   decimal_ok(it->price_value) ? it->price_value : NULL,
-				   "price_currency", it->price_currency, "listing_id",
-				   it->ebay_listing_id, "status", it->ebay_status));
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?}", "sku",
+						it->sku, "category", it->category, "price_value",
+						store_price(it->price_value), "price_currency",
+						it->price_currency, "listing_id",
+						it->ebay_listing_id, "status", it->ebay_status));
 	}
 	b->items = b->full;
 	if (arr) {

@@ -469,7 +469,7 @@ static enum error upsert_item(struct store *s, sqlite3_stmt *st, const char *use
 	bind_text(st, 5, it->part_number);
 	bind_text(st, 6, it->model);
 	bind_text(st, 7, known ? it->category : NULL);
-	bind_text(st, 8, known ? it->price_value : NULL);
+	bind_text(st, 8, known ? store_price(it->price_value) : NULL);
 	bind_text(st, 9, known ? it->price_currency : NULL);
 	bind_count(st, 10, it->quantity);
 	bind_text(st, 11, known ? it->ebay_listing_id : NULL);
@@ -497,7 +497,7 @@ static enum error update_derived(struct store *s, sqlite3_stmt *st, const char *
 	bind_text(st, 1, user_id);
 	bind_text(st, 2, it->sku);
 	bind_text(st, 3, it->category);
-	bind_text(st, 4, it->price_value);
+	bind_text(st, 4, store_price(it->price_value));
 	bind_text(st, 5, it->price_currency);
 	bind_text(st, 6, it->ebay_listing_id);
 	bind_text(st, 7, it->ebay_status);
@@ -520,7 +520,7 @@ static enum error upsert_offer(struct store *s, sqlite3_stmt *st, const char *us
 	bind_text(st, 6, o->status);
 	bind_text(st, 7, o->listing_id);
 	bind_text(st, 8, o->listing_status);
-	bind_text(st, 9, o->price_value);
+	bind_text(st, 9, store_price(o->price_value));
 	bind_text(st, 10, o->price_currency);
 	bind_count(st, 11, o->available_quantity);
 	bind_count(st, 12, o->sold_quantity);

@@ -81,7 +81,7 @@ static enum error flush_batch(struct step2 *s)
  * offer-derived fields. Returns how many offers were kept. */
 static size_t add_to_batch(struct step2 *s, struct job *j)
 {
-	struct buf why = BUF_INIT;
+	struct buf why = BUF_INIT, warn = BUF_INIT;
 	size_t i, first = s->n_offers;
 	json_t *o;
 	struct item_row *item;
@@ -93,14 +93,18 @@ static size_t add_to_batch(struct step2 *s, struct job *j)
 	json_array_foreach(j->offers, i, o)
 	{
 		buf_reset(&why);
-		if (mapping_offer_from_json(o, &s->offers[s->n_offers], &why)) {
+		buf_reset(&warn);
+		if (mapping_offer_from_json(o, &s->offers[s->n_offers], &warn, &why)) {
 			sync_emit(s->r, EVENT_WARNING, "⚠ SKU %s: skipping an offer: %s", j->sku,
 				  buf_str(&why));
 			continue;
 		}
+		if (warn.len)
+			sync_emit(s->r, EVENT_WARNING, "⚠ %s", buf_str(&warn));
 		s->n_offers++;
 	}
 	buf_release(&why);
+	buf_release(&warn);
 
 	if (s->n_items == s->cap_items) {
 		s->cap_items = s->cap_items * 2 + 16;

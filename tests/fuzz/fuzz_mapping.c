@@ -40,6 +40,7 @@ static void check_item(const struct item_row *row)
 		!strcmp(row->ebay_status, "ENDED") || !strcmp(row->ebay_status, "UNKNOWN"));
 	require(row->quantity >= -1 && row->photo_count >= 0);
 	require(row->offer_fields_known == 0 || row->ebay_status != NULL);
+	require(!row->price_value || mapping_is_decimal(row->price_value));
 }
 
 static void check_offer(const struct offer_row *row)
@@ -47,6 +48,7 @@ static void check_offer(const struct offer_row *row)
 	require(row->offer_id && *row->offer_id && row->raw_payload);
 	require(!row->sku || strlen(row->sku) <= MAPPING_SKU_MAX);
 	require(row->available_quantity >= -1 && row->sold_quantity >= -1);
+	require(!row->price_value || mapping_is_decimal(row->price_value));
 }
 
 /* Maps items[0] as an item and the rest as its offers. */
@@ -67,7 +69,7 @@ static void map_group(json_t *const *elems, size_t n)
 		require(why.len > 0);
 	for (i = 1; i < n; i++) {
 		buf_reset(&why);
-		if (mapping_offer_from_json(elems[i], &offers[k], &why) == ERR_OK)
+		if (mapping_offer_from_json(elems[i], &offers[k], &warn, &why) == ERR_OK)
 			check_offer(&offers[k++]);
 		else
 			require(why.len > 0);

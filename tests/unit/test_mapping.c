@@ -410,6 +410,129 @@ static void test_quantity_forms(void **state)
 	}
 }
 
+/* A price is kept only as a plain decimal amount; anything else is NULL
+ * with a warning that names the price and the SKU, in the item's document
+ * shape and in an offer alike. */
+static const struct {
+	const char *value; /* JSON */
+	const char *want;  /* NULL: dropped */
+	const char *warning;
+} price_cases[] = {
+    {"\"19.99\"", "19.99", NULL},
+    {"\"20\"", "20", NULL},
+    {"\"0.5\"", "0.5", NULL},
+    {"\"25.0\"", "25.0", NULL},
+    {"19.99", "19.99", NULL},
+    {"7", "7", NULL},
+    {"null", NULL, NULL},
+    {"\"N/A\"", NULL, "price 'N/A' of SKU 'P' is not a decimal amount"},
+    {"\"\"", NULL, "price '' of SKU 'P' is not a decimal amount"},
+    {"\"-1.00\"", NULL, "price '-1.00' of SKU 'P' is not a decimal amount"},
+    {"-3", NULL, "price '-3' of SKU 'P' is not a decimal amount"},
+    {"\"1e3\"", NULL, "price '1e3' of SKU 'P' is not a decimal amount"},
+    {"1e300", NULL, "price '1e+300' of SKU 'P' is not a decimal amount"},
+    {"\".5\"", NULL, "price '.5' of SKU 'P' is not a decimal amount"},
+    {"\"12.\"", NULL, "price '12.' of SKU 'P' is not a decimal amount"},
+    {"\"19,99\"", NULL, "price '19,99' of SKU 'P' is not a decimal amount"},
+    {"\" 19.99\"", NULL, "price ' 19.99' of SKU 'P' is not a decimal amount"},
+    {"true", NULL, "price 'true' of SKU 'P' is not a decimal amount"},
+    {"{\"amount\":1}", NULL, "price '{\"amount\":1}' of SKU 'P' is not a decimal amount"},
+};
+
+static void check_price(size_t i, const char *got, const struct buf *warn)
+{
+	if (price_cases[i].want)
+		assert_string_equal(got, price_cases[i].want);
+	else
+		assert_null(got);
+	if (price_cases[i].warning)
+		assert_string_equal(buf_str(warn), price_cases[i].warning);
+	else
+		assert_int_equal(warn->len, 0);
+}
+
+static void test_price_forms_item(void **state)
+{
+	for (size_t i = 0; i < sizeof(price_cases) / sizeof(price_cases[0]); i++) {
+		char *text = xasprintf("{\"sku\":\"P\",\"pricingSummary\":{\"price\":"
+				       "{\"value\":%s,\"currency\":\"USD\"}}}",
+				       price_cases[i].value);
+		struct item_row row;
+		struct buf warn = BUF_INIT;
+
+		map_ok(text, &row, &warn);
+		check_price(i, row.price_value, &warn);
+		assert_string_equal(row.price_currency, "USD");
+		assert_int_equal(row.offer_fields_known, 1);
+		item_row_release(&row);
+		buf_release(&warn);
+		free(text);
+	}
+}
+
+static void test_price_forms_offer(void **state)
+{
+	for (size_t i = 0; i < sizeof(price_cases) / sizeof(price_cases[0]); i++) {
+		char *text = xasprintf("{\"offerId\":\"O-1\",\"sku\":\"P\",\"pricingSummary\":"
+				       "{\"price\":{\"value\":%s,\"currency\":\"USD\"}}}",
+				       price_cases[i].value);
+		json_t *j = parse(text);
+		struct offer_row o;
+		struct buf warn = BUF_INIT, why = BUF_INIT;
+
+		assert_int_equal(mapping_offer_from_json(j, &o, &warn, &why), ERR_OK);
+		check_price(i, o.price_value, &warn);
+		assert_string_equal(o.price_currency, "USD");
+		offer_row_release(&o);
+		json_decref(j);
+		buf_release(&warn);
+		buf_release(&why);
+		free(text);
+	}
+}
+
+/* An offer without a sku of its own is named by its id; the document's
+ * offer shape (price at the top) is read the same way; the warning of an
+ * item without offer fields of its own never mentions a price. */
+static void test_price_warning_names(void **state)
+{
+	json_t *j = parse("{\"offerId\":\"O-9\",\"price\":{\"value\":\"TBD\"}}");
+	struct buf warn = BUF_INIT, why = BUF_INIT;
+	struct offer_row o;
+	struct item_row row;
+
+	assert_int_equal(mapping_offer_from_json(j, &o, &warn, &why), ERR_OK);
+	assert_null(o.price_value);
+	assert_string_equal(buf_str(&warn), "price 'TBD' of offer 'O-9' is not a decimal amount");
+	offer_row_release(&o);
+	json_decref(j);
+	buf_reset(&warn);
+	map_ok("{\"sku\":\"W\",\"condition\":\"MINT\",\"pricingSummary\":{\"price\":"
+	       "{\"value\":\"free\"}}}",
+	       &row, &warn);
+	assert_string_equal(buf_str(&warn), "unknown condition 'MINT' for SKU 'W'; price 'free' of "
+					    "SKU 'W' is not a decimal amount");
+	item_row_release(&row);
+	buf_release(&warn);
+	buf_release(&why);
+	assert_true(mapping_is_decimal("0"));
+	assert_true(mapping_is_decimal("123456789012345678901234.5678"));
+	assert_false(mapping_is_decimal(NULL));
+	assert_false(mapping_is_decimal("1.2.3"));
+	/* MAPPING_PRICE_MAX bytes is the most a price may have. */
+	{
+		char long_price[MAPPING_PRICE_MAX + 2];
+
+		memset(long_price, '9', sizeof(long_price));
+		long_price[MAPPING_PRICE_MAX - 2] = '.';
+		long_price[MAPPING_PRICE_MAX] = '\0';
+		assert_true(mapping_is_decimal(long_price));
+		long_price[MAPPING_PRICE_MAX] = '9';
+		long_price[MAPPING_PRICE_MAX + 1] = '\0';
+		assert_false(mapping_is_decimal(long_price));
+	}
+}
+
 static void test_photo_count(void **state)
 {
 	struct item_row row;
@@ -458,7 +581,7 @@ static void map_offer_ok(const char *text, struct offer_row *row)
 	enum error err;
 
 	buf_init(&why, 0);
-	err = mapping_offer_from_json(j, row, &why);
+	err = mapping_offer_from_json(j, row, NULL, &why);
 	if (err)
 		fail_msg("offer mapping failed: %s", buf_str(&why));
 	json_decref(j);
@@ -543,7 +666,7 @@ static void test_offer_refused(void **state)
 		struct buf why;
 
 		buf_init(&why, 0);
-		assert_int_equal(mapping_offer_from_json(j, &o, &why), ERR_PARSE);
+		assert_int_equal(mapping_offer_from_json(j, &o, NULL, &why), ERR_PARSE);
 		if (!strstr(buf_str(&why), cases[i].needle))
 			fail_msg("reason '%s' lacks '%s'", buf_str(&why), cases[i].needle);
 		assert_null(o.offer_id);
@@ -773,6 +896,9 @@ int main(void)
 	    cmocka_unit_test(test_part_number_fallbacks),
 	    cmocka_unit_test(test_model_fallbacks),
 	    cmocka_unit_test(test_quantity_forms),
+	    cmocka_unit_test(test_price_forms_item),
+	    cmocka_unit_test(test_price_forms_offer),
+	    cmocka_unit_test(test_price_warning_names),
 	    cmocka_unit_test(test_photo_count),
 	    cmocka_unit_test(test_status_rule),
 	    cmocka_unit_test(test_offer_every_field),

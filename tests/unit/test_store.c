@@ -141,7 +141,7 @@ static struct offer_row offer(const char *fmt, ...)
 	va_end(ap);
 	j = parse(text);
 	buf_init(&why, 0);
-	if (mapping_offer_from_json(j, &row, &why))
+	if (mapping_offer_from_json(j, &row, NULL, &why))
 		fail_msg("cannot map test offer: %s", buf_str(&why));
 	buf_release(&why);
 	json_decref(j);
@@ -653,6 +653,58 @@ static void test_item_without_payload_updates_offer_fields(void **state)
 	assert_string_equal(str(row, "ebay_status"), "UNKNOWN");
 	json_decref(row);
 	offer_row_release(&of);
+}
+
+/* A price that is not a decimal amount, written straight to the store (as
+ * item, offer and offer-derived row): every backend stores NULL, the rest
+ * of the row as given; a decimal one is stored as written. */
+static void test_non_decimal_price_is_null(void **state)
+{
+	static const char *const bad[] = {"N/A", "", "-1.00", "1e3", ".5", "19,99", "12.", "0x1F"};
+	struct store *s = ((struct fixture *)*state)->s;
+	json_t *row;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct item_row it = item("{\"sku\":\"P-%zu\"}", i), derived;
+		struct offer_row of = offer("{\"offerId\":\"O-%zu\",\"sku\":\"P-%zu\"}", i, i);
+		char sku[16], id[16];
+
+		snprintf(sku, sizeof(sku), "P-%zu", i);
+		snprintf(id, sizeof(id), "O-%zu", i);
+		it.price_value = xstrdup(bad[i]);
+		it.price_currency = xstrdup("USD");
+		it.ebay_status = xstrdup("ACTIVE");
+		it.offer_fields_known = 1;
+		of.price_value = xstrdup(bad[i]);
+		CHECK(s, store_write_batch(s, "u", "run-1", &it, 1, &of, 1));
+		row = get_item(s, "u", sku);
+		assert_null_col(row, "price_value");
+		assert_string_equal(str(row, "price_currency"), "USD");
+		assert_string_equal(str(row, "ebay_status"), "ACTIVE");
+		json_decref(row);
+		row = get_offer(s, "u", id);
+		assert_non_null(row);
+		assert_null_col(row, "price_value");
+		json_decref(row);
+
+		/* The offers sync's row for the SKU, after a decimal price. */
+		derived = bare_item(sku);
+		derived.price_value = xstrdup("5.00");
+		derived.offer_fields_known = 1;
+		CHECK(s, store_write_batch(s, "u", "run-2", &derived, 1, NULL, 0));
+		row = get_item(s, "u", sku);
+		assert_string_equal(str(row, "price_value"), "5.00");
+		json_decref(row);
+		free(derived.price_value);
+		derived.price_value = xstrdup(bad[i]);
+		CHECK(s, store_write_batch(s, "u", "run-3", &derived, 1, NULL, 0));
+		row = get_item(s, "u", sku);
+		assert_null_col(row, "price_value");
+		json_decref(row);
+		item_row_release(&derived);
+		item_row_release(&it);
+		offer_row_release(&of);
+	}
 }
 
 static void test_two_users_same_sku(void **state)
@@ -1446,6 +1498,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_item_without_payload_updates_offer_fields, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_non_decimal_price_is_null, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_users_same_sku, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_of_1000, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_is_atomic, setup, teardown),
