@@ -134,6 +134,11 @@ static int run_sync(struct sync_opts *opts, struct printer *pr)
 		code = CLI_EXIT_OK;
 	} else if (err == ERR_CANCELLED) {
 		code = CLI_EXIT_CANCELLED;
+	} else if (err == ERR_CONFLICT) {
+		/* Refused before it started: "an offers sync is already running
+		 * for alice (run ...)". */
+		fprintf(stderr, "ebaysync: %s\n", sync_run_error(run));
+		code = CLI_EXIT_FAILED;
 	} else {
 		fprintf(stderr, "ebaysync: sync failed: %s\n",
 			sync_run_error(run) ? sync_run_error(run) : error_strerror(err));

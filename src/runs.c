@@ -493,8 +493,28 @@ enum error runs_start(struct runs *r, struct store *s, const char *user, enum sy
 	 * is out, other processes see the run (and refuse a second one), and
 	 * GET /ebay/sync/runs lists it. */
 	runlog_read(sync_run_log(e->run), 0, START_WAIT_MS, NULL, 0, NULL, NULL);
-	runs_entry_release(e);
 	err = ERR_OK;
+	if (sync_run_result(e->run) == ERR_CONFLICT) {
+		/* Another process started one of this kind a moment before us
+		 * and the store refused ours: nothing of it exists, so it
+		 * leaves the registry and the answer is the usual 409. */
+		pthread_mutex_lock(&r->mu);
+		for (struct runs_entry **pp = &r->head; *pp; pp = &(*pp)->next) {
+			if (*pp == e) {
+				*pp = e->next;
+				entry_unref_locked(e);
+				break;
+			}
+		}
+		pthread_mutex_unlock(&r->mu);
+		FREE_AND_NULL(*run_id);
+		err = running_elsewhere(r, s, user, kind, conflict_id, why);
+		if (!err) {
+			buf_adds(why, conflict_message(kind));
+			err = ERR_CONFLICT;
+		}
+	}
+	runs_entry_release(e);
 out:
 	secret_free(token);
 	return err;

@@ -30,8 +30,9 @@ struct storepool;
 struct runlog;
 
 /* A run of another process counts as alive while its heartbeat is younger
- * than this; older 'running' rows are marked interrupted. */
-#define RUNS_STALE_MS 60000
+ * than this; older 'running' rows are marked interrupted (the engine's
+ * threshold, so that a server and a CLI run agree). */
+#define RUNS_STALE_MS SYNC_STALE_MS
 
 struct runs_config {
 	const char *env_name;	      /* "production", "sandbox", "simulator" */

@@ -139,6 +139,21 @@ const char *store_price(const char *v)
 	return mapping_is_decimal(v) ? v : NULL;
 }
 
+enum error store_run_conflict(struct store *s, const struct run_row *r, const char *running_id)
+{
+	const char *a = r->kind[0] && strchr("aeiou", r->kind[0]) ? "an" : "a";
+
+	/* The running one is r itself: its id is taken, nothing is running
+	 * twice. */
+	if (running_id && !strcmp(running_id, r->id))
+		return store_fail(s, ERR_CONFLICT, "run '%s' already exists in sync_runs", r->id);
+	if (running_id)
+		return store_fail(s, ERR_CONFLICT, "%s %s sync is already running for %s (run %s)",
+				  a, r->kind, r->user_id, running_id);
+	return store_fail(s, ERR_CONFLICT, "%s %s sync is already running for %s", a, r->kind,
+			  r->user_id);
+}
+
 char *store_like_pattern(const char *text)
 {
 	struct buf b = BUF_INIT;

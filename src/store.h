@@ -100,6 +100,8 @@ struct store_ops {
 				  const struct item_row *items, size_t n_items,
 				  const struct offer_row *offers, size_t n_offers);
 
+	/* ERR_CONFLICT when the user already has a run of r's kind running
+	 * (at most one is, per the schema): see store_run_conflict(). */
 	enum error (*run_insert)(struct store *s, const struct run_row *r);
 	/* Updates status, counts, heartbeat, finished and error of r->id. */
 	enum error (*run_update)(struct store *s, const struct run_row *r);
@@ -202,6 +204,14 @@ enum error store_check_unseen(struct store *s, const char *user_id, const char *
  * price_value every backend stores, so that a text PostgreSQL's NUMERIC
  * would refuse is NULL in SQLite too (raw_payload keeps what was sent). */
 const char *store_price(const char *v);
+
+/*
+ * Refuses run r because its user has a run of its kind running, the one
+ * named running_id (NULL when it could not be named): ERR_CONFLICT with
+ * "an offers sync is already running for alice (run offers_...)", or, when
+ * that run is r itself, "run '<id>' already exists in sync_runs".
+ */
+enum error store_run_conflict(struct store *s, const struct run_row *r, const char *running_id);
 
 /* "%" + text with "\", "%" and "_" escaped + "%", for LIKE ... ESCAPE '\'.
  * Returns a malloc'd string. */

@@ -100,9 +100,11 @@ enum error store_pg_fail(struct store *s, const PGresult *r, const char *context
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	const char *detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *constraint = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
 	char msg[320], det[160] = "";
 
 	snprintf(p->sqlstate, sizeof(p->sqlstate), "%s", state ? state : "");
+	snprintf(p->constraint, sizeof(p->constraint), "%s", constraint ? constraint : "");
 	p->lost = PQstatus(p->conn) != CONNECTION_OK || (state && sqlstate_lost(state));
 	if (primary)
 		first_line(primary, msg, sizeof(msg));
@@ -577,6 +579,7 @@ struct run_ctx {
 	long long limit, offset, stale_ms, count;
 	struct run_row *rows;
 	size_t n;
+	int one_running; /* run_insert broke the one-running-run index: 1, 2 on a repeat */
 };
 
 static enum error run_insert_unit(struct store *s, void *arg)
@@ -612,6 +615,12 @@ static enum error run_insert_unit(struct store *s, void *arg)
 			 "$13, $14)",
 			 14, v, context);
 	if (err && !strcmp(p->sqlstate, "23505")) {
+		/* Another run of this kind is running for the user (the index of
+		 * migration 0003): pg_run_insert names it, after this unit. */
+		if (!strcmp(p->constraint, "sync_runs_one_running")) {
+			c->one_running = 1 + p->retrying;
+			return ERR_CONFLICT;
+		}
 		/* A repeat after a reconnect finds the row its first try
 		 * committed: that is success. Otherwise the id is taken. */
 		if (p->retrying)
@@ -621,14 +630,46 @@ static enum error run_insert_unit(struct store *s, void *arg)
 	return err;
 }
 
+/* The id of the user's running run of r's kind, if any (c->out->id). */
+static enum error running_unit(struct store *s, void *arg)
+{
+	struct run_ctx *c = arg;
+	const char *v[2] = {c->in->user_id, c->in->kind};
+	PGresult *res;
+
+	res = store_pg_exec(s, NULL,
+			    "SELECT id FROM sync_runs WHERE user_id = $1 AND kind = $2 "
+			    "AND status = 'running'",
+			    2, v, PGRES_TUPLES_OK, "cannot look up the running run in sync_runs");
+	if (!res)
+		return store_pg_err(s);
+	c->out->id = PQntuples(res) ? dup_col(res, 0, 0) : NULL;
+	PQclear(res);
+	return ERR_OK;
+}
+
 static enum error pg_run_insert(struct store *s, const struct run_row *r)
 {
-	struct run_ctx c = {.in = r};
+	struct run_row running = {0};
+	struct run_ctx c = {.in = r, .out = &running};
+	enum error err;
 
 	if (!r->id || !r->user_id || !r->kind || !r->status)
 		return store_fail(s, ERR_INVALID,
 				  "cannot insert a run without id, user, kind and status");
-	return store_pg_unit(s, STORE_PG_TX, run_insert_unit, &c);
+	err = store_pg_unit(s, STORE_PG_TX, run_insert_unit, &c);
+	if (err != ERR_CONFLICT || !c.one_running)
+		return err;
+	/* The running one may have ended since; and on a repeat after a
+	 * reconnect it may be this very run, whose first try committed. */
+	if (store_pg_unit(s, STORE_PG_NO_TX, running_unit, &c))
+		running.id = NULL;
+	if (c.one_running == 2 && running.id && !strcmp(running.id, r->id))
+		err = ERR_OK;
+	else
+		err = store_run_conflict(s, r, running.id);
+	free(running.id);
+	return err;
 }
 
 static enum error run_update_unit(struct store *s, void *arg)

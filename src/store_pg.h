@@ -55,6 +55,7 @@ struct store_pg {
 	int lost;		/* the last statement lost the connection */
 	int retrying;		/* the unit now running is a repeat after a reconnect */
 	char sqlstate[6];	/* of the last failed statement, "" if none */
+	char constraint[64];	/* the constraint it broke, "" if none */
 	enum error last_err;	/* what store_pg_fail returned last */
 	enum store_pg_write_mode mode;
 	int staged; /* the COPY staging tables exist on conn */
@@ -90,7 +91,8 @@ enum error store_pg_cmd(struct store *s, const char *sql, int n, const char *con
 			const char *context);
 /* Records the failure of r (or of the connection, when r is NULL) in
  * s->errmsg as "<context>: <message>" and returns ERR_TIMEOUT for a
- * statement timeout, ERR_DB otherwise. Sets lost and sqlstate. */
+ * statement timeout, ERR_CONFLICT for a unique violation, ERR_DB otherwise.
+ * Sets lost, sqlstate and constraint. */
 enum error store_pg_fail(struct store *s, const PGresult *r, const char *context);
 /* The error code of the last failure store_pg_fail recorded (after
  * store_pg_exec or store_pg_prepare returned NULL). */

@@ -60,6 +60,7 @@ enum stmt_id {
 	S_RUN_COUNT,
 	S_RUN_STOP,
 	S_RUN_INTERRUPT,
+	S_RUN_RUNNING,
 	S_EVENT_INSERT,
 	S_EVENT_LIST,
 	S_FAILURE_UPSERT,
@@ -132,6 +133,8 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_RUN_INTERRUPT] = "UPDATE sync_runs SET status = 'interrupted', finished_ms = ?1 "
 			"WHERE status = 'running' AND (heartbeat_ms < ?2 "
 			"OR (?3 IS NOT NULL AND owner = ?3))",
+    [S_RUN_RUNNING] = "SELECT id FROM sync_runs WHERE user_id = ?1 AND kind = ?2 "
+		      "AND status = 'running'",
     [S_EVENT_INSERT] = "INSERT INTO sync_events (run_id, seq, type, ts_ms, line, data) "
 		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run_id, seq) DO NOTHING",
     [S_EVENT_LIST] = "SELECT seq, type, ts_ms, line, data FROM sync_events "
@@ -595,10 +598,31 @@ static void read_run(sqlite3_stmt *st, struct run_row *r)
 	r->owner = col_text(st, 13);
 }
 
+/* Refuses r because the user has a running run of its kind: names that
+ * run when it is still there. */
+static enum error running_conflict(struct store *s, const struct run_row *r)
+{
+	sqlite3_stmt *st;
+	char *id = NULL;
+	enum error err;
+
+	if (stmt(s, S_RUN_RUNNING, &st) == ERR_OK) {
+		bind_text(st, 1, r->user_id);
+		bind_text(st, 2, r->kind);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			id = col_text(st, 0);
+		sqlite3_reset(st);
+	}
+	err = store_run_conflict(s, r, id);
+	free(id);
+	return err;
+}
+
 static enum error sqlite_run_insert(struct store *s, const struct run_row *r)
 {
 	sqlite3_stmt *st;
 	enum error err;
+	int running = 0;
 
 	if (!r->id || !r->user_id || !r->kind || !r->status)
 		return store_fail(s, ERR_INVALID,
@@ -624,10 +648,14 @@ static enum error sqlite_run_insert(struct store *s, const struct run_row *r)
 	sqlite3_bind_int(st, 12, r->stop_requested != 0);
 	bind_text(st, 13, r->error);
 	bind_text(st, 14, r->owner);
-	if (!step_done(st))
+	if (!step_done(st)) {
+		/* The index of migration 0003: the user already has a running
+		 * run of this kind (a taken id is SQLITE_CONSTRAINT_PRIMARYKEY). */
+		running = sqlite3_extended_errcode(db_of(s)) == SQLITE_CONSTRAINT_UNIQUE;
 		err = db_fail(s, "cannot insert sync_runs row '%s'", r->id);
+	}
 	sqlite3_reset(st);
-	return err;
+	return running ? running_conflict(s, r) : err;
 }
 
 static enum error sqlite_run_update(struct store *s, const struct run_row *r)

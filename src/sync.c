@@ -143,6 +143,16 @@ const char *sync_run_error(const struct sync_run *r)
 	return r->error;
 }
 
+enum error sync_run_result(const struct sync_run *r)
+{
+	enum error err;
+
+	pthread_mutex_lock((pthread_mutex_t *)&r->lock);
+	err = r->result;
+	pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
+	return err;
+}
+
 struct run_counts sync_run_counts(struct sync_run *r)
 {
 	struct run_counts c;
@@ -328,7 +338,7 @@ static enum error token_missing(void *ctx, int refresh, char **token, struct buf
  * the writer could not start) through the run's own connection. */
 static void persist_rest(struct sync_run *r)
 {
-	if (r->store && writer_persist_log(r->store, r->id, r->log))
+	if (r->recorded && writer_persist_log(r->store, r->id, r->log))
 		fprintf(stderr, "ebaysync: run %s: cannot store its last log lines: %s\n", r->id,
 			store_errmsg(r->store));
 }
@@ -359,9 +369,10 @@ static void finish(struct sync_run *r, enum error err)
 					   : STORE_RUN_FAILED;
 	if (err && err != ERR_CANCELLED && !r->error)
 		r->error = xstrdup(error_strerror(err));
+	r->result = err;
 	pthread_mutex_unlock(&r->lock);
 
-	if (r->store) {
+	if (r->recorded) {
 		fill_row(r, &row);
 		row.finished_ms = timeutil_wall_ms();
 		store_run_update(r->store, &row);
@@ -465,13 +476,26 @@ static enum error setup(struct sync_run *r)
 		sync_fail(r, err, "cannot open the database: %s", buf_str(&msg));
 		goto out;
 	}
+	/* A run whose process died would hold its kind for this user
+	 * forever (the store lets one run of a kind run per user). */
+	err = store_runs_interrupt_stale(r->store, NULL, SYNC_STALE_MS, NULL);
+	if (err) {
+		sync_fail(r, err, "cannot mark stale runs interrupted: %s", store_errmsg(r->store));
+		goto out;
+	}
 	fill_row(r, &row);
 	row.started_ms = timeutil_wall_ms();
 	err = store_run_insert(r->store, &row);
+	if (err == ERR_CONFLICT) {
+		/* "an offers sync is already running for alice (run ...)" */
+		sync_fail(r, err, "%s", store_errmsg(r->store));
+		goto out;
+	}
 	if (err) {
 		sync_fail(r, err, "cannot record the run: %s", store_errmsg(r->store));
 		goto out;
 	}
+	r->recorded = 1;
 	err = writer_start(r->db_url, r->user_id, r->id, r->log, stored, r, &r->writer, &msg);
 	if (err) {
 		sync_fail(r, err, "cannot start the database writer: %s", buf_str(&msg));

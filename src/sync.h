@@ -21,6 +21,14 @@
 #include "runlog.h"
 #include "store.h"
 
+/*
+ * A 'running' run whose heartbeat is older than this has lost its process.
+ * The engine writes its heartbeat about once a second, at its cancellation
+ * points; a new run first marks older ones interrupted, so that a crashed
+ * run never keeps the next one of its kind from starting.
+ */
+#define SYNC_STALE_MS 30000
+
 enum sync_kind {
 	SYNC_INVENTORY,
 	SYNC_OFFERS,
@@ -55,11 +63,13 @@ struct sync_run *sync_run_new(const struct sync_opts *opts, const char *run_id);
 void sync_run_free(struct sync_run *r);
 
 /*
- * Executes the run: inserts its sync_runs row, syncs, persists its events,
- * and updates the row to its final status. Returns ERR_OK for done (even
- * with per-SKU failures, which are counted and recorded in sync_failures),
- * ERR_CANCELLED when cancelled, or the error that failed it (with a message
- * in sync_run_error()).
+ * Executes the run: marks runs without a heartbeat for SYNC_STALE_MS
+ * interrupted, inserts its sync_runs row, syncs, persists its events, and
+ * updates the row to its final status. Returns ERR_OK for done (even with
+ * per-SKU failures, which are counted and recorded in sync_failures),
+ * ERR_CANCELLED when cancelled, ERR_CONFLICT when a run of the same kind is
+ * running for the user, or the error that failed it (with a message in
+ * sync_run_error()).
  */
 enum error sync_run_execute(struct sync_run *r);
 
@@ -74,6 +84,13 @@ const char *sync_run_status(const struct sync_run *r);
 struct run_counts sync_run_counts(struct sync_run *r);
 /* The one-line reason a failed run failed, or NULL. */
 const char *sync_run_error(const struct sync_run *r);
+/*
+ * What ended the run: ERR_OK while it runs and when it is done, else what
+ * sync_run_execute() returned. ERR_CONFLICT: it never started, because the
+ * user has a run of the same kind running (the reason names it); nothing of
+ * it is in the store.
+ */
+enum error sync_run_result(const struct sync_run *r);
 
 /* Fresh run id for kind, "<kind>_<epoch seconds>_<6 random hex>" (malloc'd). */
 char *sync_new_run_id(enum sync_kind k);

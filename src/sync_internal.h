@@ -30,9 +30,11 @@ struct sync_run {
 	struct run_counts counts;
 	const char *status; /* STORE_RUN_*; static */
 	char *error;
+	enum error result; /* what ended it; ERR_OK until then */
 
 	/* Set up by sync_run_execute() for the length of the run. */
 	struct store *store; /* the run's own connection: runs, failures */
+	int recorded;	     /* its sync_runs row is in the store */
 	struct writer *writer;
 	struct ebay_client *client;
 	long long t0;		     /* monotonic ms at start */

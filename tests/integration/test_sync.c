@@ -823,6 +823,131 @@ static void test_bad_token(void **state)
 	free(dir);
 }
 
+/* Starts `ebaysync sync KIND` against the simulator without waiting: its
+ * standard output is dropped, its standard error goes to err_path. */
+static pid_t spawn_sync(struct env *e, const char *db, const char *user, const char *kind,
+			const char *err_path)
+{
+	char *argv[] = {TESTUTIL_APP_BIN, "sync",	   (char *)kind, "--db",      (char *)db,
+			"--user",	  (char *)user,	   "--env",	 "simulator", "--api-base",
+			e->sim.base_url,  "--token",	   TOKEN,	 "--json",    "--max-rps",
+			"5000",		  "--concurrency", "4",		 NULL};
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int out = open("/dev/null", O_WRONLY),
+		    err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (out < 0 || err < 0)
+			_exit(127);
+		dup2(out, 1);
+		dup2(err, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = xcalloc(1, 65536);
+
+	if (f) {
+		size_t n = fread(text, 1, 65535, f);
+		text[n] = '\0';
+		fclose(f);
+	}
+	return text;
+}
+
+/*
+ * Two `ebaysync sync offers` for one user at the same instant against a
+ * slow simulator: the database lets only one of them run. One ends done,
+ * the other exits 1 at once, naming the first, and leaves nothing behind.
+ * Then a run left 'running' by a crashed process (no heartbeat for a
+ * minute) does not keep the next one from starting.
+ */
+static void test_one_run_of_a_kind_at_once(void **state)
+{
+	struct env e = {0};
+	const char *sim[] = {"--latency-ms", "20", NULL};
+	char *dir = testutil_tmpdir();
+
+	assert_int_equal(start_sim(&e, sim), 0);
+	e.n_backends = testutil_backends(e.urls, e.names);
+	for (int b = 0; b < e.n_backends; b++) {
+		char *err_path[2], *err_text[2], *want;
+		int code[2], status, done;
+		struct store *s = NULL;
+		struct run_row *runs = NULL, run, stale;
+		size_t n = 0;
+		long long total = 0, t0;
+		pid_t pid[2];
+
+		for (int i = 0; i < 2; i++)
+			err_path[i] = xasprintf("%s/err-%d-%d.txt", dir, b, i);
+		t0 = timeutil_mono_ms();
+		for (int i = 0; i < 2; i++)
+			pid[i] = spawn_sync(&e, e.urls[b], "dora", "offers", err_path[i]);
+		for (int i = 0; i < 2; i++) {
+			assert_true(pid[i] > 0);
+			assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
+			code[i] = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+			err_text[i] = read_text(err_path[i]);
+		}
+		if (!((code[0] == 0 && code[1] == 1) || (code[0] == 1 && code[1] == 0)))
+			fail_msg(
+			    "want one run done and one refused, got exit codes %d and %d:\n%s\n%s",
+			    code[0], code[1], err_text[0], err_text[1]);
+		done = code[0] == 0 ? 0 : 1;
+		print_message("[ %s ] two syncs at once: one done, one refused (%lld ms)\n",
+			      e.names[b], timeutil_mono_ms() - t0);
+
+		/* Exactly one offers run of dora is stored: the one that ran. */
+		assert_int_equal(store_open(e.urls[b], &s, NULL), ERR_OK);
+		assert_int_equal(store_run_list(s, "dora", 10, 0, &runs, &n, &total), ERR_OK);
+		assert_int_equal(n, 1);
+		assert_string_equal(runs[0].status, "done");
+		assert_string_equal(runs[0].kind, "offers");
+		want = xasprintf("ebaysync: an offers sync is already running for dora (run %s)\n",
+				 runs[0].id);
+		if (!strstr(err_text[1 - done], want))
+			fail_msg("the refused run said:\n%s\nwant: %s", err_text[1 - done], want);
+		assert_null(strstr(err_text[done], "already running"));
+		free(want);
+		run_row_release(&runs[0]);
+		free(runs);
+
+		/* A crashed run: 'running', heartbeat a minute old. */
+		memset(&stale, 0, sizeof(stale));
+		stale.id = (char *)"offers_1_dead";
+		stale.user_id = (char *)"dora";
+		stale.kind = (char *)"offers";
+		stale.status = (char *)STORE_RUN_RUNNING;
+		stale.started_ms = timeutil_wall_ms() - 120000;
+		stale.heartbeat_ms = timeutil_wall_ms() - 60000;
+		stale.owner = (char *)"elsewhere:1";
+		assert_int_equal(store_run_insert(s, &stale), ERR_OK);
+		assert_int_equal(run_sync(&e, e.urls[b], "dora", "offers", NULL), 0);
+		assert_int_equal(store_run_get(s, "dora", "offers_1_dead", &run), ERR_OK);
+		assert_string_equal(run.status, "interrupted");
+		run_row_release(&run);
+		newest_run(e.urls[b], "dora", &run);
+		assert_string_equal(run.status, "done");
+		run_row_release(&run);
+		store_close(s);
+		for (int i = 0; i < 2; i++) {
+			free(err_path[i]);
+			free(err_text[i]);
+		}
+	}
+	testutil_backends_release(e.urls, e.n_backends);
+	testutil_stop(&e.sim, 0);
+	testutil_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +963,7 @@ int main(void)
 	    cmocka_unit_test(test_resume_after_cancel),
 	    cmocka_unit_test(test_churn),
 	    cmocka_unit_test(test_bad_token),
+	    cmocka_unit_test(test_one_run_of_a_kind_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

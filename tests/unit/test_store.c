@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <libpq-fe.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1149,6 +1150,7 @@ static void test_runs(void **state)
 	size_t n;
 	long long total;
 
+	r2.kind = (char *)"all"; /* one running run of a kind per user */
 	CHECK(s, store_run_insert(s, &r1));
 	CHECK(s, store_run_insert(s, &r2));
 	CHECK(s, store_run_insert(s, &r3));
@@ -1243,6 +1245,9 @@ static void test_runs_interrupt_stale(void **state)
 	struct run_row got;
 	long long count = -1;
 
+	/* One running run of a kind per user. */
+	fresh.kind = (char *)"inventory";
+	mine.kind = (char *)"all";
 	done.status = (char *)STORE_RUN_DONE;
 	done.finished_ms = now - 3600000;
 	CHECK(s, store_run_insert(s, &stale));
@@ -1274,6 +1279,96 @@ static void test_runs_interrupt_stale(void **state)
 	run_row_release(&got);
 	CHECK(s, store_runs_interrupt_stale(s, NULL, 60000, &count));
 	assert_int_equal(count, 0);
+}
+
+/* At most one run of a kind runs for a user, per the schema: a second
+ * running insert is refused and names the first; another kind, another
+ * user, or the same kind once the first has ended are fine. */
+static void test_one_running_run(void **state)
+{
+	struct store *s = ((struct fixture *)*state)->s;
+	struct run_row first = run("offers_1_a", "alice", 1000, 1000, "h:1");
+	struct run_row second = run("offers_2_b", "alice", 2000, 2000, "h:2");
+	struct run_row inventory = run("inventory_2_c", "alice", 2000, 2000, "h:2");
+	struct run_row bob = run("offers_2_d", "bob", 2000, 2000, "h:2");
+	struct run_row third = run("offers_3_e", "alice", 3000, 3000, "h:3");
+	struct run_row got;
+	long long count;
+
+	inventory.kind = (char *)"inventory";
+	CHECK(s, store_run_insert(s, &first));
+	assert_int_equal(store_run_insert(s, &second), ERR_CONFLICT);
+	assert_string_equal(store_errmsg(s),
+			    "an offers sync is already running for alice (run offers_1_a)");
+	assert_int_equal(store_run_get(s, NULL, "offers_2_b", &got), ERR_NOTFOUND);
+	/* A finished run of that kind being inserted is not running. */
+	second.status = (char *)STORE_RUN_FAILED;
+	second.finished_ms = 2500;
+	CHECK(s, store_run_insert(s, &second));
+	CHECK(s, store_run_insert(s, &inventory));
+	CHECK(s, store_run_insert(s, &bob));
+	third.kind = (char *)"inventory";
+	assert_int_equal(store_run_insert(s, &third), ERR_CONFLICT);
+	assert_string_equal(store_errmsg(s),
+			    "an inventory sync is already running for alice (run inventory_2_c)");
+	third.kind = (char *)"offers";
+
+	/* The first ends: another may start. */
+	first.status = (char *)STORE_RUN_DONE;
+	first.finished_ms = 2600;
+	CHECK(s, store_run_update(s, &first));
+	CHECK(s, store_run_insert(s, &third));
+	CHECK(s, store_run_get(s, "alice", "offers_3_e", &got));
+	assert_string_equal(got.status, "running");
+	run_row_release(&got);
+
+	/* A run marked interrupted (its process died) no longer blocks. */
+	CHECK(s, store_runs_interrupt_stale(s, "h:3", LLONG_MAX, &count));
+	assert_int_equal(count, 1);
+	first.id = (char *)"offers_4_f";
+	first.status = (char *)STORE_RUN_RUNNING;
+	first.finished_ms = 0;
+	CHECK(s, store_run_insert(s, &first));
+	/* A taken id is still a taken id. */
+	assert_int_equal(store_run_insert(s, &bob), ERR_CONFLICT);
+	assert_null(strstr(store_errmsg(s), "already running"));
+}
+
+/* A database of an older version may hold two running runs of a kind for a
+ * user (left by crashed processes): migration 0003 keeps the newest running,
+ * marks the others interrupted, and then guards. */
+static void test_one_running_migration(void **state)
+{
+	static const char undo[] =
+	    "DROP INDEX sync_runs_one_running; "
+	    "DELETE FROM schema_migrations WHERE version = 3; "
+	    "INSERT INTO sync_runs (id, user_id, kind, status, started_ms, "
+	    "heartbeat_ms) VALUES ('old', 'u', 'offers', 'running', 1000, 1500), "
+	    "('new', 'u', 'offers', 'running', 2000, 2500), "
+	    "('inv', 'u', 'inventory', 'running', 1000, 1500)";
+	struct fixture *f = *state;
+	struct run_row got, again = run("again", "u", 3000, 3000, "h:1");
+	struct buf why = BUF_INIT;
+
+	store_close(f->s);
+	f->s = NULL;
+	exec_direct(f, undo, undo);
+	if (store_open(f->url, &f->s, &why))
+		fail_msg("cannot open the store again: %s", buf_str(&why));
+	CHECK(f->s, store_run_get(f->s, NULL, "old", &got));
+	assert_string_equal(got.status, "interrupted");
+	assert_int_equal(got.finished_ms, 1500);
+	run_row_release(&got);
+	CHECK(f->s, store_run_get(f->s, NULL, "new", &got));
+	assert_string_equal(got.status, "running");
+	run_row_release(&got);
+	CHECK(f->s, store_run_get(f->s, NULL, "inv", &got));
+	assert_string_equal(got.status, "running");
+	run_row_release(&got);
+	assert_int_equal(store_run_insert(f->s, &again), ERR_CONFLICT);
+	assert_string_equal(store_errmsg(f->s),
+			    "an offers sync is already running for u (run new)");
+	buf_release(&why);
 }
 
 static void test_events(void **state)
@@ -1508,6 +1603,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hostile_skus_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_runs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_runs_interrupt_stale, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_running_run, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_running_migration, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cursors, setup, teardown),
