@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "jsonutil.h"
 #include "metrics.h"
 #include "runlog.h"
 #include "runs.h"
@@ -111,16 +112,6 @@ static void db_error(struct api_res *res, struct store *s, enum error err)
 		api_res_error(res, 500, "internal", "database error: %s", store_errmsg(s));
 }
 
-static json_t *iso_or_null(long long ms)
-{
-	char iso[32];
-
-	if (ms <= 0)
-		return json_null();
-	timeutil_iso(ms, iso, sizeof(iso));
-	return json_string(iso);
-}
-
 json_t *api_run_json(const struct run_row *r, long long now_ms)
 {
 	long long end = r->finished_ms > 0 ? r->finished_ms : now_ms;
@@ -128,8 +119,8 @@ json_t *api_run_json(const struct run_row *r, long long now_ms)
 	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:o,s:I,s:o}", "id", r->id, "kind",
 			 r->kind, "status", r->status, "fetched", (json_int_t)r->fetched, "stored",
 			 (json_int_t)r->stored, "failed", (json_int_t)r->failed, "total",
-			 (json_int_t)r->total, "started_at", iso_or_null(r->started_ms),
-			 "finished_at", iso_or_null(r->finished_ms), "duration_ms",
+			 (json_int_t)r->total, "started_at", jsonutil_iso_or_null(r->started_ms),
+			 "finished_at", jsonutil_iso_or_null(r->finished_ms), "duration_ms",
 			 (json_int_t)(end > r->started_ms ? end - r->started_ms : 0), "error",
 			 r->error ? json_string(r->error) : json_null());
 }

@@ -77,6 +77,34 @@ enum error buf_addch(struct buf *b, char c)
 	return buf_add(b, &c, 1);
 }
 
+enum error buf_add_html(struct buf *b, const char *s)
+{
+	enum error err = ERR_OK;
+
+	for (; s && *s && !err; s++) {
+		switch (*s) {
+		case '&':
+			err = buf_adds(b, "&amp;");
+			break;
+		case '<':
+			err = buf_adds(b, "&lt;");
+			break;
+		case '>':
+			err = buf_adds(b, "&gt;");
+			break;
+		case '"':
+			err = buf_adds(b, "&quot;");
+			break;
+		case '\'':
+			err = buf_adds(b, "&#39;");
+			break;
+		default:
+			err = buf_addch(b, *s);
+		}
+	}
+	return err;
+}
+
 enum error buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

@@ -38,6 +38,10 @@ enum error buf_addch(struct buf *b, char c);
 enum error buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 enum error buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 
+/* Appends s (NULL: nothing) with & < > " ' written as HTML character
+ * references, fit for element text and quoted attribute values. */
+enum error buf_add_html(struct buf *b, const char *s);
+
 /* The contents, or "" for a buffer never written to. */
 const char *buf_str(const struct buf *b);
 

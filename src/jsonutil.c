@@ -1,6 +1,6 @@
 /*
- * JSON value readers shared by the eBay page parser (ebay_page.c) and the
- * row mapping (mapping.c); see jsonutil.h.
+ * JSON helpers shared by the eBay page parser (ebay_page.c), the row
+ * mapping (mapping.c) and the API (api.c); see jsonutil.h.
  */
 #include "jsonutil.h"
 
@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "timeutil.h"
 #include "banned.h"
 
 const char *jsonutil_type_name(const json_t *v)
@@ -63,4 +64,14 @@ int jsonutil_whole_number(const json_t *v, long long *out)
 		return -1;
 	*out = n;
 	return 1;
+}
+
+json_t *jsonutil_iso_or_null(long long ms)
+{
+	char iso[32];
+
+	if (ms <= 0)
+		return json_null();
+	timeutil_iso(ms, iso, sizeof(iso));
+	return json_string(iso);
 }

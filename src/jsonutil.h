@@ -1,7 +1,7 @@
 /*
- * Small readers of JSON values (jansson) that more than one parser of
- * outside input needs: the name of a value's type for messages, and a
- * count that eBay may send as a number or as a string of digits.
+ * Small JSON helpers (jansson) that more than one module needs: the name of
+ * a value's type for messages, a count that eBay may send as a number or as
+ * a string of digits, and a time as ISO text or null.
  */
 #ifndef JSONUTIL_H
 #define JSONUTIL_H
@@ -19,5 +19,9 @@ const char *jsonutil_type_name(const json_t *v);
  * (absent; *out untouched); -1 when it is something else.
  */
 int jsonutil_whole_number(const json_t *v, long long *out);
+
+/* An epoch-ms time as ISO 8601 UTC text ("2024-05-01T10:00:00.000Z"), or
+ * JSON null when ms is 0 or less (never happened). A new reference. */
+json_t *jsonutil_iso_or_null(long long ms);
 
 #endif

@@ -341,6 +341,19 @@ out:
 	return err;
 }
 
+char *secret_random_token(size_t nbytes)
+{
+	unsigned char *raw = xmalloc(nbytes ? nbytes : 1);
+	char *token;
+
+	if (nbytes > INT_MAX || RAND_bytes(raw, (int)nbytes) != 1)
+		abort();
+	token = encoding_b64url_encode(raw, nbytes);
+	OPENSSL_cleanse(raw, nbytes);
+	free(raw);
+	return token;
+}
+
 void secret_free(char *s)
 {
 	if (!s)

@@ -72,6 +72,13 @@ enum error secret_open(const struct secret_key *key, const char *context, const 
 void secret_free(char *s);
 
 /*
+ * nbytes from OpenSSL's random generator as base64url without padding: a
+ * token, nonce or state nobody can guess (48 bytes give 64 characters).
+ * Returns a malloc'd string; aborts if the generator fails.
+ */
+char *secret_random_token(size_t nbytes);
+
+/*
  * Earlier names of the base64 codec in encoding.h, kept only for the callers
  * of the OAuth work (api_oauth.c, cmd_account.c); new code calls
  * encoding_b64url_encode() and encoding_b64_decode() directly, and these go

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include "encoding.h"
+#include "secret.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -179,18 +179,9 @@ static struct tok *insert(struct sim_oauth *o, char *value, enum tok_kind kind,
  * (48 random bytes). */
 static char *new_token(const char *prefix)
 {
-	unsigned char raw[48];
-	size_t got = 0;
-	char *b64, *out;
+	char *token = secret_random_token(48), *out = xasprintf("%s%s", prefix, token);
 
-	while (got < sizeof(raw)) {
-		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-		if (n > 0)
-			got += (size_t)n;
-	}
-	b64 = encoding_b64url_encode(raw, sizeof(raw));
-	out = xasprintf("%s%s", prefix, b64);
-	free(b64);
+	free(token);
 	return out;
 }
 
@@ -513,41 +504,16 @@ out:
 
 /* ---- the consent page ---- */
 
-static void html_escape(struct buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&':
-			buf_adds(b, "&amp;");
-			break;
-		case '<':
-			buf_adds(b, "&lt;");
-			break;
-		case '>':
-			buf_adds(b, "&gt;");
-			break;
-		case '"':
-			buf_adds(b, "&quot;");
-			break;
-		case '\'':
-			buf_adds(b, "&#39;");
-			break;
-		default:
-			buf_addch(b, *s);
-		}
-	}
-}
-
 static void html_page(struct sim_reply *out, int status, const char *title, const char *message)
 {
 	struct buf b = BUF_INIT;
 
 	buf_adds(&b, "<!doctype html><html><head><meta charset=\"utf-8\"><title>");
-	html_escape(&b, title);
+	buf_add_html(&b, title);
 	buf_adds(&b, "</title></head><body><h1>");
-	html_escape(&b, title);
+	buf_add_html(&b, title);
 	buf_adds(&b, "</h1><p id=\"message\">");
-	html_escape(&b, message);
+	buf_add_html(&b, message);
 	buf_adds(&b, "</p></body></html>\n");
 	sim_reply_text(out, status, "text/html; charset=utf-8", buf_str(&b));
 	buf_release(&b);
@@ -556,7 +522,7 @@ static void html_page(struct sim_reply *out, int status, const char *title, cons
 static void hidden(struct buf *b, const char *name, const char *value)
 {
 	buf_addf(b, "<input type=\"hidden\" name=\"%s\" value=\"", name);
-	html_escape(b, value ? value : "");
+	buf_add_html(b, value ? value : "");
 	buf_adds(b, "\">");
 }
 
@@ -568,10 +534,10 @@ static void consent_page(struct sim_reply *out, const char *client_id, const cha
 	buf_adds(&b, "<!doctype html><html><head><meta charset=\"utf-8\">"
 		     "<title>Grant application access</title></head><body>"
 		     "<h1>Grant application access</h1><p>The application <b id=\"client\">");
-	html_escape(&b, client_id);
+	buf_add_html(&b, client_id);
 	buf_adds(&b, "</b> asks to use your eBay account (ebaysync-sim) with these scopes:</p>"
 		     "<pre id=\"scope\">");
-	html_escape(&b, scope);
+	buf_add_html(&b, scope);
 	buf_adds(&b, "</pre><form method=\"post\" action=\"/oauth2/authorize\">");
 	hidden(&b, "client_id", client_id);
 	hidden(&b, "redirect_uri", uri);

@@ -64,6 +64,23 @@ static void test_detach(void **state)
 	free(p);
 }
 
+/* Every character HTML gives meaning to is escaped, the rest kept as it is;
+ * the cap holds here too. */
+static void test_add_html(void **state)
+{
+	struct buf b = BUF_INIT, small;
+
+	assert_int_equal(buf_add_html(&b, "<a href=\"x\">Tom & Jerry's</a> \xc3\xa9"), ERR_OK);
+	assert_string_equal(buf_str(&b),
+			    "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt; \xc3\xa9");
+	assert_int_equal(buf_add_html(&b, NULL), ERR_OK);
+	buf_release(&b);
+	buf_init(&small, 8);
+	assert_int_equal(buf_add_html(&small, "a&b&c"), ERR_TOOBIG);
+	assert_true(small.len <= 8);
+	buf_release(&small);
+}
+
 static void test_strerror(void **state)
 {
 	assert_string_equal(error_strerror(ERR_OK), "success");
@@ -74,9 +91,8 @@ static void test_strerror(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_grow_and_format),
-	    cmocka_unit_test(test_cap_is_hard),
-	    cmocka_unit_test(test_detach),
+	    cmocka_unit_test(test_grow_and_format), cmocka_unit_test(test_cap_is_hard),
+	    cmocka_unit_test(test_detach),	    cmocka_unit_test(test_add_html),
 	    cmocka_unit_test(test_strerror),
 	};
 

@@ -2,7 +2,8 @@
  * JSON readers: every type has its name for messages; a whole number is
  * read from an integer, an integral real or a string of digits, absent from
  * NULL and null, and refused as anything else (negative, fractional, too
- * large, signed or empty strings, strings holding a NUL).
+ * large, signed or empty strings, strings holding a NUL); a time is ISO
+ * text, or null when it never happened.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -77,11 +78,26 @@ static void test_whole_number(void **state)
 	assert_int_equal(out, 42);
 }
 
+static void test_iso_or_null(void **state)
+{
+	json_t *v = jsonutil_iso_or_null(1714557600123LL);
+
+	assert_string_equal(json_string_value(v), "2024-05-01T10:00:00.123Z");
+	json_decref(v);
+	v = jsonutil_iso_or_null(0);
+	assert_true(json_is_null(v));
+	json_decref(v);
+	v = jsonutil_iso_or_null(-5);
+	assert_true(json_is_null(v));
+	json_decref(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_type_name),
 	    cmocka_unit_test(test_whole_number),
+	    cmocka_unit_test(test_iso_or_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
