@@ -40,6 +40,7 @@
 
 #include "banned.h"
 
+#define EBAY_TOKEN_RECHECK_MS	     30000 /* ask the token source again after */
 #define EBAY_DEFAULT_MARKETPLACE     "EBAY_US"
 #define EBAY_DEFAULT_CONNECT_MS	     10000
 #define EBAY_DEFAULT_REQUEST_MS	     60000
@@ -104,6 +105,7 @@ struct ebay_client {
 	struct pacer *pacer;
 	struct pacer *own_pacer; /* when the caller gave none */
 	ebay_token_fn token_fn;
+	long long token_at; /* when the token source was last asked */
 	void *token_ctx;
 	ebay_log_fn log_fn;
 	void *log_ctx;
@@ -460,14 +462,36 @@ static CURL *new_easy(struct ebay_client *c)
 	return e;
 }
 
-/* The current token, fetched on first use; on failure the reason goes to
- * r's message. */
-static enum error ensure_token(struct ebay_client *c, struct request *r)
+/* Frees a token after wiping it. */
+static void free_token(char *token);
+
+/*
+ * The current token, fetched on first use and asked for again every
+ * token_recheck_ms, so that a token source that mints access tokens
+ * (account.c) can replace one before it expires instead of after eBay
+ * refused it. On failure the reason goes to r's message.
+ */
+static enum error ensure_token(struct ebay_client *c, struct request *r, long long now)
 {
-	if (c->token)
+	char *token = NULL;
+	enum error err;
+
+	if (c->token && now - c->token_at < c->cfg.token_recheck_ms)
 		return ERR_OK;
-	return fetch_token(c, 0, &c->token, r->resp.message, sizeof(r->resp.message),
-			   "no eBay access token");
+	err = fetch_token(c, 0, &token, r->resp.message, sizeof(r->resp.message),
+			  "no eBay access token");
+	if (err)
+		return c->token ? ERR_OK : err; /* keep a token we have; eBay will judge it */
+	if (!c->token || strcmp(token, c->token)) {
+		free_token(c->token);
+		c->token = token;
+		c->token_gen++;
+		c->refresh_failed = 0;
+	} else {
+		free_token(token);
+	}
+	c->token_at = now;
+	return ERR_OK;
 }
 
 /* Frees a token after wiping it. */
@@ -489,7 +513,7 @@ static void start_attempt(struct ebay_client *c, struct request *r, long long no
 
 	r->state = REQ_ACTIVE;
 	list_append(&c->active, r);
-	err = ensure_token(c, r);
+	err = ensure_token(c, r, now);
 	if (err) {
 		finish(c, r, err);
 		return;
@@ -717,6 +741,7 @@ static int retry_after_refresh(struct ebay_client *c, struct request *r, long lo
 		free_token(c->token);
 		c->token = token;
 		c->token_gen++;
+		c->token_at = now;
 	}
 	r->auth_retried = 1;
 	metrics_add(METRIC_EBAY_RETRIES, 1);
@@ -814,6 +839,8 @@ static void apply_defaults(struct ebay_config *cfg)
 		cfg->backoff_max_ms = EBAY_DEFAULT_BACKOFF_MAX_MS;
 	if (cfg->backoff_max_ms < cfg->backoff_base_ms)
 		cfg->backoff_max_ms = cfg->backoff_base_ms;
+	if (cfg->token_recheck_ms <= 0)
+		cfg->token_recheck_ms = EBAY_TOKEN_RECHECK_MS;
 	if (cfg->concurrency <= 0)
 		cfg->concurrency = EBAY_DEFAULT_CONCURRENCY;
 	if (cfg->concurrency > EBAY_MAX_CONCURRENCY)

@@ -35,6 +35,7 @@ struct ebay_config {
 	long backoff_max_ms;	    /* 0: 30000 */
 	int concurrency;	    /* transfers at once; 0: 8 */
 	double max_rps;		    /* pacer ceiling in requests/second; 0: 25 */
+	long token_recheck_ms;	    /* ask the token source again after; 0: 30000 */
 };
 
 enum ebay_req {
