@@ -17,8 +17,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-/* Adds sku to the run's set; returns 1 if it was new. */
-static int remember(struct sync_run *r, const char *sku)
+int sync_remember(struct sync_run *r, const char *sku)
 {
 	if (json_object_get(r->seen, sku))
 		return 0;
@@ -62,7 +61,7 @@ static size_t map_page(struct sync_run *r, long long page, json_t *records, stru
 		}
 		if (warn.len)
 			sync_emit(r, EVENT_WARNING, "⚠ %s", buf_str(&warn));
-		if (!remember(r, row.sku)) { /* offset paging over a changing catalog */
+		if (!sync_remember(r, row.sku)) { /* offset paging over a changing catalog */
 			r->walk_repeats++;
 			item_row_release(&row);
 			continue;
