@@ -100,11 +100,11 @@ static enum error one_page(struct sync_run *r, int store_items, long long page, 
 			  sync_url_path(url));
 	err = ebay_get(r->client, EBAY_REQ_INVENTORY, url, NULL, &resp);
 	if (resp.err == ERR_AUTH) {
-		/* Worded as the offers step words it: the page prompts a relink. */
+		/* The token source says what to do (for a linked account whose
+		 * consent ended: "link the account again"). */
 		err = sync_fail(r, ERR_AUTH,
-				"eBay authorization for %s expired or was revoked: link the "
-				"account again (inventory page %lld: %s)",
-				r->user_id, page, resp.message);
+				"eBay refused the access token (inventory page %lld): %s", page,
+				resp.message);
 		goto out;
 	}
 	if (err || resp.err) {

@@ -78,10 +78,10 @@ static void bulk_done(void *ctx, const struct ebay_response *resp)
 		return;
 	if (resp->err == ERR_AUTH) {
 		if (!b->fatal)
-			b->fatal = sync_fail(b->r, ERR_AUTH,
-					     "eBay authorization for %s expired or was revoked: "
-					     "link the account again (%s)",
-					     b->r->user_id, resp->message);
+			b->fatal =
+			    sync_fail(b->r, ERR_AUTH,
+				      "eBay refused the access token (bulkGetInventoryItem): %s",
+				      resp->message);
 		return;
 	}
 	if (resp->err || !json_is_array(json_object_get(resp->json, "responses"))) {
