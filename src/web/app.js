@@ -318,12 +318,17 @@ $('linked-dismiss').addEventListener('click', () => { ui.linked.hidden = true; }
 // "Reconnect eBay" when the last run asked for it or the refresh token has
 // expired (unless dismissed). Both are plain links to /ebay/oauth/start:
 // the whole page goes to eBay's consent and comes back to /?ebay=linked.
+// Neither is offered by a server known not to link accounts (its
+// /ebay/oauth/start answers 503; the run's error line says what to do
+// instead), and an unlinked user whose hand-set token was refused gets
+// "Connect eBay" alone.
 function renderAccount() {
   const st = account.status;
   const expires = st && st.linked ? parseTime(st.refresh_token_expires_at) : NaN;
   const expired = Number.isFinite(expires) && expires <= Date.now();
+  const linkable = !(st && st.configured === false);
   ui.connect.hidden = !(st && st.configured && !st.linked);
-  ui.relink.hidden = account.relinkDismissed || !(view.relink || expired);
+  ui.relink.hidden = account.relinkDismissed || !linkable || !ui.connect.hidden || !(view.relink || expired);
   if (!ui.connect.hidden) ui.linked.hidden = true;
 }
 

@@ -77,8 +77,13 @@ describe('linking an eBay account from the page', () => {
       extra: ['--client-id', CLIENT_ID, '--client-secret', CLIENT_SECRET, '--redirect-uri', callback, '--token-ttl', String(TOKEN_TTL_S)],
     });
     // linda has no eBay token at all; old has a refresh token that expires
-    // a second from now.
-    addUsers(db, [{ name: 'linda', password: PASSWORD }, { name: 'old', password: PASSWORD }]);
+    // a second from now;
+    // hand syncs with a token set by hand that the simulator never issued.
+    addUsers(db, [
+      { name: 'linda', password: PASSWORD },
+      { name: 'old', password: PASSWORD },
+      { name: 'hand', password: PASSWORD, token: 'a-token-the-simulator-never-issued' },
+    ]);
     oauthEnv = { EBAY_CLIENT_ID: CLIENT_ID, EBAY_CLIENT_SECRET: CLIENT_SECRET, EBAY_RU_NAME: callback, EBAY_ENV: 'simulator', EBAY_API_BASE: sim.url };
     ebaysync(['account', 'set-refresh-token', '--user', 'old', '--token', 'a-refresh-token-about-to-expire', '--expires-in', '1', '--no-verify', '--db', db], {
       env: oauthEnv,
@@ -228,6 +233,14 @@ describe('linking an eBay account from the page', () => {
     for (const id of ['#sync-inventory', '#sync-offers', '#sync-all']) assert.equal(await page.isEnabled(id), true);
     await screenshot(page, 'reconnect.png');
 
+    // Dismissable; replaying the failed run from the history brings it back.
+    await page.getByRole('button', { name: 'Dismiss', exact: true }).click();
+    assert.equal(await page.isVisible('#relink'), false);
+    const failedRun = (await page.textContent('#st-run')).trim();
+    await page.click(`#history-body tr[data-run="${failedRun}"] button`);
+    assert.equal(await waitForEnd(page), 'failed');
+    await page.waitForSelector('#relink:not([hidden])');
+
     await page.getByRole('link', { name: 'Reconnect eBay' }).click();
     await page.waitForURL((u) => u.href.startsWith(`${sim.url}/oauth2/authorize?`));
     await page.click('#agree');
@@ -255,6 +268,20 @@ describe('linking an eBay account from the page', () => {
     assert.equal(st.linked, true);
     assert.ok(Date.parse(st.refresh_token_expires_at) < Date.now());
     await screenshot(p, 'reconnect-expired.png');
+    assert.deepEqual(p.errors, []);
+    await p.context().close();
+  });
+
+  test('an unlinked user whose hand-set token is refused is offered "Connect eBay" alone', async () => {
+    const p = await newPage(browser);
+    await signIn(p, base, 'hand', PASSWORD);
+    await p.waitForSelector('#connect:not([hidden])');
+    await p.getByRole('button', { name: 'Sync inventory' }).click();
+    assert.equal(await waitForEnd(p), 'failed');
+    const lines = await terminalLines(p);
+    assert.match(lines[lines.length - 1].text, /link the account again .*set a fresh one with `ebaysync user set-token hand`/);
+    assert.equal(await p.isVisible('#connect'), true);
+    assert.equal(await p.isVisible('#relink'), false, 'one call to action, not two');
     assert.deepEqual(p.errors, []);
     await p.context().close();
   });
