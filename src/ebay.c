@@ -74,6 +74,7 @@ struct request {
 	char *url;
 	char *path; /* url without scheme and host, for logs */
 	char *label;
+	char *post_body; /* JSON sent with POST; NULL for a GET */
 	ebay_done_fn done;
 	void *ctx;
 
@@ -207,6 +208,8 @@ static const char *log_prefix(enum ebay_req kind)
 		return "fetch_inventory_items";
 	case EBAY_REQ_OFFERS:
 		return "fetch_offers";
+	case EBAY_REQ_BULK:
+		return "bulk_get_inventory_item";
 	case EBAY_REQ_OTHER:
 		break;
 	}
@@ -220,6 +223,8 @@ static const char *metric_endpoint(enum ebay_req kind)
 		return "getInventoryItems";
 	case EBAY_REQ_OFFERS:
 		return "getOffers";
+	case EBAY_REQ_BULK:
+		return "bulkGetInventoryItem";
 	case EBAY_REQ_OTHER:
 		break;
 	}
@@ -281,6 +286,7 @@ static void request_free(struct request *r)
 	free(r->url);
 	free(r->path);
 	free(r->label);
+	free(r->post_body);
 	free(r);
 }
 
@@ -543,6 +549,12 @@ static void start_attempt(struct ebay_client *c, struct request *r, long long no
 	add_header(&r->headers, "Content-Type: application/json");
 
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	if (r->post_body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->post_body));
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->post_body);
+	} else {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* handles are reused */
+	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
@@ -919,7 +931,8 @@ void ebay_client_free(struct ebay_client *c)
 
 /* Queues a request; returns it (owned by the client) for ebay_get(). */
 static enum error submit(struct ebay_client *c, enum ebay_req kind, const char *url,
-			 const char *label, ebay_done_fn done, void *ctx, struct request **out)
+			 const char *post_body, const char *label, ebay_done_fn done, void *ctx,
+			 struct request **out)
 {
 	struct request *r;
 
@@ -932,6 +945,7 @@ static enum error submit(struct ebay_client *c, enum ebay_req kind, const char *
 	r->url = xstrdup(url);
 	r->path = path_of(url);
 	r->label = xstrdup(label ? label : "");
+	r->post_body = xstrdup(post_body);
 	r->done = done;
 	r->ctx = ctx;
 	buf_init(&r->body, c->cfg.max_body);
@@ -945,7 +959,15 @@ static enum error submit(struct ebay_client *c, enum ebay_req kind, const char *
 enum error ebay_submit(struct ebay_client *c, enum ebay_req kind, const char *url,
 		       const char *label, ebay_done_fn done, void *ctx)
 {
-	return submit(c, kind, url, label, done, ctx, NULL);
+	return submit(c, kind, url, NULL, label, done, ctx, NULL);
+}
+
+enum error ebay_submit_post(struct ebay_client *c, enum ebay_req kind, const char *url,
+			    const char *json_body, const char *label, ebay_done_fn done, void *ctx)
+{
+	if (!json_body)
+		return ERR_INVALID;
+	return submit(c, kind, url, json_body, label, done, ctx, NULL);
 }
 
 size_t ebay_pending(const struct ebay_client *c)
@@ -1059,7 +1081,7 @@ enum error ebay_get(struct ebay_client *c, enum ebay_req kind, const char *url, 
 	if (c->in_poll)
 		err = ERR_INTERNAL; /* from a callback: the caller's poll is below us */
 	else
-		err = submit(c, kind, url, label, get_done, &w, &r);
+		err = submit(c, kind, url, NULL, label, get_done, &w, &r);
 	if (err) {
 		out->err = err;
 		snprintf(out->message, sizeof(out->message), "cannot submit '%s': %s",
