@@ -199,9 +199,15 @@ describe('sync', () => {
     assert.ok(errors.length >= 1, 'an error line is shown');
     const colour = await page.evaluate(() => getComputedStyle(document.querySelector('#terminal .t-error')).color);
     assert.equal(colour, 'rgb(255, 107, 97)');
-    // The server asks for a fresh token here, not for a new consent: no banner.
-    assert.ok(!errors.some((l) => l.text.includes('link the account again')), errors.map((l) => l.text).join('\n'));
+    // The line says what fixes it: a fresh token set by hand, not a new
+    // consent. This server does not link eBay accounts (no EBAY_CLIENT_ID)
+    // either, so the page offers neither "Connect" nor "Reconnect eBay".
+    const texts = errors.map((l) => l.text).join('\n');
+    assert.ok(texts.includes("eBay refused the access token of 'stale': set a fresh one with `ebaysync user set-token stale`"), texts);
+    assert.ok(!texts.includes('link the account again'), texts);
+    assert.equal((await getJson(`${stack.server.url}/ebay/oauth/status`, token)).configured, false);
     assert.equal(await page.isVisible('#relink'), false);
+    assert.equal(await page.isVisible('#connect'), false);
     for (const id of ['#sync-inventory', '#sync-offers', '#sync-all']) assert.equal(await page.isEnabled(id), true);
     assert.deepEqual(page.errors, []);
     await page.context().close();
@@ -229,6 +235,9 @@ describe('sync', () => {
       assert.match(last.text, /eBay refused the access token/);
       assert.match(last.text, /user set-token/);
       assert.equal(await page.isVisible('#relink'), false);
+      // The run stopped at once rather than failing SKU after SKU.
+      const c = await counters(page);
+      assert.ok(c.fetched < catalog.offers, `${c.fetched} of ${catalog.offers} offers fetched`);
       for (const id of ['#sync-inventory', '#sync-offers', '#sync-all']) assert.equal(await page.isEnabled(id), true);
     } finally {
       assert.equal((await simConfig(stack.simToken)).status, 200);
