@@ -584,8 +584,10 @@ static enum error renew(struct account_source *src, const char *rejected, struct
 	err = oauth_refresh(&a->cfg, refresh, &tok, &w);
 	if (err) {
 		if (err == ERR_AUTH && !strcmp(tok.error, "invalid_grant"))
-			buf_addf(why, "eBay refused the refresh token of '%s' (%s)", e->user,
-				 buf_str(&w));
+			buf_addf(why,
+				 "eBay authorization for %s expired or was revoked: link the "
+				 "account again (eBay refused the refresh token: %s)",
+				 e->user, buf_str(&w));
 		else
 			buf_addf(why, "cannot mint an eBay access token for '%s': %s", e->user,
 				 buf_str(&w));

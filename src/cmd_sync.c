@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "buf.h"
 #include "sync.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -22,6 +24,10 @@
 
 static const char usage_text[] =
     "usage: ebaysync sync inventory|offers|all [options]\n"
+    "       ebaysync sync skus SKU... [--sku-file F] [options]\n"
+    "\n"
+    "skus refreshes the given SKUs only: their items by bulkGetInventoryItem (25 a call),\n"
+    "then their offers.\n"
     "\n"
     "  --db PATH|URL        SQLite file or postgres:// URL (EBAYSYNC_DB, DATABASE_URL;\n"
     "                       default ebaysync.db)\n"
@@ -38,6 +44,7 @@ static const char usage_text[] =
     "  --page-size N        inventory items per page, 1-200 (default 200)\n"
     "  --timeout S          whole-request timeout in seconds (default 60)\n"
     "  --max-attempts N     tries per request before a SKU counts as failed (default 8)\n"
+    "  --sku-file F         skus: read SKUs from F, one a line\n"
     "  --resume             offers: skip the SKUs that the last stopped (cancelled,\n"
     "                       interrupted or failed) offers run already stored\n"
     "  --request-log FILE   append the eBay request log (JSON lines) to FILE\n"
@@ -111,6 +118,75 @@ static void print_event(void *ctx, const struct event *e)
 		status_line(p, e);
 }
 
+struct sku_list {
+	char **items;
+	size_t n;
+	char *file_data; /* the --sku-file contents the items point into */
+};
+
+#define SKU_FILE_MAX (16 * 1024 * 1024)
+
+/* The SKUs of `sync skus`: the arguments, then the lines of the file. */
+static int gather_skus(char **args, size_t n_args, const char *file, struct sku_list *out)
+{
+	struct buf b;
+	size_t cap = n_args + 16;
+	char *line, *save = NULL;
+	FILE *f;
+
+	out->items = xcalloc(cap, sizeof(*out->items));
+	for (size_t i = 0; i < n_args; i++)
+		out->items[out->n++] = args[i];
+	if (file) {
+		char chunk[65536];
+		size_t got;
+
+		f = fopen(file, "r");
+		if (!f) {
+			fprintf(stderr, "ebaysync: cannot read the SKU file '%s': %s\n", file,
+				strerror(errno));
+			goto fail;
+		}
+		buf_init(&b, SKU_FILE_MAX);
+		while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+			if (buf_add(&b, chunk, got)) {
+				fprintf(stderr, "ebaysync: the SKU file '%s' is over %d bytes\n",
+					file, SKU_FILE_MAX);
+				fclose(f);
+				buf_release(&b);
+				goto fail;
+			}
+		}
+		fclose(f);
+		out->file_data = buf_detach(&b, NULL);
+		for (line = strtok_r(out->file_data, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			size_t len = strlen(line);
+
+			if (len && line[len - 1] == '\r')
+				line[--len] = '\0';
+			if (!len)
+				continue;
+			if (out->n == cap) {
+				cap *= 2;
+				out->items = xrealloc(out->items, cap * sizeof(*out->items));
+			}
+			out->items[out->n++] = line;
+		}
+	}
+	if (out->n == 0) {
+		fprintf(stderr, "ebaysync: sync skus needs at least one SKU (as arguments or with "
+				"--sku-file)\n");
+		goto fail;
+	}
+	return 0;
+fail:
+	FREE_AND_NULL(out->items);
+	FREE_AND_NULL(out->file_data);
+	out->n = 0;
+	return -1;
+}
+
 static int run_sync(struct sync_opts *opts, struct printer *pr)
 {
 	struct sync_run *run = sync_run_new(opts, NULL);
@@ -176,6 +252,7 @@ int cmd_sync(int argc, char **argv)
 	    {"timeout", required_argument, NULL, 'o'},
 	    {"max-attempts", required_argument, NULL, 'A'},
 	    {"resume", no_argument, NULL, 'R'},
+	    {"sku-file", required_argument, NULL, 'S'},
 	    {"request-log", required_argument, NULL, 'l'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -193,6 +270,8 @@ int cmd_sync(int argc, char **argv)
 	struct account_linked *linked = NULL;
 	struct buf why = BUF_INIT;
 	FILE *rlog = NULL;
+	const char *sku_file = NULL;
+	struct sku_list skus = {0};
 	long l;
 	int c, code = CLI_EXIT_USAGE;
 
@@ -254,6 +333,9 @@ int cmd_sync(int argc, char **argv)
 		case 'R':
 			opts.resume = 1;
 			break;
+		case 'S':
+			sku_file = optarg;
+			break;
 		case 'A':
 			if (cli_parse_long("--max-attempts", optarg, 1, 100, &l))
 				return CLI_EXIT_USAGE;
@@ -276,21 +358,28 @@ int cmd_sync(int argc, char **argv)
 			return CLI_EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1 || sync_kind_parse(argv[optind], &opts.kind)) {
-		fprintf(stderr, "ebaysync: sync needs one of inventory, offers or all%s%s\n",
+	if (optind >= argc || sync_kind_parse(argv[optind], &opts.kind) ||
+	    (opts.kind != SYNC_SKUS && optind != argc - 1)) {
+		fprintf(stderr, "ebaysync: sync needs one of inventory, offers, all or skus%s%s\n",
 			optind < argc ? ", not " : "", optind < argc ? argv[optind] : "");
 		fputs(usage_text, stderr);
 		return CLI_EXIT_USAGE;
 	}
+	if (opts.kind == SYNC_SKUS) {
+		if (gather_skus(argv + optind + 1, (size_t)(argc - optind - 1), sku_file, &skus))
+			return CLI_EXIT_USAGE;
+		opts.skus = (const char *const *)skus.items;
+		opts.n_skus = skus.n;
+	}
 	given_base = api_base;
 	if (cli_ebay_target("sync", &env, &api_base))
-		return CLI_EXIT_USAGE;
+		goto out; /* code is CLI_EXIT_USAGE until the run */
 	opts.env_name = env;
 	opts.ebay.api_base = api_base;
 	if (!token && token_file) {
 		token = token_buf = cli_read_secret_file(token_file);
 		if (!token)
-			return CLI_EXIT_USAGE;
+			goto out;
 	}
 	if ((!token || !*token) &&
 	    account_linked_open(opts.db_url, env, given_base, opts.user_id, &linked, &why)) {
@@ -314,6 +403,8 @@ int cmd_sync(int argc, char **argv)
 	pr.t0 = timeutil_mono_ms();
 	code = run_sync(&opts, &pr);
 out:
+	free(skus.items);
+	free(skus.file_data);
 	if (rlog)
 		fclose(rlog);
 	free(token_buf);

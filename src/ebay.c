@@ -40,6 +40,7 @@
 
 #include "banned.h"
 
+#define EBAY_TOKEN_RECHECK_MS	     30000 /* ask the token source again after */
 #define EBAY_DEFAULT_MARKETPLACE     "EBAY_US"
 #define EBAY_DEFAULT_CONNECT_MS	     10000
 #define EBAY_DEFAULT_REQUEST_MS	     60000
@@ -73,6 +74,7 @@ struct request {
 	char *url;
 	char *path; /* url without scheme and host, for logs */
 	char *label;
+	char *post_body; /* JSON sent with POST; NULL for a GET */
 	ebay_done_fn done;
 	void *ctx;
 
@@ -104,6 +106,7 @@ struct ebay_client {
 	struct pacer *pacer;
 	struct pacer *own_pacer; /* when the caller gave none */
 	ebay_token_fn token_fn;
+	long long token_at; /* when the token source was last asked */
 	void *token_ctx;
 	ebay_log_fn log_fn;
 	void *log_ctx;
@@ -205,6 +208,8 @@ static const char *log_prefix(enum ebay_req kind)
 		return "fetch_inventory_items";
 	case EBAY_REQ_OFFERS:
 		return "fetch_offers";
+	case EBAY_REQ_BULK:
+		return "bulk_get_inventory_item";
 	case EBAY_REQ_OTHER:
 		break;
 	}
@@ -218,6 +223,8 @@ static const char *metric_endpoint(enum ebay_req kind)
 		return "getInventoryItems";
 	case EBAY_REQ_OFFERS:
 		return "getOffers";
+	case EBAY_REQ_BULK:
+		return "bulkGetInventoryItem";
 	case EBAY_REQ_OTHER:
 		break;
 	}
@@ -279,6 +286,7 @@ static void request_free(struct request *r)
 	free(r->url);
 	free(r->path);
 	free(r->label);
+	free(r->post_body);
 	free(r);
 }
 
@@ -460,14 +468,36 @@ static CURL *new_easy(struct ebay_client *c)
 	return e;
 }
 
-/* The current token, fetched on first use; on failure the reason goes to
- * r's message. */
-static enum error ensure_token(struct ebay_client *c, struct request *r)
+/* Frees a token after wiping it. */
+static void free_token(char *token);
+
+/*
+ * The current token, fetched on first use and asked for again every
+ * token_recheck_ms, so that a token source that mints access tokens
+ * (account.c) can replace one before it expires instead of after eBay
+ * refused it. On failure the reason goes to r's message.
+ */
+static enum error ensure_token(struct ebay_client *c, struct request *r, long long now)
 {
-	if (c->token)
+	char *token = NULL;
+	enum error err;
+
+	if (c->token && now - c->token_at < c->cfg.token_recheck_ms)
 		return ERR_OK;
-	return fetch_token(c, 0, &c->token, r->resp.message, sizeof(r->resp.message),
-			   "no eBay access token");
+	err = fetch_token(c, 0, &token, r->resp.message, sizeof(r->resp.message),
+			  "no eBay access token");
+	if (err)
+		return c->token ? ERR_OK : err; /* keep a token we have; eBay will judge it */
+	if (!c->token || strcmp(token, c->token)) {
+		free_token(c->token);
+		c->token = token;
+		c->token_gen++;
+		c->refresh_failed = 0;
+	} else {
+		free_token(token);
+	}
+	c->token_at = now;
+	return ERR_OK;
 }
 
 /* Frees a token after wiping it. */
@@ -489,7 +519,7 @@ static void start_attempt(struct ebay_client *c, struct request *r, long long no
 
 	r->state = REQ_ACTIVE;
 	list_append(&c->active, r);
-	err = ensure_token(c, r);
+	err = ensure_token(c, r, now);
 	if (err) {
 		finish(c, r, err);
 		return;
@@ -519,6 +549,12 @@ static void start_attempt(struct ebay_client *c, struct request *r, long long no
 	add_header(&r->headers, "Content-Type: application/json");
 
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	if (r->post_body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->post_body));
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->post_body);
+	} else {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* handles are reused */
+	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
@@ -717,6 +753,7 @@ static int retry_after_refresh(struct ebay_client *c, struct request *r, long lo
 		free_token(c->token);
 		c->token = token;
 		c->token_gen++;
+		c->token_at = now;
 	}
 	r->auth_retried = 1;
 	metrics_add(METRIC_EBAY_RETRIES, 1);
@@ -814,6 +851,8 @@ static void apply_defaults(struct ebay_config *cfg)
 		cfg->backoff_max_ms = EBAY_DEFAULT_BACKOFF_MAX_MS;
 	if (cfg->backoff_max_ms < cfg->backoff_base_ms)
 		cfg->backoff_max_ms = cfg->backoff_base_ms;
+	if (cfg->token_recheck_ms <= 0)
+		cfg->token_recheck_ms = EBAY_TOKEN_RECHECK_MS;
 	if (cfg->concurrency <= 0)
 		cfg->concurrency = EBAY_DEFAULT_CONCURRENCY;
 	if (cfg->concurrency > EBAY_MAX_CONCURRENCY)
@@ -892,7 +931,8 @@ void ebay_client_free(struct ebay_client *c)
 
 /* Queues a request; returns it (owned by the client) for ebay_get(). */
 static enum error submit(struct ebay_client *c, enum ebay_req kind, const char *url,
-			 const char *label, ebay_done_fn done, void *ctx, struct request **out)
+			 const char *post_body, const char *label, ebay_done_fn done, void *ctx,
+			 struct request **out)
 {
 	struct request *r;
 
@@ -905,6 +945,7 @@ static enum error submit(struct ebay_client *c, enum ebay_req kind, const char *
 	r->url = xstrdup(url);
 	r->path = path_of(url);
 	r->label = xstrdup(label ? label : "");
+	r->post_body = xstrdup(post_body);
 	r->done = done;
 	r->ctx = ctx;
 	buf_init(&r->body, c->cfg.max_body);
@@ -918,7 +959,15 @@ static enum error submit(struct ebay_client *c, enum ebay_req kind, const char *
 enum error ebay_submit(struct ebay_client *c, enum ebay_req kind, const char *url,
 		       const char *label, ebay_done_fn done, void *ctx)
 {
-	return submit(c, kind, url, label, done, ctx, NULL);
+	return submit(c, kind, url, NULL, label, done, ctx, NULL);
+}
+
+enum error ebay_submit_post(struct ebay_client *c, enum ebay_req kind, const char *url,
+			    const char *json_body, const char *label, ebay_done_fn done, void *ctx)
+{
+	if (!json_body)
+		return ERR_INVALID;
+	return submit(c, kind, url, json_body, label, done, ctx, NULL);
 }
 
 size_t ebay_pending(const struct ebay_client *c)
@@ -1032,7 +1081,7 @@ enum error ebay_get(struct ebay_client *c, enum ebay_req kind, const char *url, 
 	if (c->in_poll)
 		err = ERR_INTERNAL; /* from a callback: the caller's poll is below us */
 	else
-		err = submit(c, kind, url, label, get_done, &w, &r);
+		err = submit(c, kind, url, NULL, label, get_done, &w, &r);
 	if (err) {
 		out->err = err;
 		snprintf(out->message, sizeof(out->message), "cannot submit '%s': %s",

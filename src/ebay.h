@@ -35,11 +35,13 @@ struct ebay_config {
 	long backoff_max_ms;	    /* 0: 30000 */
 	int concurrency;	    /* transfers at once; 0: 8 */
 	double max_rps;		    /* pacer ceiling in requests/second; 0: 25 */
+	long token_recheck_ms;	    /* ask the token source again after; 0: 30000 */
 };
 
 enum ebay_req {
 	EBAY_REQ_INVENTORY, /* getInventoryItems: logs fetch_inventory_items_* */
 	EBAY_REQ_OFFERS,    /* getOffers: logs fetch_offers_* */
+	EBAY_REQ_BULK,	    /* bulkGetInventoryItem: logs bulk_get_inventory_item_* */
 	EBAY_REQ_OTHER,
 };
 
@@ -100,6 +102,10 @@ void ebay_client_free(struct ebay_client *c);
 /* Queues a GET of url (absolute). label names it in logs; both are copied. */
 enum error ebay_submit(struct ebay_client *c, enum ebay_req kind, const char *url,
 		       const char *label, ebay_done_fn done, void *ctx);
+/* Queues a POST of json_body (copied) to url, e.g. bulkGetInventoryItem;
+ * retried like a GET (the calls this client makes are all reads). */
+enum error ebay_submit_post(struct ebay_client *c, enum ebay_req kind, const char *url,
+			    const char *json_body, const char *label, ebay_done_fn done, void *ctx);
 /* Runs transfers, retries and callbacks for at most timeout_ms; returns
  * sooner when nothing is pending. */
 enum error ebay_poll(struct ebay_client *c, int timeout_ms);
@@ -112,6 +118,10 @@ void ebay_cancel_all(struct ebay_client *c);
 enum error ebay_get(struct ebay_client *c, enum ebay_req kind, const char *url, const char *label,
 		    struct ebay_response *out);
 
+/* bulkGetInventoryItem URL (malloc'd); the body is {"requests":[{"sku"}]}
+ * with at most EBAY_BULK_MAX SKUs. */
+#define EBAY_BULK_MAX 25
+char *ebay_bulk_url(const struct ebay_config *cfg);
 /* getInventoryItems URL for limit and offset (malloc'd). */
 char *ebay_inventory_url(const struct ebay_config *cfg, int limit, long long offset);
 /* getOffers URL for one SKU, URL-encoded (malloc'd); marketplace_id is not

@@ -57,6 +57,14 @@ char *ebay_inventory_url(const struct ebay_config *cfg, int limit, long long off
 			 limit, offset);
 }
 
+char *ebay_bulk_url(const struct ebay_config *cfg)
+{
+	int len;
+	const char *base = api_base(cfg, &len);
+
+	return xasprintf("%.*s/sell/inventory/v1/bulk_get_inventory_item", len, base);
+}
+
 char *ebay_offers_url(const struct ebay_config *cfg, const char *sku, int limit)
 {
 	int len;

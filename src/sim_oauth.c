@@ -650,6 +650,45 @@ out:
 	buf_release(&why);
 }
 
+/*
+ * Revokes every refresh token: the issued ones and the fixed
+ * cfg->refresh_token (through a marker). Returns how many were live. The
+ * access tokens minted from them stay valid until they expire, as with the
+ * revocation of one token. The caller holds o->lock.
+ */
+static long long revoke_all_refresh(struct sim_oauth *o, const struct sim_config *cfg,
+				    long long now_ms)
+{
+	long long n = 0;
+	struct tok *t;
+
+	for (size_t i = 0; i < o->size; i++) {
+		t = &o->table[i];
+		if (t->value && t->kind == TOK_REFRESH && !t->revoked && !expired(t, now_ms)) {
+			t->revoked = 1;
+			n++;
+		}
+	}
+	if (cfg->refresh_token[0] && !lookup(o, cfg->refresh_token)) {
+		t = insert(o, xstrdup(cfg->refresh_token), TOK_REFRESH, 0, NULL, NULL, now_ms);
+		if (t) {
+			t->revoked = 1;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Whether a form or JSON value asks for everything: true, "true" or "1". */
+static int wants_all(const json_t *jv, const char *fv)
+{
+	if (jv)
+		return json_is_true(jv) ||
+		       (json_is_string(jv) && (!strcmp(json_string_value(jv), "true") ||
+					       !strcmp(json_string_value(jv), "1")));
+	return fv && (!strcmp(fv, "true") || !strcmp(fv, "1"));
+}
+
 void sim_oauth_revoke(struct sim_oauth *o, const struct sim_config *cfg,
 		      const struct sim_request *rq, struct sim_reply *out)
 {
@@ -659,6 +698,7 @@ void sim_oauth_revoke(struct sim_oauth *o, const struct sim_config *cfg,
 	json_t *j = NULL;
 	const char *token = NULL;
 	struct tok *t;
+	int all = 0;
 
 	memset(&form, 0, sizeof(form));
 	if (rq->content_type && !strncasecmp(rq->content_type, "application/json", 16)) {
@@ -666,16 +706,36 @@ void sim_oauth_revoke(struct sim_oauth *o, const struct sim_config *cfg,
 		token = json_string_value(json_object_get(j, "token"));
 		if (!token)
 			token = json_string_value(json_object_get(j, "refresh_token"));
+		all = wants_all(json_object_get(j, "all"), NULL);
 	} else if (!sim_oauth_parse_form(rq->body ? rq->body : "", rq->body_len, &form, &why)) {
 		token = sim_form_get(&form, "token");
 		if (!token)
 			token = sim_form_get(&form, "refresh_token");
+		all = wants_all(NULL, sim_form_get(&form, "all"));
+	}
+	if (all && token) {
+		sim_reply_json(
+		    out, 400,
+		    json_pack("{s:s}", "error", "give either a token to revoke or all, not both"));
+		goto out;
+	}
+	if (all) {
+		long long n;
+
+		pthread_mutex_lock(&o->lock);
+		n = revoke_all_refresh(o, cfg, rq->now_ms);
+		pthread_mutex_unlock(&o->lock);
+		sim_reply_json(out, 200,
+			       json_pack("{s:b,s:I,s:s}", "revoked", n > 0, "count", (json_int_t)n,
+					 "token_type", kinds[TOK_REFRESH]));
+		goto out;
 	}
 	if (!token || !*token) {
 		sim_reply_json(out, 400,
 			       json_pack("{s:s}", "error",
 					 "give the token to revoke as token=... (form) or "
-					 "{\"token\": ...} (JSON)"));
+					 "{\"token\": ...} (JSON), or all=true for every refresh "
+					 "token"));
 		goto out;
 	}
 	pthread_mutex_lock(&o->lock);

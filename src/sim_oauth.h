@@ -53,7 +53,12 @@ void sim_oauth_token(struct sim_oauth *o, const struct sim_config *cfg,
 /* GET and POST /oauth2/authorize: the consent page and its answer. */
 void sim_oauth_authorize(struct sim_oauth *o, const struct sim_config *cfg,
 			 const struct sim_request *rq, struct sim_reply *out);
-/* POST /sim/revoke with a form (token=...) or JSON ({"token": ...}) body. */
+/*
+ * POST /sim/revoke with a form (token=...) or JSON ({"token": ...}) body;
+ * all=true (form) or {"all": true} revokes every refresh token instead, for
+ * tests that cannot know the one a server holds. Access tokens stay valid
+ * until they expire either way.
+ */
 void sim_oauth_revoke(struct sim_oauth *o, const struct sim_config *cfg,
 		      const struct sim_request *rq, struct sim_reply *out);
 

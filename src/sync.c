@@ -27,16 +27,19 @@ static const char *const kind_names[] = {
     [SYNC_INVENTORY] = "inventory",
     [SYNC_OFFERS] = "offers",
     [SYNC_ALL] = "all",
+    [SYNC_SKUS] = "skus",
 };
+
+#define N_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))
 
 const char *sync_kind_name(enum sync_kind k)
 {
-	return (size_t)k < 3 ? kind_names[k] : "unknown";
+	return (size_t)k < N_KINDS ? kind_names[k] : "unknown";
 }
 
 enum error sync_kind_parse(const char *s, enum sync_kind *out)
 {
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < N_KINDS; i++) {
 		if (s && !strcmp(s, kind_names[i])) {
 			*out = (enum sync_kind)i;
 			return ERR_OK;
@@ -87,6 +90,11 @@ struct sync_run *sync_run_new(const struct sync_opts *opts, const char *run_id)
 		r->opts.page_limit = 200;
 	if (r->opts.batch_size <= 0)
 		r->opts.batch_size = 200;
+	r->wanted = xcalloc(opts->n_skus ? opts->n_skus : 1, sizeof(*r->wanted));
+	for (size_t i = 0; i < opts->n_skus; i++)
+		r->wanted[r->n_wanted++] = xstrdup(opts->skus[i]);
+	r->opts.skus = NULL; /* the caller's; r->wanted are the copies */
+	r->opts.n_skus = 0;
 	r->id = run_id ? xstrdup(run_id) : sync_new_run_id(opts->kind);
 	r->log = runlog_new(r->id);
 	pthread_mutex_init(&r->lock, NULL);
@@ -110,6 +118,9 @@ void sync_run_free(struct sync_run *r)
 	free(r->id);
 	free(r->error);
 	free(r->summary);
+	for (size_t i = 0; i < r->n_wanted; i++)
+		free(r->wanted[i]);
+	free(r->wanted);
 	free(r);
 }
 
@@ -323,8 +334,13 @@ static void stored(void *ctx, size_t n_items, size_t n_offers, long long ms, lon
 		sync_counts_add(r, 0, (long long)n_offers, 0, 0);
 		if (r->mark)
 			mark_commit_batch(r->mark);
-		sync_emit(r, EVENT_RESPONSE, "← Database: Stored %zu offers for %zu SKUs (%lldms)",
-			  n_offers, n_items, ms);
+		if (n_offers || r->mark)
+			sync_emit(r, EVENT_RESPONSE,
+				  "← Database: Stored %zu offers for %zu SKUs (%lldms)", n_offers,
+				  n_items, ms);
+		else
+			sync_emit(r, EVENT_RESPONSE, "← Database: Stored %zu items (%lldms)",
+				  n_items, ms);
 	}
 }
 
@@ -345,7 +361,10 @@ static void persist_rest(struct sync_run *r)
 
 static const char *title_of(enum sync_kind k)
 {
-	return k == SYNC_INVENTORY ? "Inventory" : k == SYNC_OFFERS ? "Offers" : "Full";
+	return k == SYNC_INVENTORY ? "Inventory"
+	       : k == SYNC_OFFERS  ? "Offers"
+	       : k == SYNC_SKUS	   ? "SKU"
+				   : "Full";
 }
 
 /* Ends the run: final status on the row, then the final event. */
@@ -525,6 +544,8 @@ enum error sync_run_execute(struct sync_run *r)
 		err = ERR_CANCELLED;
 		goto out;
 	}
+	if (r->opts.kind == SYNC_SKUS)
+		err = sync_skus(r);
 	if (r->opts.kind == SYNC_INVENTORY || r->opts.kind == SYNC_ALL)
 		err = run_inventory(r);
 	if (!err && (r->opts.kind == SYNC_OFFERS || r->opts.kind == SYNC_ALL))

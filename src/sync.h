@@ -33,9 +33,10 @@ enum sync_kind {
 	SYNC_INVENTORY,
 	SYNC_OFFERS,
 	SYNC_ALL,
+	SYNC_SKUS, /* given SKUs: bulkGetInventoryItem, then their offers */
 };
 
-/* "inventory", "offers", "all"; and back (ERR_INVALID for anything else). */
+/* "inventory", "offers", "all", "skus"; and back (ERR_INVALID for anything else). */
 const char *sync_kind_name(enum sync_kind k);
 enum error sync_kind_parse(const char *s, enum sync_kind *out);
 
@@ -47,11 +48,13 @@ struct sync_opts {
 	struct ebay_config ebay; /* base URL, marketplace, concurrency, max_rps ... */
 	ebay_token_fn token;	 /* the user's eBay access token source; required */
 	void *token_ctx;
-	int page_limit;	     /* getInventoryItems limit; 0: 200 */
-	int batch_size;	     /* rows per storage transaction; 0: 200 */
-	const char *owner;   /* "host:pid", recorded on the run; NULL: computed */
-	FILE *request_log;   /* eBay request log as JSON lines; NULL: none */
-	int resume;	     /* offers: go on after the SKUs a stopped run stored */
+	int page_limit;		 /* getInventoryItems limit; 0: 200 */
+	int batch_size;		 /* rows per storage transaction; 0: 200 */
+	const char *owner;	 /* "host:pid", recorded on the run; NULL: computed */
+	FILE *request_log;	 /* eBay request log as JSON lines; NULL: none */
+	int resume;		 /* offers: go on after the SKUs a stopped run stored */
+	const char *const *skus; /* SYNC_SKUS: the SKUs to sync (copied) */
+	size_t n_skus;
 	struct pacer *pacer; /* shared by runs of a process; NULL: the run makes its own */
 };
 

@@ -43,10 +43,12 @@ struct sync_run {
 	_Atomic long long available; /* eBay's total of inventory items, -1 unknown */
 	long long walk_first_total;  /* the total on the first page of this walk */
 	long long walk_repeats;	     /* rows of this walk whose SKU was already seen */
-	char *summary;		     /* the final "... completed: ..." line of a done run */
-	json_t *skus;		     /* array: every distinct SKU seen, in order */
-	struct mark *mark;	     /* offers step: how far every SKU is stored */
-	json_t *seen;		     /* SKU -> its position in skus */
+	char **wanted;		     /* SYNC_SKUS: the SKUs asked for */
+	size_t n_wanted;
+	char *summary;	   /* the final "... completed: ..." line of a done run */
+	json_t *skus;	   /* array: every distinct SKU seen, in order */
+	struct mark *mark; /* offers step: how far every SKU is stored */
+	json_t *seen;	   /* SKU -> its position in skus */
 };
 
 /* Counts helpers; all take the lock. */
@@ -82,6 +84,13 @@ const char *sync_url_path(const char *url);
  * 1 of the offers sync). Returns ERR_OK, ERR_CANCELLED or the failure.
  */
 enum error sync_pages(struct sync_run *r, int store_items);
+
+/* Adds sku to r->skus (and r->seen) unless there; returns 1 if it was new. */
+int sync_remember(struct sync_run *r, const char *sku);
+
+/* The SKU sync: the items of r->wanted by bulkGetInventoryItem, then Step 2
+ * for those found (sync_skus.c). */
+enum error sync_skus(struct sync_run *r);
 
 /* Step 2 of the offers sync: getOffers for every SKU in r->skus. */
 enum error sync_offers_step2(struct sync_run *r);

@@ -205,10 +205,9 @@ static void sku_done(void *ctx, const struct ebay_response *resp)
 		store_failure_clear(r->store, r->user_id, "offers", j->sku);
 	} else if (resp->err == ERR_AUTH) {
 		if (!s->fatal)
-			s->fatal = sync_fail(r, ERR_AUTH,
-					     "eBay authorization for %s expired or was revoked: "
-					     "link the account again (%s)",
-					     r->user_id, resp->message);
+			s->fatal =
+			    sync_fail(r, ERR_AUTH, "eBay refused the access token (SKU %s): %s",
+				      j->sku, resp->message);
 	} else {
 		record_failure(s, j, resp);
 	}

@@ -17,8 +17,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-/* Adds sku to the run's set; returns 1 if it was new. */
-static int remember(struct sync_run *r, const char *sku)
+int sync_remember(struct sync_run *r, const char *sku)
 {
 	if (json_object_get(r->seen, sku))
 		return 0;
@@ -62,7 +61,7 @@ static size_t map_page(struct sync_run *r, long long page, json_t *records, stru
 		}
 		if (warn.len)
 			sync_emit(r, EVENT_WARNING, "⚠ %s", buf_str(&warn));
-		if (!remember(r, row.sku)) { /* offset paging over a changing catalog */
+		if (!sync_remember(r, row.sku)) { /* offset paging over a changing catalog */
 			r->walk_repeats++;
 			item_row_release(&row);
 			continue;
@@ -101,11 +100,11 @@ static enum error one_page(struct sync_run *r, int store_items, long long page, 
 			  sync_url_path(url));
 	err = ebay_get(r->client, EBAY_REQ_INVENTORY, url, NULL, &resp);
 	if (resp.err == ERR_AUTH) {
-		/* Worded as the offers step words it: the page prompts a relink. */
+		/* The token source says what to do (for a linked account whose
+		 * consent ended: "link the account again"). */
 		err = sync_fail(r, ERR_AUTH,
-				"eBay authorization for %s expired or was revoked: link the "
-				"account again (inventory page %lld: %s)",
-				r->user_id, page, resp.message);
+				"eBay refused the access token (inventory page %lld): %s", page,
+				resp.message);
 		goto out;
 	}
 	if (err || resp.err) {

@@ -24,6 +24,8 @@ const ui = {
   whoName: $('who-name'),
   signout: $('signout'),
   relink: $('relink'),
+  connect: $('connect'),
+  linked: $('linked'),
   appError: $('app-error'),
   syncButtons: Array.from(document.querySelectorAll('button[data-kind]')),
   stop: $('stop'),
@@ -69,6 +71,9 @@ const offers = new DataTable({
 // What the terminal shows: the run, whether this page started or attached
 // to it live (buttons locked, STOP armed), and its stream.
 const view = { runId: null, kind: '', live: false, stream: null, relink: false, stopping: false };
+// The user's eBay account as GET /ebay/oauth/status last told it (null:
+// not known), and whether the "Reconnect eBay" banner was dismissed.
+const account = { status: null, relinkDismissed: false };
 const history = { offset: 0, total: 0, runs: [] };
 let expiryTimer = 0;
 
@@ -100,6 +105,10 @@ function showLogin(message = '') {
   offers.clear();
   ui.historyBody.replaceChildren();
   ui.relink.hidden = true;
+  ui.connect.hidden = true;
+  ui.linked.hidden = true;
+  account.status = null;
+  account.relinkDismissed = false;
   clearError();
   ui.loginView.hidden = false;
   ui.loginPass.value = '';
@@ -124,6 +133,11 @@ function showApp() {
     }, Math.min(Math.max(exp - Date.now(), 0), 2 ** 31 - 1));
   }
   setBusy(false);
+  if (justLinked) {
+    justLinked = false;
+    ui.linked.hidden = false;
+    terminal.note('eBay account linked');
+  }
   refreshAll(true);
 }
 
@@ -201,7 +215,7 @@ function showRun(runId, { live, kind = '', run = null }) {
   view.kind = kind;
   view.relink = false;
   view.stopping = false;
-  ui.relink.hidden = true;
+  renderAccount();
   ui.termTitle.textContent = live ? `Terminal — ${kind || 'sync'} run (live)` : `Terminal — replay of ${kind || 'run'}`;
   status.reset(runId, { live });
   if (run) status.seed(run);
@@ -220,7 +234,8 @@ function showRun(runId, { live, kind = '', run = null }) {
       status.finish(state === 'signed-out' ? 'unknown' : state);
       ui.termTitle.textContent = `Terminal — ${live ? '' : 'replay of '}${kind || 'sync'} run, ${status.state}`;
       if (finalRun && finalRun.error && state === 'failed' && String(finalRun.error).toLowerCase().includes(RELINK_PHRASE)) view.relink = true;
-      ui.relink.hidden = !view.relink;
+      if (view.relink) account.relinkDismissed = false;
+      renderAccount();
       view.stream = null;
       if (view.live) {
         view.stopping = false;
@@ -233,6 +248,7 @@ function showRun(runId, { live, kind = '', run = null }) {
 
 async function startRun(kind) {
   clearError();
+  ui.linked.hidden = true;
   setBusy(true);
   try {
     const { data } = await api('POST', `/ebay/sync/${kind}`);
@@ -246,7 +262,14 @@ async function startRun(kind) {
       return;
     }
     setBusy(false);
-    if (!(err instanceof ApiError && err.status === 401)) showError(`cannot start the ${kind} sync: ${err.message}`);
+    if (err instanceof ApiError && err.code === 'ebay_not_linked') {
+      // The server's own words, and the way out when linking is on.
+      const hint = account.status && account.status.configured ? '; or link one with "Connect eBay" above' : '';
+      showError(`cannot start the ${kind} sync: ${err.message}${hint}`);
+      refreshAccount();
+    } else if (!(err instanceof ApiError && err.status === 401)) {
+      showError(`cannot start the ${kind} sync: ${err.message}`);
+    }
   }
 }
 
@@ -283,7 +306,45 @@ $('term-copy').addEventListener('click', async () => {
   }
 });
 $('term-clear').addEventListener('click', () => terminal.clear());
-$('relink-dismiss').addEventListener('click', () => { ui.relink.hidden = true; });
+$('relink-dismiss').addEventListener('click', () => {
+  account.relinkDismissed = true;
+  ui.relink.hidden = true;
+});
+$('linked-dismiss').addEventListener('click', () => { ui.linked.hidden = true; });
+
+/* ---------- the eBay account ---------- */
+
+// "Connect eBay" while linking is configured and no account is linked;
+// "Reconnect eBay" when the last run asked for it or the refresh token has
+// expired (unless dismissed). Both are plain links to /ebay/oauth/start:
+// the whole page goes to eBay's consent and comes back to /?ebay=linked.
+// Neither is offered by a server known not to link accounts (its
+// /ebay/oauth/start answers 503; the run's error line says what to do
+// instead), and an unlinked user whose hand-set token was refused gets
+// "Connect eBay" alone.
+function renderAccount() {
+  const st = account.status;
+  const expires = st && st.linked ? parseTime(st.refresh_token_expires_at) : NaN;
+  const expired = Number.isFinite(expires) && expires <= Date.now();
+  const linkable = !(st && st.configured === false);
+  ui.connect.hidden = !(st && st.configured && !st.linked);
+  ui.relink.hidden = account.relinkDismissed || !linkable || !ui.connect.hidden || !(view.relink || expired);
+  if (!ui.connect.hidden) ui.linked.hidden = true;
+}
+
+async function refreshAccount() {
+  try {
+    const { data } = await api('GET', '/ebay/oauth/status');
+    account.status = data && typeof data === 'object' ? data : null;
+  } catch (err) {
+    // Signed out (401) or the server unreachable for now: keep what is
+    // shown. Any other answer (a server without account linking): no
+    // banner either way.
+    if (err instanceof ApiError && (err.status === 401 || err.status === 0)) return;
+    account.status = null;
+  }
+  if (getSession()) renderAccount();
+}
 
 /* ---------- history ---------- */
 
@@ -393,6 +454,7 @@ $('history-refresh').addEventListener('click', () => refreshHistory());
 // History and both tables; on first load, show a run that is still going
 // (the page was reloaded mid-run) live.
 async function refreshAll(first) {
+  refreshAccount();
   const runs = await refreshHistory();
   if (first && runs && !view.stream) {
     const running = runs.find((r) => r.status === 'running');
@@ -426,6 +488,20 @@ for (const t of tabs) {
 }
 
 /* ---------- start ---------- */
+
+// Back from eBay's consent (the server's callback sends the browser to
+// /?ebay=linked): say so once, and drop the parameter from the address so
+// a reload does not say it again.
+let justLinked = false;
+{
+  const params = new URLSearchParams(window.location.search);
+  if (params.get('ebay') === 'linked') {
+    justLinked = true;
+    params.delete('ebay');
+    const q = params.toString();
+    window.history.replaceState(null, '', `${window.location.pathname}${q ? `?${q}` : ''}${window.location.hash}`);
+  }
+}
 
 if (loadSession()) showApp();
 else showLogin();

@@ -194,6 +194,8 @@ int testutil_http(const char *method, const char *url, const char *body,
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	}
 	rc = curl_easy_perform(h);
+	if (rc != CURLE_OK)
+		fprintf(stderr, "testutil_http: %s %s: %s\n", method, url, curl_easy_strerror(rc));
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
 	curl_slist_free_all(hl);
 	curl_easy_cleanup(h);

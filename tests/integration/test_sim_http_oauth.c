@@ -2,7 +2,8 @@
  * ebaysync-sim's OAuth over HTTP: the refresh_token grant with HTTP Basic
  * client credentials, access tokens that really expire (--token-ttl), the
  * consent page and the authorization_code grant with single-use codes,
- * invalid_client and invalid_grant, and revocation through /sim/revoke.
+ * invalid_client and invalid_grant, and revocation through /sim/revoke (one
+ * token, or every refresh token with all).
  */
 #include <curl/curl.h>
 #include <setjmp.h>
@@ -299,6 +300,81 @@ static void test_revoke_seed_refresh_token(void **state)
 	json_decref(j);
 }
 
+/* POSTs a JSON body to path; returns the status and the parsed answer. */
+static long post_json(const char *path, const char *body, json_t **json)
+{
+	char *url = xasprintf("%s%s", sim.base_url, path);
+	const char *hdrs[] = {"Content-Type: application/json", NULL};
+	struct testutil_http r;
+	long status;
+
+	assert_int_equal(testutil_http("POST", url, body, hdrs, &r), 0);
+	status = r.status;
+	*json = json_loadb(r.body, r.len, 0, NULL);
+	testutil_http_release(&r);
+	free(url);
+	return status;
+}
+
+/* A refresh token from a consent and the code grant (malloc'd). */
+static char *consented_refresh_token(const char *state_value)
+{
+	char *code = consent_code(state_value), *rt;
+	char *form = xasprintf("grant_type=authorization_code&code=%s&redirect_uri=http%%3A%%2F%%"
+			       "2F127.0.0.1%%3A9%%2Fcallback",
+			       code);
+	json_t *j = NULL;
+
+	assert_int_equal(post_form("/identity/v1/oauth2/token", BASIC, form, &j, NULL), 200);
+	rt = xstrdup(json_string_value(json_object_get(j, "refresh_token")));
+	json_decref(j);
+	free(form);
+	free(code);
+	return rt;
+}
+
+/* {"all": true} revokes every refresh token, issued or fixed, without
+ * knowing them; the access tokens in hand live on until they expire. */
+static void test_revoke_all(void **state)
+{
+	char *rt1 = consented_refresh_token("all-1"), *rt2 = consented_refresh_token("all-2");
+	char *access = refresh(rt1, 200, NULL);
+	json_t *j = NULL;
+
+	assert_string_not_equal(rt1, rt2);
+	free(refresh(rt2, 200, NULL));
+	/* Both consents, and the fixed --refresh-token (unless an earlier
+	 * test revoked it already). */
+	assert_int_equal(post_json("/sim/revoke", "{\"all\": true}", &j), 200);
+	assert_true(json_is_true(json_object_get(j, "revoked")));
+	assert_string_equal(json_string_value(json_object_get(j, "token_type")), "refresh_token");
+	assert_true(json_integer_value(json_object_get(j, "count")) >= 2);
+	json_decref(j);
+	free(refresh(rt1, 400, "invalid_grant"));
+	free(refresh(rt2, 400, "invalid_grant"));
+	free(refresh("v^1.1#i^1#r^1#t^SEED", 400, "invalid_grant"));
+	/* The access token minted before stays good until --token-ttl ends. */
+	assert_int_equal(api_status(access), 200);
+	timeutil_sleep_ms(2300);
+	assert_int_equal(api_status(access), 401);
+	/* Nothing left: a second call revokes none; the form spelling works. */
+	assert_int_equal(post_form("/sim/revoke", NULL, "all=true", &j, NULL), 200);
+	assert_false(json_is_true(json_object_get(j, "revoked")));
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 0);
+	json_decref(j);
+	/* A new consent after it works again. */
+	free(rt1);
+	rt1 = consented_refresh_token("all-3");
+	free(refresh(rt1, 200, NULL));
+	/* A token and all at once is a mistake, not a choice. */
+	assert_int_equal(post_json("/sim/revoke", "{\"all\": true, \"token\": \"x\"}", &j), 400);
+	assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "not both"));
+	json_decref(j);
+	free(access);
+	free(rt1);
+	free(rt2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +382,7 @@ int main(void)
 	    cmocka_unit_test(test_client_errors),
 	    cmocka_unit_test(test_code_grant),
 	    cmocka_unit_test(test_revoke_seed_refresh_token),
+	    cmocka_unit_test(test_revoke_all),
 	    cmocka_unit_test(test_clean_exit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -782,6 +782,92 @@ static void test_resume_after_cancel(void **state)
 	testutil_stop(&e.sim, 0);
 }
 
+/* `sync skus`: the given SKUs (hostile ones among them, and two eBay does
+ * not know) through bulkGetInventoryItem, then their offers; what landed
+ * equals the catalog for exactly those SKUs. */
+static void test_skus(void **state)
+{
+	struct env e = {0};
+
+	assert_int_equal(start_sim(&e, NULL), 0);
+	e.n_backends = testutil_backends(e.urls, e.names);
+	for (int b = 0; b < e.n_backends; b++) {
+		json_t *cat = sim_catalog(&e), *want = json_object(), *entry, *items = NULL, *imap,
+		       *offers = NULL, *omap;
+		char *dir = testutil_tmpdir(), *path = xasprintf("%s/skus.txt", dir);
+		const char *extra[] = {"--sku-file", path, "no-such-sku-1", "no-such-sku-2", NULL};
+		struct store_query q = {.user_id = "hank"};
+		struct store *s = NULL;
+		struct run_row run;
+		long long total = 0;
+		size_t hostile = 0, n = 0, n_offers = 0;
+		const char *sku;
+		FILE *f = fopen(path, "w");
+
+		json_object_foreach(cat, sku, entry)
+		{
+			int odd = strpbrk(sku, " /#%+?&\"'") != NULL || (unsigned char)sku[0] > 127;
+
+			if ((odd && hostile < 15) || (n % 40 == 0)) {
+				/* bulkGetInventoryItem's items are InventoryItemWithSkuLocale-
+				 * GroupKeys: no groupIds, as on eBay */
+				json_t *copy = json_deep_copy(entry);
+
+				json_object_del(json_object_get(copy, "item"), "groupIds");
+				fprintf(f, "%s\n", sku);
+				json_object_set_new(want, sku, copy);
+				hostile += odd;
+			}
+			n++;
+		}
+		fclose(f);
+		assert_true(hostile >= 5);
+		assert_int_equal(run_sync(&e, e.urls[b], "hank", "skus", extra), 0);
+		newest_run(e.urls[b], "hank", &run);
+		assert_string_equal(run.status, "done");
+		assert_int_equal(run.failed, 2);
+		run_row_release(&run);
+		assert_true(
+		    newest_run_logged(e.urls[b], "hank", "no-such-sku-1: not found on eBay"));
+
+		assert_int_equal(store_open(e.urls[b], &s, NULL), ERR_OK);
+		assert_int_equal(store_list_items(s, &q, &items, &total), ERR_OK);
+		assert_int_equal(store_list_offers(s, &q, &offers, &total), ERR_OK);
+		imap = by_key(items, "sku_code");
+		omap = by_key(offers, "offer_id");
+		assert_int_equal(json_object_size(imap), json_object_size(want));
+		json_object_foreach(want, sku, entry)
+		{
+			json_t *row = json_object_get(imap, sku), *o;
+			size_t k;
+
+			if (!row)
+				fail_msg("SKU '%s' was asked for but not stored", sku);
+			check_item(sku, entry, row, 1);
+			json_array_foreach(json_object_get(entry, "offers"), k, o)
+			{
+				check_offer(sku, o,
+					    json_object_get(omap, json_string_value(json_object_get(
+								      o, "offerId"))));
+				n_offers++;
+			}
+		}
+		assert_int_equal(json_object_size(omap), n_offers);
+		json_decref(imap);
+		json_decref(omap);
+		json_decref(items);
+		json_decref(offers);
+		json_decref(want);
+		json_decref(cat);
+		store_close(s);
+		testutil_rmrf(dir);
+		free(dir);
+		free(path);
+	}
+	testutil_backends_release(e.urls, e.n_backends);
+	testutil_stop(&e.sim, 0);
+}
+
 /* Bad input from our own user: a clear message and exit 2, nothing run. */
 static void test_usage_errors(void **state)
 {
@@ -961,6 +1047,7 @@ int main(void)
 	    cmocka_unit_test(test_failures_recorded_then_retried),
 	    cmocka_unit_test(test_cancel_midway),
 	    cmocka_unit_test(test_resume_after_cancel),
+	    cmocka_unit_test(test_skus),
 	    cmocka_unit_test(test_churn),
 	    cmocka_unit_test(test_bad_token),
 	    cmocka_unit_test(test_one_run_of_a_kind_at_once),

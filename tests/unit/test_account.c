@@ -484,7 +484,9 @@ static void t_refusals(struct fx *f)
 	/* Revoked at eBay: invalid_grant, said once, not asked again at once. */
 	link_unverified(f, "alice");
 	token_server_set_refresh_token(f->ts, "RT-someone-else");
-	expect_refusal(src, 0, "eBay refused the refresh token of 'alice' (HTTP 400 invalid_grant");
+	expect_refusal(src, 0,
+		       "eBay authorization for alice expired or was revoked: link the account "
+		       "again (eBay refused the refresh token: HTTP 400 invalid_grant");
 	expect_refusal(src, 0, "invalid_grant");
 	assert_int_equal(token_server_hits(f->ts), 1);
 	assert_int_equal(metrics_get(METRIC_TOKEN_REFRESHES) - m0, 0);

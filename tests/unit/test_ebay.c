@@ -560,6 +560,39 @@ static void script_ok(const struct hit *h, struct reply *r)
 	snprintf(r->body, sizeof(r->body), "{\"offers\":[{\"offerId\":\"1\"}],\"total\":1}");
 }
 
+/* The token source is asked again after token_recheck_ms: a source that
+ * mints tokens replaces one before eBay refuses it, with no refresh. */
+static void test_token_source_asked_again(void **state)
+{
+	struct ebay_config cfg = test_config();
+	struct tok t = {.initial = "tok-first", .refreshed = "tok-never"};
+	struct ebay_client *c;
+	struct outcome o;
+	char *url = offers_url("SKU-1");
+
+	(void)state;
+	cfg.token_recheck_ms = 100;
+	server_reset(script_ok);
+	c = client_new(&cfg, NULL, &t);
+	o = get_one(c, url);
+	assert_int_equal(o.err, ERR_OK);
+	outcome_release(&o, 1);
+	t.initial = "tok-rotated";
+	o = get_one(c, url); /* within 100 ms: the cached token */
+	outcome_release(&o, 1);
+	timeutil_sleep_ms(150);
+	o = get_one(c, url);
+	assert_int_equal(o.err, ERR_OK);
+	outcome_release(&o, 1);
+	assert_int_equal(server_hits(), 3);
+	assert_string_equal(srv.log[0].auth, "Bearer tok-first");
+	assert_string_equal(srv.log[1].auth, "Bearer tok-first");
+	assert_string_equal(srv.log[2].auth, "Bearer tok-rotated");
+	assert_int_equal(t.refreshes, 0);
+	ebay_client_free(c);
+	free(url);
+}
+
 static void test_success_sends_headers_and_logs(void **state)
 {
 	struct ebay_config cfg = test_config();
@@ -2079,6 +2112,7 @@ int main(void)
 	    cmocka_unit_test(test_oversize_body_is_not_retried),
 	    cmocka_unit_test(test_concurrency_never_exceeds_limit),
 	    cmocka_unit_test(test_pacing_holds_max_rps),
+	    cmocka_unit_test(test_token_source_asked_again),
 	    cmocka_unit_test(test_high_max_rps_is_not_capped_by_the_clock),
 	    cmocka_unit_test(test_hostile_skus_round_trip),
 	    cmocka_unit_test(test_callback_submits_next),

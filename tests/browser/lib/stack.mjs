@@ -5,6 +5,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -31,6 +32,19 @@ export function binDir() {
     if (!fs.existsSync(p)) throw new Error(`${p} does not exist: build first (scripts/build.sh build)`);
   }
   return dir;
+}
+
+// A loopback port that was free a moment ago: for a server that must know
+// its own URL before it starts (eBay's redirect back to the OAuth callback).
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 export function tmpDir() {
@@ -115,18 +129,23 @@ export async function startSim({ skus = 1000, seed = 42, latencyMs = 0, jitterMs
 const JWT_ENV = { EBAYSYNC_JWT_SECRET: 'browser-tests-secret-0123456789abcdef0123456789' };
 
 // Users in the SQLite database db: [{name, password, token}], with the eBay
-// token each one syncs with.
+// token each one syncs with (none when token is not given: a user who has
+// to link an account first).
 export function addUsers(db, users) {
   for (const u of users) {
     ebaysync(['user', 'add', u.name, '--db', db], { input: `${u.password}\n`, env: JWT_ENV });
-    ebaysync(['user', 'set-token', u.name, '--db', db, '--token', u.token], { env: JWT_ENV });
+    if (u.token) ebaysync(['user', 'set-token', u.name, '--db', db, '--token', u.token], { env: JWT_ENV });
   }
 }
 
-// `ebaysync serve` on the database db against the simulator at simUrl.
-export async function startServer({ dir, db, simUrl, extra = [] }) {
-  const args = ['serve', '--listen', '127.0.0.1:0', '--db', db, '--env', 'simulator', '--api-base', simUrl, ...extra];
-  const srv = await spawnListening(path.join(binDir(), 'ebaysync'), args, { env: JWT_ENV, logPath: path.join(dir, 'serve.log') });
+// `ebaysync serve` on the database db against the simulator at simUrl, on
+// port (default: any free one), with env added to its environment.
+export async function startServer({ dir, db, simUrl, extra = [], port = 0, env = {} }) {
+  const args = ['serve', '--listen', `127.0.0.1:${port}`, '--db', db, '--env', 'simulator', '--api-base', simUrl, ...extra];
+  const srv = await spawnListening(path.join(binDir(), 'ebaysync'), args, {
+    env: { ...JWT_ENV, ...env },
+    logPath: path.join(dir, 'serve.log'),
+  });
   return { ...srv, db };
 }
 
