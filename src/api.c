@@ -274,18 +274,84 @@ void api_me(struct api *api, const struct api_req *req, struct api_res *res)
 
 /* ---- runs ---------------------------------------------------------------- */
 
+#define API_SKUS_MAX 10000 /* SKUs in one POST /ebay/sync/skus */
+
+/*
+ * The optional body of a start: {"resume": bool} for offers, {"skus":
+ * [...]} (required) for skus. Fills o (its skus borrow from *body, which the
+ * caller frees); on a bad body answers 400 and returns -1.
+ */
+static int start_body(const struct api_req *req, struct api_res *res, enum sync_kind kind,
+		      struct runs_start_opts *o, json_t **body, const char ***skus)
+{
+	json_error_t jerr;
+	json_t *list, *v;
+	size_t i;
+
+	*body = NULL;
+	*skus = NULL;
+	memset(o, 0, sizeof(*o));
+	if (req->body_len == 0 && kind != SYNC_SKUS)
+		return 0;
+	*body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(*body)) {
+		api_res_error(res, 400, "bad_request", "the body must be a JSON object%s%s",
+			      *body ? "" : ": ", *body ? "" : jerr.text);
+		return -1;
+	}
+	v = json_object_get(*body, "resume");
+	if (v && !json_is_boolean(v)) {
+		api_res_error(res, 400, "bad_request", "\"resume\" must be true or false");
+		return -1;
+	}
+	o->resume = json_is_true(v);
+	list = json_object_get(*body, "skus");
+	if (kind != SYNC_SKUS)
+		return 0;
+	if (!json_is_array(list) || json_array_size(list) == 0 ||
+	    json_array_size(list) > API_SKUS_MAX) {
+		api_res_error(res, 400, "bad_request", "\"skus\" must be an array of 1 to %d SKUs",
+			      API_SKUS_MAX);
+		return -1;
+	}
+	*skus = xcalloc(json_array_size(list), sizeof(**skus));
+	json_array_foreach(list, i, v)
+	{
+		if (!json_is_string(v)) {
+			api_res_error(res, 400, "bad_request", "\"skus\"[%zu] is not a string", i);
+			return -1;
+		}
+		(*skus)[i] = json_string_value(v);
+	}
+	o->skus = *skus;
+	o->n_skus = json_array_size(list);
+	return 0;
+}
+
 static void sync_start(struct api *api, const struct api_req *req, struct api_res *res,
 		       enum sync_kind kind, const char *message)
 {
-	struct store *s = get_store(api, res);
+	struct store *s;
 	struct buf why = BUF_INIT;
 	char *id = NULL, *conflict = NULL, *loc;
+	struct runs_start_opts o;
+	const char **skus = NULL;
+	json_t *body = NULL;
 	enum error err;
 	json_t *j;
 
-	if (!s)
+	if (start_body(req, res, kind, &o, &body, &skus)) {
+		json_decref(body);
+		free(skus);
 		return;
-	err = runs_start(api->runs, s, req->user, kind, &id, &conflict, &why);
+	}
+	s = get_store(api, res);
+	if (!s) {
+		json_decref(body);
+		free(skus);
+		return;
+	}
+	err = runs_start(api->runs, s, req->user, kind, &o, &id, &conflict, &why);
 	switch (err) {
 	case ERR_OK:
 		api_res_json(res, 202,
@@ -316,6 +382,8 @@ static void sync_start(struct api *api, const struct api_req *req, struct api_re
 	buf_release(&why);
 	free(id);
 	free(conflict);
+	free(skus);
+	json_decref(body);
 }
 
 void api_sync_inventory(struct api *api, const struct api_req *req, struct api_res *res)
@@ -332,6 +400,11 @@ void api_sync_all(struct api *api, const struct api_req *req, struct api_res *re
 {
 	sync_start(api, req, res, SYNC_ALL,
 		   "Full sync (inventory, then offers) started in background");
+}
+
+void api_sync_skus(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	sync_start(api, req, res, SYNC_SKUS, "SKU sync started in background");
 }
 
 void api_events(struct api *api, const struct api_req *req, struct api_res *res)

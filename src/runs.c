@@ -400,13 +400,16 @@ static const char *conflict_message(enum sync_kind kind)
 		return "an inventory sync is already running";
 	case SYNC_OFFERS:
 		return "an offers sync is already running";
+	case SYNC_SKUS:
+		return "a SKU sync is already running";
 	default:
 		return "a full sync (all) is already running";
 	}
 }
 
 enum error runs_start(struct runs *r, struct store *s, const char *user, enum sync_kind kind,
-		      char **run_id, char **conflict_id, struct buf *why)
+		      const struct runs_start_opts *o, char **run_id, char **conflict_id,
+		      struct buf *why)
 {
 	struct sync_opts opts;
 	struct runs_entry *e = NULL, *it;
@@ -460,6 +463,11 @@ enum error runs_start(struct runs *r, struct store *s, const char *user, enum sy
 	opts.token = linked ? account_token : token_cb;
 	opts.token_ctx = linked ? (void *)e->account : e;
 	opts.owner = r->owner;
+	if (o) {
+		opts.resume = o->resume;
+		opts.skus = o->skus;
+		opts.n_skus = o->n_skus;
+	}
 	e->run = sync_run_new(&opts, NULL);
 	if (e->account)
 		account_source_set_run(e->account, e->run);

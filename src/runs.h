@@ -73,8 +73,16 @@ enum error runs_recover(struct runs *r, struct store *s, long long *count, struc
  * the user has no eBay token or it does not open, ERR_AUTH when the user no
  * longer exists, ERR_CANCELLED after runs_shutdown() began; reasons in why.
  */
+/* What a start may ask for besides its kind (all zero: a plain run). */
+struct runs_start_opts {
+	int resume;		 /* offers: skip what the last stopped run stored */
+	const char *const *skus; /* SYNC_SKUS: the SKUs (copied by the run) */
+	size_t n_skus;
+};
+
 enum error runs_start(struct runs *r, struct store *s, const char *user, enum sync_kind kind,
-		      char **run_id, char **conflict_id, struct buf *why);
+		      const struct runs_start_opts *o, char **run_id, char **conflict_id,
+		      struct buf *why);
 
 /*
  * Asks run_id of user to stop. ERR_NOTFOUND when there is no such run of

@@ -730,6 +730,73 @@ static void test_resume(void **state)
 	free(id);
 }
 
+/* POST /ebay/sync/skus: the given SKUs through bulkGetInventoryItem and
+ * their offers; an unknown SKU is counted as failed; bad bodies are 400s;
+ * {"resume": true} on offers is understood. */
+static void test_skus_and_start_bodies(void **state)
+{
+	struct fx *f = *state;
+	char *url = xasprintf("%s/sim/catalog", f->sim.base_url);
+	struct testutil_http r;
+	json_t *skus = json_array(), *body, *j, *run;
+	char *line, *save = NULL, *text, *path;
+	struct sse_client c;
+	long status;
+	const char *id;
+
+	assert_int_equal(testutil_http("GET", url, NULL, NULL, &r), 0);
+	for (line = strtok_r(r.body, "\n", &save); line && json_array_size(skus) < 5;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_t *o = json_loads(line, 0, NULL);
+		json_array_append(skus, json_object_get(o, "sku"));
+		json_decref(o);
+	}
+	testutil_http_release(&r);
+	free(url);
+	json_array_append_new(skus, json_string("no-such-sku"));
+	body = json_pack("{s:O}", "skus", skus);
+	text = json_dumps(body, JSON_COMPACT);
+	j = call(&f->srv, "POST", "/ebay/sync/skus", f->alice, text, &status);
+	free(text);
+	json_decref(body);
+	if (status != 202)
+		fail_msg("start skus: %ld (%s)", status, err_msg(j));
+	id = json_string_value(json_object_get(j, "run_id"));
+	assert_true(!strncmp(id, "skus_", 5));
+	run = wait_ended(&f->srv, f->alice, id);
+	assert_string_equal(json_string_value(json_object_get(run, "status")), "done");
+	assert_int_equal(json_integer_value(json_object_get(run, "failed")), 1);
+	json_decref(run);
+	read_stream(&f->srv, f->alice, id, -1, &c);
+	assert_line(&c, "SKU no-such-sku: not found on eBay");
+	assert_line(&c, "SKU sync completed: 5 of 6 SKUs found, 1 not found");
+	sse_client_release(&c);
+	json_decref(j);
+	path = xasprintf("/ebay/inventory/%s", json_string_value(json_array_get(skus, 0)));
+	json_decref(call(&f->srv, "GET", path, f->alice, NULL, &status));
+	assert_int_equal(status, 200);
+	free(path);
+	json_decref(skus);
+
+	j = call(&f->srv, "POST", "/ebay/sync/skus", f->alice, NULL, &status);
+	expect_error(j, status, 400, "bad_request", "JSON object");
+	j = call(&f->srv, "POST", "/ebay/sync/skus", f->alice, "{\"skus\": []}", &status);
+	expect_error(j, status, 400, "bad_request", "\"skus\" must be an array of 1 to");
+	j = call(&f->srv, "POST", "/ebay/sync/skus", f->alice, "{\"skus\": [1]}", &status);
+	expect_error(j, status, 400, "bad_request", "is not a string");
+	j = call(&f->srv, "POST", "/ebay/sync/offers", f->alice, "{\"resume\": \"yes\"}", &status);
+	expect_error(j, status, 400, "bad_request", "\"resume\" must be true or false");
+	j = call(&f->srv, "POST", "/ebay/sync/offers", f->alice, "{\"resume\": true}", &status);
+	if (status != 202)
+		fail_msg("start offers with resume: %ld (%s)", status, err_msg(j));
+	id = json_string_value(json_object_get(j, "run_id"));
+	read_stream(&f->srv, f->alice, id, -1, &c);
+	if (!sse_client_find(&c, "Nothing to resume") && !sse_client_find(&c, "Resuming run"))
+		fail_msg("a start with resume did not look for a place to resume");
+	sse_client_release(&c);
+	json_decref(j);
+}
+
 static void test_other_user(void **state)
 {
 	struct fx *f = *state;
@@ -1133,6 +1200,7 @@ int main(void)
 	    cmocka_unit_test(test_all_run),
 	    cmocka_unit_test(test_conflict_and_stop),
 	    cmocka_unit_test(test_resume),
+	    cmocka_unit_test(test_skus_and_start_bodies),
 	    cmocka_unit_test(test_other_user),
 	    cmocka_unit_test(test_many_subscribers),
 	    cmocka_unit_test(test_slow_subscriber),
