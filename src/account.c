@@ -11,6 +11,8 @@
  */
 #include "account.h"
 
+#include "jsonutil.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -373,21 +375,11 @@ enum error account_status_list(struct store *s, struct account_status **out, siz
 	return ERR_OK;
 }
 
-static json_t *iso_or_null(long long ms)
-{
-	char iso[32];
-
-	if (ms <= 0)
-		return json_null();
-	timeutil_iso(ms, iso, sizeof(iso));
-	return json_string(iso);
-}
-
 json_t *account_status_json(const struct account_status *st)
 {
 	return json_pack("{s:s,s:b,s:o,s:o}", "user", st->user, "linked", st->linked,
-			 "refresh_token_expires_at", iso_or_null(st->refresh_expires_ms),
-			 "access_token_expires_at", iso_or_null(st->access_expires_ms));
+			 "refresh_token_expires_at", jsonutil_iso_or_null(st->refresh_expires_ms),
+			 "access_token_expires_at", jsonutil_iso_or_null(st->access_expires_ms));
 }
 
 /* ---- the token source ---------------------------------------------------- */

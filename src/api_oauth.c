@@ -16,6 +16,7 @@
  * stored unless the code exchange succeeds.
  */
 #include "api.h"
+#include "encoding.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -23,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "account.h"
 #include "auth.h"
@@ -52,7 +52,7 @@ static char *state_mac(const struct auth *auth, const char *payload)
 
 	HMAC(EVP_sha256(), auth->key, (int)auth->key_len, (const unsigned char *)msg, strlen(msg),
 	     mac, &len);
-	out = secret_b64url_encode(mac, len);
+	out = encoding_b64url_encode(mac, len);
 	free(msg);
 	return out;
 }
@@ -62,7 +62,7 @@ static char *state_make(const struct auth *auth, const char *user, const char *n
 			long long exp_s)
 {
 	char *plain = xasprintf("v1\n%s\n%s\n%lld", user, nonce, exp_s);
-	char *payload = secret_b64url_encode((const unsigned char *)plain, strlen(plain));
+	char *payload = encoding_b64url_encode((const unsigned char *)plain, strlen(plain));
 	char *mac = state_mac(auth, payload);
 	char *state = xasprintf("%s.%s", payload, mac);
 
@@ -97,7 +97,7 @@ static enum error state_check(const struct auth *auth, const char *state, long l
 			      "server)");
 		goto out;
 	}
-	if (secret_b64_decode(payload, strlen(payload), &plain, &plain_len) ||
+	if (encoding_b64_decode(payload, strlen(payload), ENCODING_B64URL, &plain, &plain_len) ||
 	    strlen((char *)plain) != plain_len || strncmp((char *)plain, "v1\n", 3) ||
 	    !(p1 = strchr((char *)plain + 3, '\n')) || !(p2 = strchr(p1 + 1, '\n')) ||
 	    (p3 = strchr(p2 + 1, '\n'))) {
@@ -125,15 +125,7 @@ out:
 
 static char *new_nonce(void)
 {
-	unsigned char raw[NONCE_BYTES];
-	size_t got = 0;
-
-	while (got < sizeof(raw)) {
-		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-		if (n > 0)
-			got += (size_t)n;
-	}
-	return secret_b64url_encode(raw, sizeof(raw));
+	return secret_random_token(NONCE_BYTES);
 }
 
 static char *bind_cookie(const struct api *api, const char *value, long long max_age)
@@ -187,31 +179,6 @@ out:
 
 /* ---- GET /ebay/oauth/callback -------------------------------------------- */
 
-static void html_escape(struct buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&':
-			buf_adds(b, "&amp;");
-			break;
-		case '<':
-			buf_adds(b, "&lt;");
-			break;
-		case '>':
-			buf_adds(b, "&gt;");
-			break;
-		case '"':
-			buf_adds(b, "&quot;");
-			break;
-		case '\'':
-			buf_adds(b, "&#39;");
-			break;
-		default:
-			buf_addch(b, *s);
-		}
-	}
-}
-
 /* The callback's error page: code names the failure for scripts and tests. */
 static void error_page(const struct api *api, struct api_res *res, unsigned status,
 		       const char *code, const char *message)
@@ -223,9 +190,9 @@ static void error_page(const struct api *api, struct api_res *res, unsigned stat
 		 "<!doctype html><html><head><meta charset=\"utf-8\"><title>" CALLBACK_TITLE
 		 "</title></head><body><h1>" CALLBACK_TITLE "</h1><p id=\"error\" "
 		 "data-code=\"");
-	html_escape(&res->body, code);
+	buf_add_html(&res->body, code);
 	buf_adds(&res->body, "\">");
-	html_escape(&res->body, message);
+	buf_add_html(&res->body, message);
 	buf_adds(&res->body, "</p><p>Nothing was stored. <a href=\"/ebay/oauth/start\">Try again"
 			     "</a> or go <a href=\"/\">back to ebaysync</a>.</p></body></html>\n");
 	res->status = status;

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "account.h"
 #include "oauth.h"
@@ -134,15 +133,7 @@ static void print_expiry(const char *what, long long ms)
 
 static char *new_state(void)
 {
-	unsigned char raw[24];
-	size_t got = 0;
-
-	while (got < sizeof(raw)) {
-		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-		if (n > 0)
-			got += (size_t)n;
-	}
-	return secret_b64url_encode(raw, sizeof(raw));
+	return secret_random_token(24);
 }
 
 static int account_link_cmd(const struct account_opts *o)

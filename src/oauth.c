@@ -8,6 +8,8 @@
  */
 #include "oauth.h"
 
+#include "encoding.h"
+
 #include <ctype.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -596,7 +598,7 @@ static enum error query_get(const char *q, const char *name, char **out)
 			end = hash; /* a fragment ends the query */
 		len = end ? (size_t)(end - q) : strlen(q);
 		if (len > nlen && !strncmp(q, name, nlen) && q[nlen] == '=')
-			return request_percent_decode(q + nlen + 1, len - nlen - 1, 1, out)
+			return encoding_percent_decode(q + nlen + 1, len - nlen - 1, 1, out)
 				   ? ERR_INVALID
 				   : ERR_OK;
 		if (!end || *end == '#')
@@ -637,7 +639,7 @@ enum error oauth_parse_redirect(const char *text, char **code, char **state, str
 		q = copy;
 	if (!q) {
 		/* A bare code, as eBay shows it, maybe still percent-encoded. */
-		if (request_percent_decode(copy, n, 0, &c)) {
+		if (encoding_percent_decode(copy, n, 0, &c)) {
 			buf_adds(why, "the code has a malformed percent-escape");
 			err = ERR_INVALID;
 		}

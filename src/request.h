@@ -70,15 +70,4 @@ char *request_cookie(const char *header, const char *name);
  */
 enum error request_bearer(const char *header, char **token, struct buf *why);
 
-/*
- * The earlier name of encoding_percent_decode(), kept only for oauth.c; new
- * code calls encoding_percent_decode() directly, and this goes once oauth.c
- * does.
- */
-static inline enum error request_percent_decode(const char *s, size_t len, int plus_is_space,
-						char **out)
-{
-	return encoding_percent_decode(s, len, plus_is_space, out);
-}
-
 #endif

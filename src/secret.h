@@ -78,21 +78,4 @@ void secret_free(char *s);
  */
 char *secret_random_token(size_t nbytes);
 
-/*
- * Earlier names of the base64 codec in encoding.h, kept only for the callers
- * of the OAuth work (api_oauth.c, cmd_account.c); new code calls
- * encoding_b64url_encode() and encoding_b64_decode() directly, and these go
- * once those callers do.
- */
-static inline char *secret_b64url_encode(const unsigned char *data, size_t len)
-{
-	return encoding_b64url_encode(data, len);
-}
-
-static inline enum error secret_b64_decode(const char *text, size_t len, unsigned char **out,
-					   size_t *out_len)
-{
-	return encoding_b64_decode(text, len, ENCODING_B64_ANY, out, out_len);
-}
-
 #endif
