@@ -263,6 +263,16 @@ static void fill_row(struct sync_run *r, struct run_row *row)
 	row->owner = r->owner;
 }
 
+/* The writer thread's tick: the heartbeat goes on while the run thread
+ * waits on eBay (a page request can take a whole --timeout). */
+static void heartbeat(void *ctx, struct store *s)
+{
+	struct run_row row;
+
+	fill_row(ctx, &row);
+	store_run_update(s, &row);
+}
+
 int sync_should_stop(struct sync_run *r)
 {
 	long long now = timeutil_mono_ms();
@@ -520,6 +530,7 @@ static enum error setup(struct sync_run *r)
 		sync_fail(r, err, "cannot start the database writer: %s", buf_str(&msg));
 		goto out;
 	}
+	writer_set_tick(r->writer, heartbeat, r, BEAT_MS);
 	if (!r->opts.token)
 		r->opts.token = token_missing;
 	r->client = ebay_client_new(&r->opts.ebay, r->opts.pacer, r->opts.token, r->opts.token_ctx,

@@ -41,6 +41,9 @@ struct writer {
 	struct runlog *log;
 	writer_done_fn done;
 	void *done_ctx;
+	writer_tick_fn tick; /* under lock */
+	void *tick_ctx;
+	long long tick_every, next_tick;
 };
 
 static void batch_free(struct batch *b)
@@ -102,6 +105,34 @@ static void persist_events(struct writer *w)
 	}
 }
 
+void writer_set_tick(struct writer *w, writer_tick_fn fn, void *ctx, long long every_ms)
+{
+	pthread_mutex_lock(&w->lock);
+	w->tick = fn;
+	w->tick_ctx = ctx;
+	w->tick_every = every_ms;
+	w->next_tick = timeutil_mono_ms() + every_ms;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Runs the tick when it is due. Called without the lock. */
+static void maybe_tick(struct writer *w)
+{
+	writer_tick_fn fn = NULL;
+	void *ctx = NULL;
+	long long now = timeutil_mono_ms();
+
+	pthread_mutex_lock(&w->lock);
+	if (w->tick && now >= w->next_tick) {
+		fn = w->tick;
+		ctx = w->tick_ctx;
+		w->next_tick = now + w->tick_every;
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (fn)
+		fn(ctx, w->store);
+}
+
 static void write_one(struct writer *w, struct batch *b)
 {
 	long long t0 = timeutil_mono_ms();
@@ -137,6 +168,7 @@ static void *run(void *arg)
 			pthread_cond_timedwait(&w->changed, &w->lock, &until);
 			pthread_mutex_unlock(&w->lock);
 			persist_events(w);
+			maybe_tick(w);
 			pthread_mutex_lock(&w->lock);
 			continue;
 		}

@@ -18,6 +18,7 @@
 #define WRITER_QUEUE_MAX      16 /* batches waiting before submit blocks */
 #define WRITER_EVENT_FLUSH_MS 200
 
+struct store;
 struct writer;
 
 /* Called on the writer thread after a batch committed: how many rows, how
@@ -42,13 +43,17 @@ enum error writer_start(const char *db_url, const char *user_id, const char *run
 enum error writer_submit(struct writer *w, struct item_row *items, size_t n_items,
 			 struct offer_row *offers, size_t n_offers, long long tag);
 
+/* Called on the writer thread about every `every_ms` with the writer's own
+ * connection, whatever the run thread is doing: the run's heartbeat, which
+ * must not stop while the run waits on a slow eBay request. */
+typedef void (*writer_tick_fn)(void *ctx, struct store *s);
+void writer_set_tick(struct writer *w, writer_tick_fn fn, void *ctx, long long every_ms);
+
 /* Waits until every queued batch is written. Returns the first error. */
 enum error writer_flush(struct writer *w);
 
 /* The first error so far (ERR_OK if none), with its message. Thread-safe. */
 enum error writer_error(struct writer *w, const char **msg);
-
-struct store;
 
 /* Appends the log's events not yet persisted to sync_events through s, in
  * order; events taken and refused by the store are lost to it (the error

@@ -868,6 +868,46 @@ static void test_skus(void **state)
 	testutil_stop(&e.sim, 0);
 }
 
+/* The heartbeat goes on while a page request is slow: another process
+ * must not take a live run for a dead one. */
+static void test_heartbeat_while_waiting(void **state)
+{
+	struct env e = {0};
+	const char *sim[] = {"--latency-ms", "4000", NULL};
+
+	assert_int_equal(start_sim(&e, sim), 0);
+	e.n_backends = testutil_backends(e.urls, e.names);
+	for (int b = 0; b < e.n_backends; b++) {
+		char *argv[] = {TESTUTIL_APP_BIN, "sync",    "inventory", "--db",      e.urls[b],
+				"--user",	  "ivan",    "--env",	  "simulator", "--api-base",
+				e.sim.base_url,	  "--token", TOKEN,	  "--quiet",   NULL};
+		struct run_row run;
+		long long age;
+		int status;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			int fd = open("/dev/null", O_WRONLY);
+			dup2(fd, 1);
+			dup2(fd, 2);
+			execv(argv[0], argv);
+			_exit(127);
+		}
+		/* 3 s into the first page's 4 s: only the writer thread beats */
+		timeutil_sleep_ms(3000);
+		newest_run(e.urls[b], "ivan", &run);
+		age = timeutil_wall_ms() - run.heartbeat_ms;
+		assert_string_equal(run.status, "running");
+		run_row_release(&run);
+		kill(pid, SIGINT);
+		waitpid(pid, &status, 0);
+		if (age >= 1500)
+			fail_msg("the heartbeat of a run waiting on eBay is %lld ms old", age);
+	}
+	testutil_backends_release(e.urls, e.n_backends);
+	testutil_stop(&e.sim, 0);
+}
+
 /* Bad input from our own user: a clear message and exit 2, nothing run. */
 static void test_usage_errors(void **state)
 {
@@ -1048,6 +1088,7 @@ int main(void)
 	    cmocka_unit_test(test_cancel_midway),
 	    cmocka_unit_test(test_resume_after_cancel),
 	    cmocka_unit_test(test_skus),
+	    cmocka_unit_test(test_heartbeat_while_waiting),
 	    cmocka_unit_test(test_churn),
 	    cmocka_unit_test(test_bad_token),
 	    cmocka_unit_test(test_one_run_of_a_kind_at_once),
