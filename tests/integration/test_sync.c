@@ -471,6 +471,32 @@ static void test_two_users(void **state)
 	testutil_stop(&e.sim, 0);
 }
 
+/* Starts `ebaysync sync KIND` (4 at once, quiet) without waiting; returns
+ * its pid. Its output is dropped, but standard error goes to err_path when
+ * given. */
+static pid_t spawn_sync(struct env *e, const char *db, const char *user, const char *kind,
+			const char *err_path)
+{
+	char *argv[] = {TESTUTIL_APP_BIN, "sync",	(char *)kind, "--db",	       (char *)db,
+			"--user",	  (char *)user, "--env",      "simulator",     "--api-base",
+			e->sim.base_url,  "--token",	TOKEN,	      "--concurrency", "4",
+			"--quiet",	  NULL};
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int out = open("/dev/null", O_WRONLY);
+		int err = err_path ? open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) : out;
+
+		if (out < 0 || err < 0)
+			_exit(127);
+		dup2(out, 1);
+		dup2(err, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
 /* SIGINT midway: exit 130, status cancelled, and what is stored is whole:
  * every stored offer equals the catalog's, the run's stored count equals
  * the offers table. */
@@ -482,12 +508,6 @@ static void test_cancel_midway(void **state)
 	assert_int_equal(start_sim(&e, sim), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
-		char *argv[] = {
-		    TESTUTIL_APP_BIN, "sync",	 "offers", "--db",	    e.urls[b],
-		    "--user",	      "dave",	 "--env",  "simulator",	    "--api-base",
-		    e.sim.base_url,   "--token", TOKEN,	   "--concurrency", "4",
-		    "--quiet",	      NULL};
-		struct testutil_proc p = {0};
 		struct store *s = NULL;
 		struct store_query q = {.user_id = "dave"};
 		json_t *offers = NULL, *cat, *row;
@@ -495,19 +515,11 @@ static void test_cancel_midway(void **state)
 		struct run_row run;
 		int status;
 		size_t i;
-		pid_t pid = fork();
+		pid_t pid = spawn_sync(&e, e.urls[b], "dave", "offers", NULL);
 
-		if (pid == 0) {
-			int fd = open("/dev/null", O_WRONLY);
-			dup2(fd, 1);
-			dup2(fd, 2);
-			execv(argv[0], argv);
-			_exit(127);
-		}
 		timeutil_sleep_ms(2500);
 		kill(pid, SIGINT);
 		waitpid(pid, &status, 0);
-		(void)p;
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 130);
 
@@ -726,20 +738,9 @@ static void test_failures_recorded_then_retried(void **state)
 static int run_and_interrupt(struct env *e, const char *db, const char *user, const char *kind,
 			     long long ms)
 {
-	char *argv[] = {TESTUTIL_APP_BIN, "sync",	(char *)kind, "--db",	       (char *)db,
-			"--user",	  (char *)user, "--env",      "simulator",     "--api-base",
-			e->sim.base_url,  "--token",	TOKEN,	      "--concurrency", "4",
-			"--quiet",	  NULL};
+	pid_t pid = spawn_sync(e, db, user, kind, NULL);
 	int status;
-	pid_t pid = fork();
 
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
 	timeutil_sleep_ms(ms);
 	kill(pid, SIGINT);
 	waitpid(pid, &status, 0);
@@ -878,21 +879,11 @@ static void test_heartbeat_while_waiting(void **state)
 	assert_int_equal(start_sim(&e, sim), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
-		char *argv[] = {TESTUTIL_APP_BIN, "sync",    "inventory", "--db",      e.urls[b],
-				"--user",	  "ivan",    "--env",	  "simulator", "--api-base",
-				e.sim.base_url,	  "--token", TOKEN,	  "--quiet",   NULL};
 		struct run_row run;
 		long long age;
 		int status;
-		pid_t pid = fork();
+		pid_t pid = spawn_sync(&e, e.urls[b], "ivan", "inventory", NULL);
 
-		if (pid == 0) {
-			int fd = open("/dev/null", O_WRONLY);
-			dup2(fd, 1);
-			dup2(fd, 2);
-			execv(argv[0], argv);
-			_exit(127);
-		}
 		/* 3 s into the first page's 4 s: only the writer thread beats */
 		timeutil_sleep_ms(3000);
 		newest_run(e.urls[b], "ivan", &run);
@@ -947,31 +938,6 @@ static void test_bad_token(void **state)
 	testutil_rmrf(dir);
 	free(db);
 	free(dir);
-}
-
-/* Starts `ebaysync sync KIND` against the simulator without waiting: its
- * standard output is dropped, its standard error goes to err_path. */
-static pid_t spawn_sync(struct env *e, const char *db, const char *user, const char *kind,
-			const char *err_path)
-{
-	char *argv[] = {TESTUTIL_APP_BIN, "sync",	   (char *)kind, "--db",      (char *)db,
-			"--user",	  (char *)user,	   "--env",	 "simulator", "--api-base",
-			e->sim.base_url,  "--token",	   TOKEN,	 "--json",    "--max-rps",
-			"5000",		  "--concurrency", "4",		 NULL};
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int out = open("/dev/null", O_WRONLY),
-		    err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (out < 0 || err < 0)
-			_exit(127);
-		dup2(out, 1);
-		dup2(err, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
 }
 
 static char *read_text(const char *path)
