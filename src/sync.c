@@ -445,8 +445,12 @@ static enum error run_inventory(struct sync_run *r)
 		  "API Configuration: Inventory API v1 - getInventoryItems with pagination");
 	r->phase_items = 1;
 	err = sync_pages(r, 1);
+	/* Pages handed to the writer are stored and counted as pages even when
+	 * the run stops here (cancelled or failed). */
 	if (!err)
 		err = sync_flush_writer(r);
+	else
+		writer_flush(r->writer);
 	r->phase_items = 0;
 	if (err)
 		return err;

@@ -747,6 +747,38 @@ static int run_and_interrupt(struct env *e, const char *db, const char *user, co
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+/* An inventory run stopped between pages: every page it fetched is stored
+ * and counted (fetched = stored = the rows in the table). */
+static void test_cancel_inventory(void **state)
+{
+	struct env e = {0};
+	const char *sim[] = {"--latency-ms", "150", NULL};
+
+	assert_int_equal(start_sim(&e, sim), 0);
+	e.n_backends = testutil_backends(e.urls, e.names);
+	for (int b = 0; b < e.n_backends; b++) {
+		struct store_query q = {.user_id = "judy"};
+		struct store *s = NULL;
+		struct run_row run;
+		json_t *items = NULL;
+		long long total = 0;
+
+		assert_int_equal(run_and_interrupt(&e, e.urls[b], "judy", "inventory", 700), 130);
+		newest_run(e.urls[b], "judy", &run);
+		assert_string_equal(run.status, "cancelled");
+		assert_int_equal(store_open(e.urls[b], &s, NULL), ERR_OK);
+		assert_int_equal(store_list_items(s, &q, &items, &total), ERR_OK);
+		assert_true(total > 0 && total < 2000);
+		assert_int_equal(run.fetched, total);
+		assert_int_equal(run.stored, total);
+		json_decref(items);
+		store_close(s);
+		run_row_release(&run);
+	}
+	testutil_backends_release(e.urls, e.n_backends);
+	testutil_stop(&e.sim, 0);
+}
+
 /* A stopped offers run is resumed with --resume: the next run skips the SKUs
  * it stored, fetches the rest, and the database ends equal to the catalog. */
 static void test_resume_after_cancel(void **state)
@@ -1052,6 +1084,7 @@ int main(void)
 	    cmocka_unit_test(test_faults_with_retry_after),
 	    cmocka_unit_test(test_failures_recorded_then_retried),
 	    cmocka_unit_test(test_cancel_midway),
+	    cmocka_unit_test(test_cancel_inventory),
 	    cmocka_unit_test(test_resume_after_cancel),
 	    cmocka_unit_test(test_skus),
 	    cmocka_unit_test(test_heartbeat_while_waiting),
