@@ -288,3 +288,57 @@ void testutil_backends_release(char *urls[2], int n)
 		urls[i] = NULL;
 	}
 }
+
+#define PG_TEMP ES_SOURCE_DIR "/scripts/pg-temp.sh"
+
+static int own_cluster;
+
+int testutil_pg_ctl(const char *verb)
+{
+	const char *dir = getenv("ES_TEST_PG_DIR");
+	char *argv[] = {PG_TEMP, (char *)verb, (char *)dir, NULL};
+
+	if (!dir || !*dir) {
+		fprintf(stderr, "testutil_pg_ctl %s: ES_TEST_PG_DIR is not set\n", verb);
+		return -1;
+	}
+	return testutil_run(argv, NULL, NULL);
+}
+
+int testutil_pg_own_start(void **state)
+{
+	char *argv[] = {PG_TEMP, "start", NULL};
+	char *out = NULL, *line, *save = NULL;
+	int code;
+
+	(void)state;
+	if (!getenv("ES_TEST_PG_URL") || !*getenv("ES_TEST_PG_URL"))
+		return 0;
+	code = testutil_run(argv, NULL, &out);
+	if (code != 0) {
+		fprintf(stderr, "scripts/pg-temp.sh start exited %d\n", code);
+		free(out);
+		return -1;
+	}
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (!strcmp(line, "ES_TEST_PG_URL") || !strcmp(line, "ES_TEST_PG_DIR"))
+			setenv(line, eq + 1, 1);
+	}
+	free(out);
+	own_cluster = 1;
+	return 0;
+}
+
+int testutil_pg_own_stop(void **state)
+{
+	(void)state;
+	if (own_cluster)
+		testutil_pg_ctl("stop");
+	own_cluster = 0;
+	return 0;
+}

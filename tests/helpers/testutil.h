@@ -69,6 +69,20 @@ json_t *testutil_get_json(const char *url, const char *bearer);
 int testutil_backends(char *urls[2], const char *names[2]);
 /* A fresh PostgreSQL database URL, or NULL when no server is configured. */
 char *testutil_pg_fresh_db(void);
+/*
+ * A PostgreSQL cluster of the calling test file's own, for tests that kill
+ * and restart their server (which must not hit the suites ctest -j runs
+ * beside them on the shared ES_TEST_PG_URL): group setup and teardown for
+ * cmocka. The setup starts one with scripts/pg-temp.sh and points
+ * ES_TEST_PG_URL and ES_TEST_PG_DIR at it; without ES_TEST_PG_URL it does
+ * nothing (the tests skip, or fail under ES_TEST_REQUIRE_PG=1).
+ */
+int testutil_pg_own_start(void **state);
+int testutil_pg_own_stop(void **state);
+/* scripts/pg-temp.sh VERB (kill, restart, stop) on ES_TEST_PG_DIR; returns
+ * its exit code. */
+int testutil_pg_ctl(const char *verb);
+
 /* Drops what testutil_backends made. */
 void testutil_backends_release(char *urls[2], int n);
 

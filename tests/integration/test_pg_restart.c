@@ -39,9 +39,8 @@
 #include "timeutil.h"
 #include "xalloc.h"
 
-#define TOKEN	"pg-restart-token"
-#define SKUS	"2000"
-#define PG_TEMP ES_SOURCE_DIR "/scripts/pg-temp.sh"
+#define TOKEN "pg-restart-token"
+#define SKUS  "2000"
 
 static int have_pg(void)
 {
@@ -52,60 +51,6 @@ static int have_pg(void)
 		return 1;
 	if (req && !strcmp(req, "1"))
 		fail_msg("ES_TEST_REQUIRE_PG=1 but ES_TEST_PG_URL or ES_TEST_PG_DIR is not set");
-	return 0;
-}
-
-static int pg_temp(const char *verb)
-{
-	char *argv[] = {PG_TEMP, (char *)verb, getenv("ES_TEST_PG_DIR"), NULL};
-
-	return testutil_run(argv, NULL, NULL);
-}
-
-/*
- * Every test of this file runs on a cluster of its own (scripts/pg-temp.sh
- * start in the group setup, stop in the teardown), not on the shared one
- * of ES_TEST_PG_URL: these tests kill and restart their server, which must
- * not hit the other suites that ctest -j runs at the same time. The shared
- * URL only says that PostgreSQL is there to use.
- */
-static int own_cluster;
-
-static int cluster_start(void **state)
-{
-	char *argv[] = {PG_TEMP, "start", NULL};
-	char *out = NULL, *line, *save = NULL;
-	int code;
-
-	(void)state;
-	if (!getenv("ES_TEST_PG_URL") || !*getenv("ES_TEST_PG_URL"))
-		return 0; /* the tests skip, or fail under ES_TEST_REQUIRE_PG=1 */
-	code = testutil_run(argv, NULL, &out);
-	if (code != 0) {
-		fprintf(stderr, "scripts/pg-temp.sh start exited %d\n", code);
-		free(out);
-		return -1;
-	}
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '=');
-
-		if (!eq)
-			continue;
-		*eq = '\0';
-		if (!strcmp(line, "ES_TEST_PG_URL") || !strcmp(line, "ES_TEST_PG_DIR"))
-			setenv(line, eq + 1, 1);
-	}
-	free(out);
-	own_cluster = 1;
-	return 0;
-}
-
-static int cluster_stop(void **state)
-{
-	(void)state;
-	if (own_cluster)
-		pg_temp("stop");
-	own_cluster = 0;
 	return 0;
 }
 
@@ -464,11 +409,11 @@ static void test_restart_midway_run_completes(void **state)
 	sync_inventory(db, sim.base_url, log);
 	pid = start_sync("offers", db, sim.base_url, log, NULL);
 	wait_for_offers(db, 300);
-	assert_int_equal(pg_temp("kill"), 0);
+	assert_int_equal(testutil_pg_ctl("kill"), 0);
 	t_kill = timeutil_mono_ms();
 	assert_true(committed_offers(db) < 0); /* really down */
 	timeutil_sleep_ms(2000);
-	assert_int_equal(pg_temp("restart"), 0);
+	assert_int_equal(testutil_pg_ctl("restart"), 0);
 	fprintf(stderr, "server down for %lld ms\n", timeutil_mono_ms() - t_kill);
 	code = wait_exit(pid, 300000);
 	out = slurp(log);
@@ -540,10 +485,10 @@ static void test_down_too_long_fails_clearly(void **state)
 	sync_inventory(db, sim.base_url, log);
 	pid = start_sync("offers", db, sim.base_url, log, "EBAYSYNC_PG_RECONNECT_S=2");
 	wait_for_offers(db, 300);
-	assert_int_equal(pg_temp("kill"), 0);
+	assert_int_equal(testutil_pg_ctl("kill"), 0);
 	/* The sync gives up after its 2 s (per connection) and exits. */
 	code = wait_exit(pid, 120000);
-	assert_int_equal(pg_temp("restart"), 0);
+	assert_int_equal(testutil_pg_ctl("restart"), 0);
 	out = slurp(log);
 	if (code != 1 || !strstr(out, "cannot reach PostgreSQL at 127.0.0.1:") ||
 	    !strstr(out, " after 2 s: "))
@@ -578,5 +523,5 @@ int main(void)
 	    cmocka_unit_test(test_down_too_long_fails_clearly),
 	};
 
-	return cmocka_run_group_tests(tests, cluster_start, cluster_stop);
+	return cmocka_run_group_tests(tests, testutil_pg_own_start, testutil_pg_own_stop);
 }

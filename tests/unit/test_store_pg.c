@@ -32,8 +32,6 @@
 #include "timeutil.h"
 #include "xalloc.h"
 
-#define PG_TEMP ES_SOURCE_DIR "/scripts/pg-temp.sh"
-
 /* ---- helpers ----------------------------------------------------------------- */
 
 #define assert_prefix(msg, prefix)                                                                 \
@@ -114,62 +112,6 @@ static long long scalar_ll(PGconn *c, const char *sql)
 
 	free(v);
 	return x;
-}
-
-static int pg_temp(const char *verb)
-{
-	const char *dir = getenv("ES_TEST_PG_DIR");
-	char *argv[] = {PG_TEMP, (char *)verb, (char *)dir, NULL};
-
-	assert_non_null(dir);
-	return testutil_run(argv, NULL, NULL);
-}
-
-/*
- * Every test of this file runs on a cluster of its own (scripts/pg-temp.sh
- * start in the group setup, stop in the teardown), not on the shared one
- * of ES_TEST_PG_URL: these tests kill and restart their server, which must
- * not hit the other suites that ctest -j runs at the same time. The shared
- * URL only says that PostgreSQL is there to use.
- */
-static int own_cluster;
-
-static int cluster_start(void **state)
-{
-	char *argv[] = {PG_TEMP, "start", NULL};
-	char *out = NULL, *line, *save = NULL;
-	int code;
-
-	(void)state;
-	if (!getenv("ES_TEST_PG_URL") || !*getenv("ES_TEST_PG_URL"))
-		return 0; /* the tests skip, or fail under ES_TEST_REQUIRE_PG=1 */
-	code = testutil_run(argv, NULL, &out);
-	if (code != 0) {
-		fprintf(stderr, "scripts/pg-temp.sh start exited %d\n", code);
-		free(out);
-		return -1;
-	}
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '=');
-
-		if (!eq)
-			continue;
-		*eq = '\0';
-		if (!strcmp(line, "ES_TEST_PG_URL") || !strcmp(line, "ES_TEST_PG_DIR"))
-			setenv(line, eq + 1, 1);
-	}
-	free(out);
-	own_cluster = 1;
-	return 0;
-}
-
-static int cluster_stop(void **state)
-{
-	(void)state;
-	if (own_cluster)
-		pg_temp("stop");
-	own_cluster = 0;
-	return 0;
 }
 
 static struct item_row item(const char *sku, const char *price, int known)
@@ -590,7 +532,7 @@ static void *restart_later(void *arg)
 	struct restarter *r = arg;
 
 	timeutil_sleep_ms(r->delay_ms);
-	r->rc = pg_temp("restart");
+	r->rc = testutil_pg_ctl("restart");
 	return NULL;
 }
 
@@ -623,7 +565,7 @@ static void test_reconnect_after_restart(void **state)
 	assert_int_equal(store_run_insert(s, &run), ERR_OK);
 	assert_int_equal(store_write_batch(s, "u1", "run-restart", a, 200, NULL, 0), ERR_OK);
 
-	assert_int_equal(pg_temp("kill"), 0);
+	assert_int_equal(testutil_pg_ctl("kill"), 0);
 	pthread_create(&t, NULL, restart_later, &rs);
 	t0 = timeutil_mono_ms();
 	assert_int_equal(store_write_batch(s, "u1", "run-restart", b, 200, NULL, 0), ERR_OK);
@@ -677,11 +619,11 @@ static void test_reconnect_gives_up(void **state)
 	with_pw = xasprintf("%.*s:s3cret%s", (int)(at - url), url, at);
 	s = open_ok(with_pw);
 	store_pg_set_reconnect_ms(s, 1200);
-	assert_int_equal(pg_temp("kill"), 0);
+	assert_int_equal(testutil_pg_ctl("kill"), 0);
 	t0 = timeutil_mono_ms();
 	err = store_write_batch(s, "u1", "r", &it, 1, NULL, 0);
 	took = timeutil_mono_ms() - t0;
-	assert_int_equal(pg_temp("restart"), 0);
+	assert_int_equal(testutil_pg_ctl("restart"), 0);
 	assert_int_equal(err, ERR_DB);
 	assert_true(took >= 1000 && took < 10000);
 	assert_prefix(store_errmsg(s), "cannot reach PostgreSQL at 127.0.0.1:");
@@ -971,5 +913,5 @@ int main(void)
 	    cmocka_unit_test(test_reconnect_gives_up),
 	};
 
-	return cmocka_run_group_tests(tests, cluster_start, cluster_stop);
+	return cmocka_run_group_tests(tests, testutil_pg_own_start, testutil_pg_own_stop);
 }
