@@ -22,7 +22,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; r
 
 deps="libcurl jansson"
 cc -O2 -std=c17 -D_GNU_SOURCE -Isrc -Itests/helpers bench/sse_load.c tests/helpers/sse_client.c \
-  build/libebaysync_core.a $(pkg-config --cflags --libs $deps libmicrohttpd sqlite3 libpq libjwt libcrypto libcrypt) \
+  build/libebaysync_core.a build/libebaysync_base.a $(pkg-config --cflags --libs $deps libmicrohttpd sqlite3 libpq libjwt libcrypto libcrypt) \
   -lpthread -lm -o "$work/sse_load"
 
 wait_listen() { for _ in $(seq 100); do grep -q "listening on" "$1" && break; sleep 0.1; done

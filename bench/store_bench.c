@@ -19,7 +19,7 @@
 
 #include "buf.h"
 #include "store.h"
-#include "store_pg.h"
+#include "store/pg.h"
 #include "timeutil.h"
 #include "xalloc.h"
 

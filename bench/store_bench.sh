@@ -11,7 +11,7 @@ build=${BUILD_DIR:-build}
 scripts/build.sh "$build" >/dev/null
 # shellcheck disable=SC2046
 cc -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc bench/store_bench.c \
-  "$build/libebaysync_core.a" \
+  "$build/libebaysync_core.a" "$build/libebaysync_base.a" \
   $(pkg-config --cflags --libs libpq sqlite3 jansson libcurl libmicrohttpd libjwt libcrypto libcrypt) \
   -lpthread -lm -o "$build/store_bench"
 

@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "store.h"
-#include "store_pg.h"
+#include "store/pg.h"
 #include "testutil.h"
 #include "timeutil.h"
 #include "xalloc.h"

@@ -21,7 +21,7 @@
  * trigger), the chunk is replayed row by row in a transaction that is rolled
  * back, only to name the SKU or offer in the message.
  */
-#include "store_pg.h"
+#include "pg.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -14,7 +14,7 @@
  * Same schema and same answers as store_sqlite.c: the tests in
  * tests/unit/test_store.c run on both.
  */
-#include "store_pg.h"
+#include "pg.h"
 
 #include <limits.h>
 #include <stdarg.h>

@@ -9,7 +9,7 @@
  * lower(column) LIKE '%text%' with the user's text escaped, which the
  * pg_trgm indexes of the schema serve.
  */
-#include "store_pg.h"
+#include "pg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
