@@ -1,267 +1,29 @@
 /*
- * The sync engine's life cycle (see sync.h and docs/pipeline.md): a run is
- * created, executed on the caller's thread, and ends in exactly one of
- * done, failed or cancelled, with its sync_runs row, its log and its counts
- * agreeing. The work itself is in sync_pages.c (getInventoryItems) and
- * sync_offers.c (getOffers per SKU).
+ * The sync engine's driver (see sync.h and docs/pipeline.md): it executes a
+ * run on the caller's thread, from its sync_runs row through the phases to
+ * exactly one of done, failed or cancelled, with the row, the log and the
+ * counts agreeing. The phases do the work: sync_pages.c (getInventoryItems),
+ * sync_offers.c (getOffers per SKU) and sync_skus.c (bulkGetInventoryItem);
+ * the run object they share is in sync_run.c. Calls only go down: this file
+ * calls the phases, the phases call the run object.
  */
-#include "sync_internal.h"
+#include "sync.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
+#include "mark.h"
 #include "metrics.h"
-#include "pacer.h"
+#include "sync_offers.h"
+#include "sync_pages.h"
+#include "sync_skus.h"
 #include "timeutil.h"
+#include "writer.h"
 #include "xalloc.h"
 #include "banned.h"
 
-#define BEAT_MS		1000
 #define REQUEST_LOG_MAX 512
-
-static const char *const kind_names[] = {
-    [SYNC_INVENTORY] = "inventory",
-    [SYNC_OFFERS] = "offers",
-    [SYNC_ALL] = "all",
-    [SYNC_SKUS] = "skus",
-};
-
-#define N_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))
-
-const char *sync_kind_name(enum sync_kind k)
-{
-	return (size_t)k < N_KINDS ? kind_names[k] : "unknown";
-}
-
-enum error sync_kind_parse(const char *s, enum sync_kind *out)
-{
-	for (size_t i = 0; i < N_KINDS; i++) {
-		if (s && !strcmp(s, kind_names[i])) {
-			*out = (enum sync_kind)i;
-			return ERR_OK;
-		}
-	}
-	return ERR_INVALID;
-}
-
-char *sync_new_run_id(enum sync_kind k)
-{
-	unsigned char rnd[3];
-
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-		long long t = timeutil_mono_ms() ^ getpid();
-		memcpy(rnd, &t, sizeof(rnd));
-	}
-	return xasprintf("%s_%lld_%02x%02x%02x", sync_kind_name(k), timeutil_wall_ms() / 1000,
-			 rnd[0], rnd[1], rnd[2]);
-}
-
-static char *default_owner(void)
-{
-	char host[256] = "localhost";
-
-	gethostname(host, sizeof(host) - 1);
-	return xasprintf("%s:%d", host, (int)getpid());
-}
-
-struct sync_run *sync_run_new(const struct sync_opts *opts, const char *run_id)
-{
-	struct sync_run *r = xcalloc(1, sizeof(*r));
-
-	r->opts = *opts;
-	r->user_id = xstrdup(opts->user_id);
-	r->db_url = xstrdup(opts->db_url);
-	r->env_name = xstrdup(opts->env_name ? opts->env_name : "production");
-	r->owner = opts->owner ? xstrdup(opts->owner) : default_owner();
-	r->api_base = xstrdup(opts->ebay.api_base ? opts->ebay.api_base : EBAY_API_PRODUCTION);
-	r->marketplace_id =
-	    xstrdup(opts->ebay.marketplace_id ? opts->ebay.marketplace_id : "EBAY_US");
-	r->opts.user_id = r->user_id;
-	r->opts.db_url = r->db_url;
-	r->opts.env_name = r->env_name;
-	r->opts.owner = r->owner;
-	r->opts.ebay.api_base = r->api_base;
-	r->opts.ebay.marketplace_id = r->marketplace_id;
-	if (r->opts.page_limit <= 0 || r->opts.page_limit > 200)
-		r->opts.page_limit = 200;
-	if (r->opts.batch_size <= 0)
-		r->opts.batch_size = 200;
-	r->wanted = xcalloc(opts->n_skus ? opts->n_skus : 1, sizeof(*r->wanted));
-	for (size_t i = 0; i < opts->n_skus; i++)
-		r->wanted[r->n_wanted++] = xstrdup(opts->skus[i]);
-	r->opts.skus = NULL; /* the caller's; r->wanted are the copies */
-	r->opts.n_skus = 0;
-	r->id = run_id ? xstrdup(run_id) : sync_new_run_id(opts->kind);
-	r->log = runlog_new(r->id);
-	pthread_mutex_init(&r->lock, NULL);
-	r->status = STORE_RUN_RUNNING;
-	r->available = -1;
-	return r;
-}
-
-void sync_run_free(struct sync_run *r)
-{
-	if (!r)
-		return;
-	runlog_free(r->log);
-	pthread_mutex_destroy(&r->lock);
-	free(r->user_id);
-	free(r->db_url);
-	free(r->env_name);
-	free(r->owner);
-	free(r->api_base);
-	free(r->marketplace_id);
-	free(r->id);
-	free(r->error);
-	free(r->summary);
-	for (size_t i = 0; i < r->n_wanted; i++)
-		free(r->wanted[i]);
-	free(r->wanted);
-	free(r);
-}
-
-void sync_run_cancel(struct sync_run *r)
-{
-	atomic_store(&r->cancel, 1);
-}
-
-const char *sync_run_id(const struct sync_run *r)
-{
-	return r->id;
-}
-
-struct runlog *sync_run_log(struct sync_run *r)
-{
-	return r->log;
-}
-
-const char *sync_run_status(const struct sync_run *r)
-{
-	const char *s;
-
-	pthread_mutex_lock((pthread_mutex_t *)&r->lock);
-	s = r->status;
-	pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
-	return s;
-}
-
-const char *sync_run_error(const struct sync_run *r)
-{
-	return r->error;
-}
-
-enum error sync_run_result(const struct sync_run *r)
-{
-	enum error err;
-
-	pthread_mutex_lock((pthread_mutex_t *)&r->lock);
-	err = r->result;
-	pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
-	return err;
-}
-
-struct run_counts sync_run_counts(struct sync_run *r)
-{
-	struct run_counts c;
-
-	pthread_mutex_lock(&r->lock);
-	c = r->counts;
-	pthread_mutex_unlock(&r->lock);
-	return c;
-}
-
-void sync_counts_add(struct sync_run *r, long long fetched, long long stored, long long failed,
-		     long long current)
-{
-	pthread_mutex_lock(&r->lock);
-	r->counts.fetched += fetched;
-	r->counts.stored += stored;
-	r->counts.failed += failed;
-	r->counts.current += current;
-	pthread_mutex_unlock(&r->lock);
-}
-
-void sync_counts_set(struct sync_run *r, long long current, long long total, const char *unit)
-{
-	pthread_mutex_lock(&r->lock);
-	r->counts.current = current;
-	r->counts.total = total;
-	r->counts.unit = unit;
-	pthread_mutex_unlock(&r->lock);
-}
-
-void sync_emit(struct sync_run *r, enum event_type t, const char *fmt, ...)
-{
-	struct run_counts c = sync_run_counts(r);
-	va_list ap;
-
-	va_start(ap, fmt);
-	runlog_vemit(r->log, t, &c, fmt, ap);
-	va_end(ap);
-}
-
-enum error sync_fail(struct sync_run *r, enum error err, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = xstrdup(error_strerror(err));
-	va_end(ap);
-	pthread_mutex_lock(&r->lock);
-	if (!r->error)
-		r->error = msg;
-	else
-		free(msg);
-	pthread_mutex_unlock(&r->lock);
-	return err;
-}
-
-enum error sync_flush_writer(struct sync_run *r)
-{
-	const char *msg = NULL;
-	enum error err = writer_flush(r->writer);
-
-	if (!err)
-		return ERR_OK;
-	writer_error(r->writer, &msg);
-	return sync_fail(r, err, "%s", msg ? msg : error_strerror(err));
-}
-
-const char *sync_url_path(const char *url)
-{
-	const char *p = strstr(url, "://");
-
-	if (!p)
-		return url;
-	p = strchr(p + 3, '/');
-	return p ? p : "/";
-}
-
-static void fill_row(struct sync_run *r, struct run_row *row)
-{
-	struct run_counts c = sync_run_counts(r);
-
-	memset(row, 0, sizeof(*row));
-	row->id = r->id;
-	row->user_id = r->user_id;
-	row->kind = (char *)sync_kind_name(r->opts.kind);
-	pthread_mutex_lock(&r->lock);
-	row->status = (char *)r->status;
-	row->error = r->error;
-	pthread_mutex_unlock(&r->lock);
-	row->fetched = c.fetched;
-	row->stored = c.stored;
-	row->failed = c.failed;
-	row->total = c.total;
-	row->heartbeat_ms = timeutil_wall_ms();
-	row->owner = r->owner;
-}
 
 /* The writer thread's tick: the heartbeat goes on while the run thread
  * waits on eBay (a page request can take a whole --timeout). */
@@ -269,29 +31,8 @@ static void heartbeat(void *ctx, struct store *s)
 {
 	struct run_row row;
 
-	fill_row(ctx, &row);
+	sync_run_fill_row(ctx, &row);
 	store_run_update(s, &row);
-}
-
-int sync_should_stop(struct sync_run *r)
-{
-	long long now = timeutil_mono_ms();
-
-	if (atomic_load(&r->cancel))
-		return 1;
-	if (now >= r->next_beat && r->store) {
-		struct run_row row, cur;
-
-		r->next_beat = now + BEAT_MS;
-		fill_row(r, &row);
-		if (store_run_update(r->store, &row) == ERR_OK &&
-		    store_run_get(r->store, NULL, r->id, &cur) == ERR_OK) {
-			if (cur.stop_requested)
-				atomic_store(&r->cancel, 1);
-			run_row_release(&cur);
-		}
-	}
-	return atomic_load(&r->cancel);
 }
 
 /* The request log: one JSON line per event to opts.request_log, and retries
@@ -402,7 +143,7 @@ static void finish(struct sync_run *r, enum error err)
 	pthread_mutex_unlock(&r->lock);
 
 	if (r->recorded) {
-		fill_row(r, &row);
+		sync_run_fill_row(r, &row);
 		row.finished_ms = timeutil_wall_ms();
 		store_run_update(r->store, &row);
 	}
@@ -516,7 +257,7 @@ static enum error setup(struct sync_run *r)
 		sync_fail(r, err, "cannot mark stale runs interrupted: %s", store_errmsg(r->store));
 		goto out;
 	}
-	fill_row(r, &row);
+	sync_run_fill_row(r, &row);
 	row.started_ms = timeutil_wall_ms();
 	err = store_run_insert(r->store, &row);
 	if (err == ERR_CONFLICT) {
@@ -534,7 +275,7 @@ static enum error setup(struct sync_run *r)
 		sync_fail(r, err, "cannot start the database writer: %s", buf_str(&msg));
 		goto out;
 	}
-	writer_set_tick(r->writer, heartbeat, r, BEAT_MS);
+	writer_set_tick(r->writer, heartbeat, r, SYNC_BEAT_MS);
 	if (!r->opts.token)
 		r->opts.token = token_missing;
 	r->client = ebay_client_new(&r->opts.ebay, r->opts.pacer, r->opts.token, r->opts.token_ctx,
@@ -551,7 +292,7 @@ enum error sync_run_execute(struct sync_run *r)
 	enum error err;
 
 	r->t0 = timeutil_mono_ms();
-	r->next_beat = r->t0 + BEAT_MS;
+	r->next_beat = r->t0 + SYNC_BEAT_MS;
 	err = setup(r);
 	if (err)
 		goto out;

@@ -1,5 +1,5 @@
 /*
- * Step 2 of the offers sync (see sync_internal.h and docs/pipeline.md):
+ * Step 2 of the offers sync (see docs/pipeline.md):
  * getOffers for every SKU, many at once through the eBay client (which
  * paces, retries and refreshes the token), the answers mapped to offer rows
  * plus the offer-derived fields of the SKU's inventory row, and handed to
@@ -7,14 +7,16 @@
  * that still fails after its retries is recorded in sync_failures and the
  * run goes on; a SKU that eBay no longer knows is reported, not failed.
  */
-#include "sync_internal.h"
+#include "sync_offers.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "mark.h"
 #include "store.h"
+#include "sync_run.h"
 #include "timeutil.h"
+#include "writer.h"
 #include "xalloc.h"
 #include "banned.h"
 

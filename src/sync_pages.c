@@ -1,5 +1,5 @@
 /*
- * Walking getInventoryItems (see sync_internal.h): page after page along
+ * Walking getInventoryItems (see docs/pipeline.md): page after page along
  * the `next` links eBay returns, guarded by struct ebay_pager, with a
  * cancellation point between pages. Each page's items are mapped and handed
  * to the writer (the inventory sync) or only their SKUs kept (Step 1 of the
@@ -7,24 +7,19 @@
  * offset paging over a catalog that changes can repeat a row, and a repeat
  * must not be counted or stored twice.
  */
-#include "sync_internal.h"
+#include "sync_pages.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
+#include "sync_run.h"
 #include "timeutil.h"
+#include "writer.h"
 #include "xalloc.h"
 #include "banned.h"
 
-int sync_remember(struct sync_run *r, const char *sku)
-{
-	if (json_object_get(r->seen, sku))
-		return 0;
-	json_object_set_new(r->seen, sku, json_integer((json_int_t)json_array_size(r->skus)));
-	json_array_append_new(r->skus, json_string(sku));
-	return 1;
-}
+#define SYNC_MAX_WALKS 5 /* walks of the inventory pages when the catalog moves */
 
 /* Records an item that cannot be stored (no usable SKU). */
 static void bad_item(struct sync_run *r, long long page, size_t index, const char *why)

@@ -6,13 +6,16 @@
  * eBay does not know is reported and counted as failed, never skipped
  * silently; one that is not a valid SKU is refused before any call.
  */
-#include "sync_internal.h"
+#include "sync_skus.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
+#include "sync_offers.h"
+#include "sync_run.h"
 #include "timeutil.h"
+#include "writer.h"
 #include "xalloc.h"
 #include "banned.h"
 

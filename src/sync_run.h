@@ -1,0 +1,155 @@
+/*
+ * The run object of the sync engine: one run's options, its state, its
+ * counts, its log and its cancellation, and the helpers through which the
+ * phases (sync_pages.c, sync_offers.c, sync_skus.c) and the driver (sync.c)
+ * report on it. It sits below both: it calls neither, they call it.
+ *
+ * Everyone else reaches it through sync.h and treats struct sync_run as
+ * opaque: only the engine's files (sync*.c) read or write its fields, and
+ * only the engine calls the helpers declared after the struct.
+ */
+#ifndef SYNC_RUN_H
+#define SYNC_RUN_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ebay.h"
+#include "error.h"
+#include "runlog.h"
+#include "store.h"
+
+/* How often a run writes its heartbeat and polls for a STOP (ms). */
+#define SYNC_BEAT_MS 1000
+
+enum sync_kind {
+	SYNC_INVENTORY,
+	SYNC_OFFERS,
+	SYNC_ALL,
+	SYNC_SKUS, /* given SKUs: bulkGetInventoryItem, then their offers */
+};
+
+/* "inventory", "offers", "all", "skus"; and back (ERR_INVALID for anything else). */
+const char *sync_kind_name(enum sync_kind k);
+enum error sync_kind_parse(const char *s, enum sync_kind *out);
+
+struct sync_opts {
+	enum sync_kind kind;
+	const char *user_id;	 /* whose rows; required */
+	const char *db_url;	 /* store_open() URL; the run opens its own connections */
+	const char *env_name;	 /* "production", "sandbox" or "simulator": for the log */
+	struct ebay_config ebay; /* base URL, marketplace, concurrency, max_rps ... */
+	ebay_token_fn token;	 /* the user's eBay access token source; required */
+	void *token_ctx;
+	int page_limit;		 /* getInventoryItems limit; 0: 200 */
+	int batch_size;		 /* rows per storage transaction; 0: 200 */
+	const char *owner;	 /* "host:pid", recorded on the run; NULL: computed */
+	FILE *request_log;	 /* eBay request log as JSON lines; NULL: none */
+	int resume;		 /* offers: go on after the SKUs a stopped run stored */
+	const char *const *skus; /* SYNC_SKUS: the SKUs to sync (copied) */
+	size_t n_skus;
+	struct pacer *pacer; /* shared by runs of a process; NULL: the run makes its own */
+};
+
+struct sync_run;
+
+/* A new run "<kind>_<epoch>_<random>" (or run_id, if given). The options
+ * (strings too) are copied. Free with sync_run_free() after execute returns. */
+struct sync_run *sync_run_new(const struct sync_opts *opts, const char *run_id);
+void sync_run_free(struct sync_run *r);
+
+/* Asks the run to stop at its next cancellation point. Async-signal-safe. */
+void sync_run_cancel(struct sync_run *r);
+
+const char *sync_run_id(const struct sync_run *r);
+struct runlog *sync_run_log(struct sync_run *r);
+/* The run's status ("running", "done", "failed", "cancelled"). */
+const char *sync_run_status(const struct sync_run *r);
+/* A copy of the run's counts now. */
+struct run_counts sync_run_counts(struct sync_run *r);
+/* The one-line reason a failed run failed, or NULL. */
+const char *sync_run_error(const struct sync_run *r);
+/*
+ * What ended the run: ERR_OK while it runs and when it is done, else what
+ * sync_run_execute() returned. ERR_CONFLICT: it never started, because the
+ * user has a run of the same kind running (the reason names it); nothing of
+ * it is in the store.
+ */
+enum error sync_run_result(const struct sync_run *r);
+
+/* Fresh run id for kind, "<kind>_<epoch seconds>_<6 random hex>" (malloc'd). */
+char *sync_new_run_id(enum sync_kind k);
+
+/* Below: the engine's own (sync*.c). */
+
+struct mark;
+struct writer;
+
+struct sync_run {
+	struct sync_opts opts; /* its strings point at the copies below */
+	char *user_id, *db_url, *env_name, *owner, *api_base, *marketplace_id;
+	char *id;
+	struct runlog *log;
+	atomic_int cancel;
+
+	pthread_mutex_t lock; /* guards counts, status and error */
+	struct run_counts counts;
+	const char *status; /* STORE_RUN_*; static */
+	char *error;
+	enum error result; /* what ended it; ERR_OK until then */
+
+	/* Set up by sync_run_execute() for the length of the run. */
+	struct store *store; /* the run's own connection: runs, failures */
+	int recorded;	     /* its sync_runs row is in the store */
+	struct writer *writer;
+	struct ebay_client *client;
+	long long t0;		     /* monotonic ms at start */
+	long long next_beat;	     /* when to next write a heartbeat and check STOP */
+	int phase_items;	     /* 1 while the writer stores inventory pages */
+	_Atomic long long available; /* eBay's total of inventory items, -1 unknown */
+	long long walk_first_total;  /* the total on the first page of this walk */
+	long long walk_repeats;	     /* rows of this walk whose SKU was already seen */
+	char **wanted;		     /* SYNC_SKUS: the SKUs asked for */
+	size_t n_wanted;
+	char *summary;	   /* the final "... completed: ..." line of a done run */
+	json_t *skus;	   /* array: every distinct SKU seen, in order */
+	struct mark *mark; /* offers step: how far every SKU is stored */
+	json_t *seen;	   /* SKU -> its position in skus */
+};
+
+/* Counts helpers; all take the lock. */
+void sync_counts_add(struct sync_run *r, long long fetched, long long stored, long long failed,
+		     long long current);
+void sync_counts_set(struct sync_run *r, long long current, long long total, const char *unit);
+
+/* Logs a line with the current counts. */
+void sync_emit(struct sync_run *r, enum event_type t, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* 1 when the run must stop at this cancellation point. Also writes the
+ * heartbeat and polls a STOP requested through the store, at most once a
+ * second. */
+int sync_should_stop(struct sync_run *r);
+
+/* Records err with a printf-style reason as the run's failure; returns err. */
+enum error sync_fail(struct sync_run *r, enum error err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Waits for the writer to store what it was given; on a storage failure
+ * records it as the run's failure and returns it. */
+enum error sync_flush_writer(struct sync_run *r);
+
+/* Fills row with the run as it stands now, for its sync_runs row. The
+ * strings of row point into r: row is not to be released. */
+void sync_run_fill_row(struct sync_run *r, struct run_row *row);
+
+/* Adds sku to r->skus (and r->seen) unless there; returns 1 if it was new. */
+int sync_remember(struct sync_run *r, const char *sku);
+
+/* The path and query of url, for logs: no scheme, no host. */
+const char *sync_url_path(const char *url);
+
+#endif
