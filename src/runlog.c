@@ -88,11 +88,6 @@ void runlog_free(struct runlog *l)
 	free(l);
 }
 
-const char *runlog_run_id(const struct runlog *l)
-{
-	return l->run_id;
-}
-
 void runlog_set_sink(struct runlog *l, runlog_sink_fn fn, void *ctx)
 {
 	pthread_mutex_lock(&l->lock);

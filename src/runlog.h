@@ -57,7 +57,6 @@ struct runlog;
 /* A log for run_id (copied). Free with runlog_free(). */
 struct runlog *runlog_new(const char *run_id);
 void runlog_free(struct runlog *l);
-const char *runlog_run_id(const struct runlog *l);
 
 /* Appends an event; returns its seq. The line is printf-formatted. */
 long long runlog_emit(struct runlog *l, enum event_type t, const struct run_counts *c,

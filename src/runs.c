@@ -132,11 +132,6 @@ void runs_free(struct runs *r)
 	free(r);
 }
 
-const char *runs_owner(const struct runs *r)
-{
-	return r->owner;
-}
-
 /* Drops finished runs that nobody needs in memory any more; under r->mu. */
 static void evict_locked(struct runs *r)
 {

@@ -55,9 +55,6 @@ struct runs *runs_new(const struct runs_config *cfg, struct storepool *pool);
 /* Frees the manager; call after runs_shutdown() has returned 1. */
 void runs_free(struct runs *r);
 
-/* "host:pid" of this process, as recorded on its runs. */
-const char *runs_owner(const struct runs *r);
-
 /*
  * Marks runs that were left 'running' by dead processes interrupted: those
  * whose heartbeat is older than RUNS_STALE_MS, and those owned by a process

@@ -567,11 +567,6 @@ enum error server_start(const struct server_config *cfg, struct api *api, struct
 	return ERR_OK;
 }
 
-int server_port(const struct server *s)
-{
-	return s->port;
-}
-
 const char *server_url(const struct server *s)
 {
 	return s->url;

@@ -38,8 +38,6 @@ struct server_config {
  */
 enum error server_start(const struct server_config *cfg, struct api *api, struct server **out,
 			struct buf *why);
-/* The port it listens on (the chosen one when asked for 0). */
-int server_port(const struct server *s);
 /* "http://ADDR:PORT" as a client would write it. */
 const char *server_url(const struct server *s);
 /* Stops accepting connections; those open are served on. */

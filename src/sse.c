@@ -223,16 +223,6 @@ void sse_hub_notify(void *hub)
 	pthread_mutex_unlock(&h->wake_mu);
 }
 
-size_t sse_hub_count(struct sse_hub *h)
-{
-	size_t n;
-
-	pthread_mutex_lock(&h->mu);
-	n = h->count;
-	pthread_mutex_unlock(&h->mu);
-	return n;
-}
-
 int sse_hub_drain(struct sse_hub *h, long long timeout_ms)
 {
 	long long until = timeutil_wall_ms() + timeout_ms;

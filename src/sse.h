@@ -66,8 +66,6 @@ struct sse_hub *sse_hub_new(struct storepool *pool, long long heartbeat_ms, long
 void sse_hub_free(struct sse_hub *h);
 /* A run emitted an event: wakes the hub. Cheap; callable from any thread. */
 void sse_hub_notify(void *hub);
-/* Open streams. */
-size_t sse_hub_count(struct sse_hub *h);
 /* Waits up to timeout_ms for every stream to end by itself. 1 if they did. */
 int sse_hub_drain(struct sse_hub *h, long long timeout_ms);
 /* Ends every stream now and refuses new ones; call before stopping the
