@@ -73,6 +73,97 @@ static void usage(FILE *f)
 	    f);
 }
 
+/* The defaults, then the environment. Returns 0, or 2 after reporting a
+ * bad value. */
+static int env_opts(struct serve_opts *o)
+{
+	long n;
+
+	memset(o, 0, sizeof(*o));
+	o->listen = cli_env("EBAYSYNC_LISTEN", "127.0.0.1:8080");
+	o->db = cli_default_db();
+	o->api_base = cli_env("EBAY_API_BASE", NULL);
+	o->env = cli_env("EBAY_ENV", NULL);
+	o->marketplace = cli_env("EBAY_MARKETPLACE_ID", "EBAY_US");
+	o->token_ttl = AUTH_DEFAULT_TTL;
+	o->heartbeat_s = SSE_HEARTBEAT_MS / 1000;
+	n = 0;
+	if (cli_env_long("EBAYSYNC_CONCURRENCY", 1, 256, &n) ||
+	    cli_env_double("EBAYSYNC_MAX_RPS", 0.1, 100000, &o->max_rps))
+		return 2;
+	o->concurrency = (int)n;
+	return 0;
+}
+
+/* Applies option c (its argument in optarg). Returns 0 to go on, 1 after
+ * printing the help, 2 after reporting a usage error. */
+static int apply_opt(int c, struct serve_opts *o)
+{
+	long n;
+
+	switch (c) {
+	case 'l':
+		o->listen = optarg;
+		return 0;
+	case 'd':
+		o->db = optarg;
+		return 0;
+	case 'a':
+		o->api_base = optarg;
+		return 0;
+	case 'e':
+		o->env = optarg;
+		return 0;
+	case 'm':
+		o->marketplace = optarg;
+		return 0;
+	case 'c':
+		if (cli_parse_long("--concurrency", optarg, 1, 256, &n))
+			return 2;
+		o->concurrency = (int)n;
+		return 0;
+	case 'r':
+		if (cli_parse_double("--max-rps", optarg, 0.1, 100000, &o->max_rps))
+			return 2;
+		return 0;
+	case 't':
+		if (cli_parse_long("--token-ttl", optarg, 1, 365L * 86400, &n))
+			return 2;
+		o->token_ttl = n;
+		return 0;
+	case 'T':
+		if (cli_parse_long("--threads", optarg, 1, 256, &n))
+			return 2;
+		o->threads = (int)n;
+		return 0;
+	case 'H':
+		if (cli_parse_long("--sse-heartbeat", optarg, 1, 3600, &n))
+			return 2;
+		o->heartbeat_s = n;
+		return 0;
+	case 'S':
+		o->cookie_secure = 1;
+		return 0;
+	case 'u':
+		o->demo_user = optarg;
+		return 0;
+	case 'k':
+		o->demo_token = optarg;
+		return 0;
+	case 'q':
+		o->quiet = 1;
+		return 0;
+	case 'h':
+		usage(stdout);
+		return 1;
+	default:
+		usage(stderr);
+		return 2;
+	}
+}
+
+/* Fills o from the environment and the command line. Returns 0 to serve, 1
+ * when the help was printed, 2 after reporting a usage error. */
 static int parse_opts(int argc, char **argv, struct serve_opts *o)
 {
 	static const struct option longopts[] = {
@@ -93,83 +184,16 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	long n;
-	int c;
+	int c, ret;
 
-	memset(o, 0, sizeof(*o));
-	o->listen = cli_env("EBAYSYNC_LISTEN", "127.0.0.1:8080");
-	o->db = cli_default_db();
-	o->api_base = cli_env("EBAY_API_BASE", NULL);
-	o->env = cli_env("EBAY_ENV", NULL);
-	o->marketplace = cli_env("EBAY_MARKETPLACE_ID", "EBAY_US");
-	o->token_ttl = AUTH_DEFAULT_TTL;
-	o->heartbeat_s = SSE_HEARTBEAT_MS / 1000;
-	n = 0;
-	if (cli_env_long("EBAYSYNC_CONCURRENCY", 1, 256, &n) ||
-	    cli_env_double("EBAYSYNC_MAX_RPS", 0.1, 100000, &o->max_rps))
-		return 2;
-	o->concurrency = (int)n;
+	ret = env_opts(o);
+	if (ret)
+		return ret;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			o->listen = optarg;
-			break;
-		case 'd':
-			o->db = optarg;
-			break;
-		case 'a':
-			o->api_base = optarg;
-			break;
-		case 'e':
-			o->env = optarg;
-			break;
-		case 'm':
-			o->marketplace = optarg;
-			break;
-		case 'c':
-			if (cli_parse_long("--concurrency", optarg, 1, 256, &n))
-				return 2;
-			o->concurrency = (int)n;
-			break;
-		case 'r':
-			if (cli_parse_double("--max-rps", optarg, 0.1, 100000, &o->max_rps))
-				return 2;
-			break;
-		case 't':
-			if (cli_parse_long("--token-ttl", optarg, 1, 365L * 86400, &n))
-				return 2;
-			o->token_ttl = n;
-			break;
-		case 'T':
-			if (cli_parse_long("--threads", optarg, 1, 256, &n))
-				return 2;
-			o->threads = (int)n;
-			break;
-		case 'H':
-			if (cli_parse_long("--sse-heartbeat", optarg, 1, 3600, &n))
-				return 2;
-			o->heartbeat_s = n;
-			break;
-		case 'S':
-			o->cookie_secure = 1;
-			break;
-		case 'u':
-			o->demo_user = optarg;
-			break;
-		case 'k':
-			o->demo_token = optarg;
-			break;
-		case 'q':
-			o->quiet = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return 2;
-		}
+		ret = apply_opt(c, o);
+		if (ret)
+			return ret;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "ebaysync serve: unexpected argument '%s'\n", argv[optind]);

@@ -236,7 +236,122 @@ static enum error fixed_token(void *ctx, int refresh, char **token, struct buf *
 	return ERR_OK;
 }
 
-int cmd_sync(int argc, char **argv)
+/* The command line of `ebaysync sync`, before the token is resolved. */
+struct sync_args {
+	struct sync_opts opts;
+	struct printer pr; /* json and quiet; the rest is set before the run */
+	const char *env, *api_base, *token, *token_file, *request_log, *sku_file;
+};
+
+/* The defaults, then the environment, into a. Returns -1 to go on, or
+ * CLI_EXIT_USAGE after reporting a bad value. */
+static int env_args(struct sync_args *a)
+{
+	struct sync_opts *opts = &a->opts;
+	long l;
+
+	memset(a, 0, sizeof(*a));
+	a->env = cli_env("EBAY_ENV", NULL);
+	a->api_base = cli_env("EBAY_API_BASE", NULL);
+	a->token = cli_env("EBAY_TOKEN", NULL);
+	a->token_file = cli_env("EBAY_TOKEN_FILE", NULL);
+	opts->db_url = cli_default_db();
+	opts->user_id = cli_env("EBAYSYNC_USER", "default");
+	opts->ebay.marketplace_id = cli_env("EBAY_MARKETPLACE_ID", "EBAY_US");
+	opts->ebay.concurrency = 8;
+	opts->ebay.max_rps = 25;
+	l = opts->ebay.concurrency;
+	if (cli_env_long("EBAYSYNC_CONCURRENCY", 1, 64, &l) ||
+	    cli_env_double("EBAYSYNC_MAX_RPS", 0.1, 100000, &opts->ebay.max_rps))
+		return CLI_EXIT_USAGE;
+	opts->ebay.concurrency = (int)l;
+	return -1;
+}
+
+/* Applies option c (its argument in optarg) to a. Returns -1 to go on, or
+ * the exit status to return at once (--help, a usage error it reported). */
+static int apply_arg(int c, struct sync_args *a)
+{
+	struct sync_opts *opts = &a->opts;
+	long l;
+
+	switch (c) {
+	case 'd':
+		opts->db_url = optarg;
+		return -1;
+	case 'u':
+		opts->user_id = optarg;
+		return -1;
+	case 'e':
+		a->env = optarg;
+		return -1;
+	case 'a':
+		a->api_base = optarg;
+		return -1;
+	case 't':
+		a->token = optarg;
+		return -1;
+	case 'T':
+		a->token_file = optarg;
+		a->token = NULL;
+		return -1;
+	case 'm':
+		opts->ebay.marketplace_id = optarg;
+		return -1;
+	case 'c':
+		if (cli_parse_long("--concurrency", optarg, 1, 64, &l))
+			return CLI_EXIT_USAGE;
+		opts->ebay.concurrency = (int)l;
+		return -1;
+	case 'r':
+		if (cli_parse_double("--max-rps", optarg, 0.1, 100000, &opts->ebay.max_rps))
+			return CLI_EXIT_USAGE;
+		return -1;
+	case 'p':
+		if (cli_parse_long("--page-size", optarg, 1, 200, &l))
+			return CLI_EXIT_USAGE;
+		opts->page_limit = (int)l;
+		return -1;
+	case 'o':
+		if (cli_parse_long("--timeout", optarg, 1, 3600, &l))
+			return CLI_EXIT_USAGE;
+		opts->ebay.request_timeout_ms = l * 1000;
+		return -1;
+	case 'R':
+		opts->resume = 1;
+		return -1;
+	case 'S':
+		a->sku_file = optarg;
+		return -1;
+	case 'A':
+		if (cli_parse_long("--max-attempts", optarg, 1, 100, &l))
+			return CLI_EXIT_USAGE;
+		opts->ebay.max_attempts = (int)l;
+		return -1;
+	case 'l':
+		a->request_log = optarg;
+		return -1;
+	case 'j':
+		a->pr.json = 1;
+		return -1;
+	case 'q':
+		a->pr.quiet = 1;
+		return -1;
+	case 'h':
+		fputs(usage_text, stdout);
+		return CLI_EXIT_OK;
+	default:
+		fputs(usage_text, stderr);
+		return CLI_EXIT_USAGE;
+	}
+}
+
+/*
+ * Reads the environment, then the options and the kind into a. Returns -1
+ * to go on, or the exit status to return at once (--help, a usage error,
+ * which it has reported). The strings of a point into argv or environ.
+ */
+static int parse_args(int argc, char **argv, struct sync_args *a)
 {
 	static const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},
@@ -259,149 +374,100 @@ int cmd_sync(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct sync_opts opts = {0};
-	struct printer pr = {0};
-	const char *env = cli_env("EBAY_ENV", NULL);
-	const char *api_base = cli_env("EBAY_API_BASE", NULL), *given_base;
-	const char *token = cli_env("EBAY_TOKEN", NULL);
-	const char *token_file = cli_env("EBAY_TOKEN_FILE", NULL);
-	const char *request_log = NULL;
-	char *token_buf = NULL;
-	struct account_linked *linked = NULL;
-	struct buf why = BUF_INIT;
-	FILE *rlog = NULL;
-	const char *sku_file = NULL;
-	struct sku_list skus = {0};
-	long l;
-	int c, code = CLI_EXIT_USAGE;
+	struct sync_opts *opts = &a->opts;
+	int c, code;
 
-	opts.db_url = cli_default_db();
-	opts.user_id = cli_env("EBAYSYNC_USER", "default");
-	opts.ebay.marketplace_id = cli_env("EBAY_MARKETPLACE_ID", "EBAY_US");
-	opts.ebay.concurrency = 8;
-	opts.ebay.max_rps = 25;
-	l = opts.ebay.concurrency;
-	if (cli_env_long("EBAYSYNC_CONCURRENCY", 1, 64, &l) ||
-	    cli_env_double("EBAYSYNC_MAX_RPS", 0.1, 100000, &opts.ebay.max_rps))
-		return CLI_EXIT_USAGE;
-	opts.ebay.concurrency = (int)l;
-
+	code = env_args(a);
+	if (code >= 0)
+		return code;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			opts.db_url = optarg;
-			break;
-		case 'u':
-			opts.user_id = optarg;
-			break;
-		case 'e':
-			env = optarg;
-			break;
-		case 'a':
-			api_base = optarg;
-			break;
-		case 't':
-			token = optarg;
-			break;
-		case 'T':
-			token_file = optarg;
-			token = NULL;
-			break;
-		case 'm':
-			opts.ebay.marketplace_id = optarg;
-			break;
-		case 'c':
-			if (cli_parse_long("--concurrency", optarg, 1, 64, &l))
-				return CLI_EXIT_USAGE;
-			opts.ebay.concurrency = (int)l;
-			break;
-		case 'r':
-			if (cli_parse_double("--max-rps", optarg, 0.1, 100000, &opts.ebay.max_rps))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'p':
-			if (cli_parse_long("--page-size", optarg, 1, 200, &l))
-				return CLI_EXIT_USAGE;
-			opts.page_limit = (int)l;
-			break;
-		case 'o':
-			if (cli_parse_long("--timeout", optarg, 1, 3600, &l))
-				return CLI_EXIT_USAGE;
-			opts.ebay.request_timeout_ms = l * 1000;
-			break;
-		case 'R':
-			opts.resume = 1;
-			break;
-		case 'S':
-			sku_file = optarg;
-			break;
-		case 'A':
-			if (cli_parse_long("--max-attempts", optarg, 1, 100, &l))
-				return CLI_EXIT_USAGE;
-			opts.ebay.max_attempts = (int)l;
-			break;
-		case 'l':
-			request_log = optarg;
-			break;
-		case 'j':
-			pr.json = 1;
-			break;
-		case 'q':
-			pr.quiet = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CLI_EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return CLI_EXIT_USAGE;
-		}
+		code = apply_arg(c, a);
+		if (code >= 0)
+			return code;
 	}
-	if (optind >= argc || sync_kind_parse(argv[optind], &opts.kind) ||
-	    (opts.kind != SYNC_SKUS && optind != argc - 1)) {
+	if (optind >= argc || sync_kind_parse(argv[optind], &opts->kind) ||
+	    (opts->kind != SYNC_SKUS && optind != argc - 1)) {
 		fprintf(stderr, "ebaysync: sync needs one of inventory, offers, all or skus%s%s\n",
 			optind < argc ? ", not " : "", optind < argc ? argv[optind] : "");
 		fputs(usage_text, stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if (opts.kind == SYNC_SKUS) {
-		if (gather_skus(argv + optind + 1, (size_t)(argc - optind - 1), sku_file, &skus))
-			return CLI_EXIT_USAGE;
-		opts.skus = (const char *const *)skus.items;
-		opts.n_skus = skus.n;
-	}
-	given_base = api_base;
-	if (cli_ebay_target("sync", &env, &api_base))
-		goto out; /* code is CLI_EXIT_USAGE until the run */
-	opts.env_name = env;
-	opts.ebay.api_base = api_base;
-	if (!token && token_file) {
-		token = token_buf = cli_read_secret_file(token_file);
+	return -1;
+}
+
+/*
+ * Sets a->opts.token and token_ctx: the token given (--token, --token-file,
+ * EBAY_TOKEN...), else the user's linked eBay account for env and
+ * given_base (the --api-base asked for, before --env filled it in). On
+ * success the caller frees *token_buf and closes *linked after the run.
+ * Returns 0, or -1 after reporting why there is no token.
+ */
+static int resolve_token(struct sync_args *a, const char *given_base, char **token_buf,
+			 struct account_linked **linked)
+{
+	struct buf why = BUF_INIT;
+	const char *token = a->token;
+	int ret = -1;
+
+	if (!token && a->token_file) {
+		token = *token_buf = cli_read_secret_file(a->token_file);
 		if (!token)
 			goto out;
 	}
-	if ((!token || !*token) &&
-	    account_linked_open(opts.db_url, env, given_base, opts.user_id, &linked, &why)) {
+	if ((!token || !*token) && account_linked_open(a->opts.db_url, a->env, given_base,
+						       a->opts.user_id, linked, &why)) {
 		fprintf(stderr,
 			"ebaysync: no eBay access token: pass --token, --token-file, or set "
 			"EBAY_TOKEN; %s\n",
 			buf_str(&why));
 		goto out;
 	}
-	opts.token = linked ? account_token : fixed_token;
-	opts.token_ctx = linked ? (void *)account_linked_source(linked) : (void *)token;
-	if (request_log) {
-		rlog = fopen(request_log, "a");
+	a->opts.token = *linked ? account_token : fixed_token;
+	a->opts.token_ctx = *linked ? (void *)account_linked_source(*linked) : (void *)token;
+	ret = 0;
+out:
+	buf_release(&why);
+	return ret;
+}
+
+int cmd_sync(int argc, char **argv)
+{
+	struct sync_args a;
+	const char *given_base;
+	char *token_buf = NULL;
+	struct account_linked *linked = NULL;
+	FILE *rlog = NULL;
+	struct sku_list skus = {0};
+	int code = parse_args(argc, argv, &a);
+
+	if (code >= 0)
+		return code;
+	code = CLI_EXIT_USAGE; /* until the run */
+	if (a.opts.kind == SYNC_SKUS) {
+		if (gather_skus(argv + optind + 1, (size_t)(argc - optind - 1), a.sku_file, &skus))
+			return CLI_EXIT_USAGE;
+		a.opts.skus = (const char *const *)skus.items;
+		a.opts.n_skus = skus.n;
+	}
+	given_base = a.api_base;
+	if (cli_ebay_target("sync", &a.env, &a.api_base))
+		goto out;
+	a.opts.env_name = a.env;
+	a.opts.ebay.api_base = a.api_base;
+	if (resolve_token(&a, given_base, &token_buf, &linked))
+		goto out;
+	if (a.request_log) {
+		rlog = fopen(a.request_log, "a");
 		if (!rlog) {
-			perror(request_log);
+			perror(a.request_log);
 			goto out;
 		}
-		opts.request_log = rlog;
+		a.opts.request_log = rlog;
 	}
-	pr.tty = isatty(STDERR_FILENO) && !pr.json;
-	pr.t0 = timeutil_mono_ms();
-	code = run_sync(&opts, &pr);
+	a.pr.tty = isatty(STDERR_FILENO) && !a.pr.json;
+	a.pr.t0 = timeutil_mono_ms();
+	code = run_sync(&a.opts, &a.pr);
 out:
 	free(skus.items);
 	free(skus.file_data);
@@ -409,6 +475,5 @@ out:
 		fclose(rlog);
 	free(token_buf);
 	account_linked_close(linked);
-	buf_release(&why);
 	return code;
 }

@@ -402,14 +402,100 @@ static const char *conflict_message(enum sync_kind kind)
 	}
 }
 
+/*
+ * A new entry for a run of kind for user, with its run created but not
+ * started. Takes ownership of token (the user's stored eBay token, or NULL
+ * when linked: the run then mints tokens from the user's linked account).
+ * The entry holds two references: the registry's and the run thread's.
+ */
+static struct runs_entry *entry_new(struct runs *r, const char *user, enum sync_kind kind,
+				    int linked, char *token, const struct runs_start_opts *o)
+{
+	struct runs_entry *e = xcalloc(1, sizeof(*e));
+	struct sync_opts opts;
+
+	e->owner = r;
+	e->user = xstrdup(user);
+	e->kind = kind;
+	e->token = token;
+	pthread_mutex_init(&e->token_mu, NULL);
+	memset(&opts, 0, sizeof(opts));
+	opts.kind = kind;
+	opts.user_id = user;
+	opts.db_url = storepool_url(r->pool);
+	opts.env_name = r->env_name;
+	opts.ebay = r->cfg.ebay;
+	e->account = linked ? account_source_new(r->cfg.accounts, user) : NULL;
+	opts.token = linked ? account_token : token_cb;
+	opts.token_ctx = linked ? (void *)e->account : e;
+	opts.owner = r->owner;
+	if (o) {
+		opts.resume = o->resume;
+		opts.skus = o->skus;
+		opts.n_skus = o->n_skus;
+	}
+	e->run = sync_run_new(&opts, NULL);
+	if (e->account)
+		account_source_set_run(e->account, e->run);
+	e->id = xstrdup(sync_run_id(e->run));
+	e->started_ms = timeutil_wall_ms();
+	e->running = 1;
+	e->refs = 2; /* the registry's and the thread's */
+	runlog_set_sink(sync_run_log(e->run), on_event, e);
+	return e;
+}
+
+/* Runs e on a detached thread of its own. */
+static enum error start_thread(struct runs_entry *e, struct buf *why)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	enum error err = ERR_OK;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, run_thread, e)) {
+		buf_addf(why, "cannot start a thread for the run: %s", strerror(errno));
+		err = ERR_INTERNAL;
+	}
+	pthread_attr_destroy(&attr);
+	return err;
+}
+
+/*
+ * The store refused e's run because another process started one of this
+ * kind a moment before us: nothing of it exists, so it leaves the registry,
+ * and the answer is the usual conflict naming the other run. Frees *run_id.
+ */
+static enum error withdraw_refused(struct runs *r, struct store *s, struct runs_entry *e,
+				   char **run_id, char **conflict_id, struct buf *why)
+{
+	enum error err;
+
+	pthread_mutex_lock(&r->mu);
+	for (struct runs_entry **pp = &r->head; *pp; pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			entry_unref_locked(e);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	FREE_AND_NULL(*run_id);
+	err = running_elsewhere(r, s, e->user, e->kind, conflict_id, why);
+	if (!err) {
+		buf_adds(why, conflict_message(e->kind));
+		err = ERR_CONFLICT;
+	}
+	return err;
+}
+
 enum error runs_start(struct runs *r, struct store *s, const char *user, enum sync_kind kind,
 		      const struct runs_start_opts *o, char **run_id, char **conflict_id,
 		      struct buf *why)
 {
-	struct sync_opts opts;
 	struct runs_entry *e = NULL, *it;
 	char *token = NULL;
-	pthread_attr_t attr;
 	enum error err;
 	int linked;
 
@@ -441,51 +527,14 @@ enum error runs_start(struct runs *r, struct store *s, const char *user, enum sy
 		goto out;
 	}
 
-	e = xcalloc(1, sizeof(*e));
-	e->owner = r;
-	e->user = xstrdup(user);
-	e->kind = kind;
-	e->token = token;
+	e = entry_new(r, user, kind, linked, token, o);
 	token = NULL;
-	pthread_mutex_init(&e->token_mu, NULL);
-	memset(&opts, 0, sizeof(opts));
-	opts.kind = kind;
-	opts.user_id = user;
-	opts.db_url = storepool_url(r->pool);
-	opts.env_name = r->env_name;
-	opts.ebay = r->cfg.ebay;
-	e->account = linked ? account_source_new(r->cfg.accounts, user) : NULL;
-	opts.token = linked ? account_token : token_cb;
-	opts.token_ctx = linked ? (void *)e->account : e;
-	opts.owner = r->owner;
-	if (o) {
-		opts.resume = o->resume;
-		opts.skus = o->skus;
-		opts.n_skus = o->n_skus;
+	err = start_thread(e, why);
+	if (err) {
+		pthread_mutex_unlock(&r->mu);
+		entry_free(e);
+		goto out;
 	}
-	e->run = sync_run_new(&opts, NULL);
-	if (e->account)
-		account_source_set_run(e->account, e->run);
-	e->id = xstrdup(sync_run_id(e->run));
-	e->started_ms = timeutil_wall_ms();
-	e->running = 1;
-	e->refs = 2; /* the registry's and the thread's */
-	runlog_set_sink(sync_run_log(e->run), on_event, e);
-
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	{
-		pthread_t t;
-		if (pthread_create(&t, &attr, run_thread, e)) {
-			pthread_attr_destroy(&attr);
-			pthread_mutex_unlock(&r->mu);
-			buf_addf(why, "cannot start a thread for the run: %s", strerror(errno));
-			entry_free(e);
-			err = ERR_INTERNAL;
-			goto out;
-		}
-	}
-	pthread_attr_destroy(&attr);
 	e->next = r->head;
 	r->head = e;
 	r->active++;
@@ -497,26 +546,8 @@ enum error runs_start(struct runs *r, struct store *s, const char *user, enum sy
 	 * GET /ebay/sync/runs lists it. */
 	runlog_read(sync_run_log(e->run), 0, START_WAIT_MS, NULL, 0, NULL, NULL);
 	err = ERR_OK;
-	if (sync_run_result(e->run) == ERR_CONFLICT) {
-		/* Another process started one of this kind a moment before us
-		 * and the store refused ours: nothing of it exists, so it
-		 * leaves the registry and the answer is the usual 409. */
-		pthread_mutex_lock(&r->mu);
-		for (struct runs_entry **pp = &r->head; *pp; pp = &(*pp)->next) {
-			if (*pp == e) {
-				*pp = e->next;
-				entry_unref_locked(e);
-				break;
-			}
-		}
-		pthread_mutex_unlock(&r->mu);
-		FREE_AND_NULL(*run_id);
-		err = running_elsewhere(r, s, user, kind, conflict_id, why);
-		if (!err) {
-			buf_adds(why, conflict_message(kind));
-			err = ERR_CONFLICT;
-		}
-	}
+	if (sync_run_result(e->run) == ERR_CONFLICT)
+		err = withdraw_refused(r, s, e, run_id, conflict_id, why);
 	runs_entry_release(e);
 out:
 	secret_free(token);

@@ -62,6 +62,13 @@ void runs_free(struct runs *r);
  */
 enum error runs_recover(struct runs *r, struct store *s, long long *count, struct buf *why);
 
+/* What a start may ask for besides its kind (all zero: a plain run). */
+struct runs_start_opts {
+	int resume;		 /* offers: skip what the last stopped run stored */
+	const char *const *skus; /* SYNC_SKUS: the SKUs (copied by the run) */
+	size_t n_skus;
+};
+
 /*
  * Starts a run of kind for user with the user's stored eBay token, and
  * returns once the run's row is in the store (so that other processes see
@@ -70,13 +77,6 @@ enum error runs_recover(struct runs *r, struct store *s, long long *count, struc
  * the user has no eBay token or it does not open, ERR_AUTH when the user no
  * longer exists, ERR_CANCELLED after runs_shutdown() began; reasons in why.
  */
-/* What a start may ask for besides its kind (all zero: a plain run). */
-struct runs_start_opts {
-	int resume;		 /* offers: skip what the last stopped run stored */
-	const char *const *skus; /* SYNC_SKUS: the SKUs (copied by the run) */
-	size_t n_skus;
-};
-
 enum error runs_start(struct runs *r, struct store *s, const char *user, enum sync_kind kind,
 		      const struct runs_start_opts *o, char **run_id, char **conflict_id,
 		      struct buf *why);
