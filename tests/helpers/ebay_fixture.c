@@ -222,24 +222,25 @@ void ebay_fixture_serve_answer(const struct ebay_fixture_answer *a)
 	pthread_mutex_unlock(&srv.lock);
 }
 
-int ebay_fixture_hits(void)
+/* A counter of srv, read under its lock. */
+static int read_locked(const int *counter)
 {
 	int n;
 
 	pthread_mutex_lock(&srv.lock);
-	n = srv.hits;
+	n = *counter;
 	pthread_mutex_unlock(&srv.lock);
 	return n;
 }
 
+int ebay_fixture_hits(void)
+{
+	return read_locked(&srv.hits);
+}
+
 int ebay_fixture_max_inflight(void)
 {
-	int n;
-
-	pthread_mutex_lock(&srv.lock);
-	n = srv.max_inflight;
-	pthread_mutex_unlock(&srv.lock);
-	return n;
+	return read_locked(&srv.max_inflight);
 }
 
 const struct ebay_fixture_hit *ebay_fixture_hit(int i)

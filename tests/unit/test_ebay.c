@@ -215,36 +215,44 @@ static void test_hostile_skus_round_trip(void **state)
 
 /* ---- error bodies ---- */
 
+/* Bodies eBay (or a proxy before it) answers with: the first errorId and
+ * the message read from each. */
+static const struct {
+	const char *body;
+	long error_id;
+	const char *message;
+} error_bodies[] = {
+    {"{\"errors\":[{\"errorId\":25702,\"message\":\"SKU x not found\"},{\"errorId\":1}]}", 25702,
+     "SKU x not found"},
+    {"{\"error\":\"invalid_grant\",\"error_description\":\"the refresh token is revoked\"}", 0,
+     "the refresh token is revoked"},
+    {"<html>\n<body>Bad Gateway</body>\n</html>\n", 0, "<html> <body>Bad Gateway</body> </html>"},
+    {"", 0, ""},
+    {"{\"errors\":[]}", 0, ""},
+    {"{\"errors\":[{\"errorId\":-5,\"message\":\"\\u0007bell\"}]}", 0, " bell"},
+};
+
 static void test_parse_error_bodies(void **state)
 {
-	char msg[64];
 	const char *b;
+	char msg[64];
+	size_t i;
 
 	(void)state;
-	b = "{\"errors\":[{\"errorId\":25702,\"message\":\"SKU x not found\"},{\"errorId\":1}]}";
-	assert_int_equal(ebay_parse_error(b, strlen(b), msg, sizeof(msg)), 25702);
-	assert_string_equal(msg, "SKU x not found");
+	for (i = 0; i < sizeof(error_bodies) / sizeof(error_bodies[0]); i++) {
+		b = error_bodies[i].body;
+		assert_int_equal(ebay_parse_error(b, strlen(b), msg, sizeof(msg)),
+				 error_bodies[i].error_id);
+		if (strcmp(msg, error_bodies[i].message))
+			fail_msg("%s: got message '%s'", b, msg);
+		assert_int_equal(ebay_parse_error(b, strlen(b), NULL, 0), error_bodies[i].error_id);
+	}
+	/* longMessage, cut to the buffer, NUL-terminated. */
 	b = "{\"errors\":[{\"errorId\":\"1001\",\"longMessage\":\"Invalid access token. "
 	    "Check the value of the Authorization HTTP request header.\"}]}";
 	assert_int_equal(ebay_parse_error(b, strlen(b), msg, sizeof(msg)), 1001);
-	/* Cut to the buffer, NUL-terminated. */
 	assert_int_equal(strlen(msg), sizeof(msg) - 1);
 	assert_memory_equal(msg, "Invalid access token. Check", 27);
-	b = "{\"error\":\"invalid_grant\",\"error_description\":\"the refresh token is revoked\"}";
-	assert_int_equal(ebay_parse_error(b, strlen(b), msg, sizeof(msg)), 0);
-	assert_string_equal(msg, "the refresh token is revoked");
-	b = "<html>\n<body>Bad Gateway</body>\n</html>\n";
-	assert_int_equal(ebay_parse_error(b, strlen(b), msg, sizeof(msg)), 0);
-	assert_string_equal(msg, "<html> <body>Bad Gateway</body> </html>");
-	assert_int_equal(ebay_parse_error("", 0, msg, sizeof(msg)), 0);
-	assert_string_equal(msg, "");
-	b = "{\"errors\":[]}";
-	assert_int_equal(ebay_parse_error(b, strlen(b), msg, sizeof(msg)), 0);
-	assert_string_equal(msg, "");
-	b = "{\"errors\":[{\"errorId\":-5,\"message\":\"\\u0007bell\"}]}";
-	assert_int_equal(ebay_parse_error(b, strlen(b), msg, sizeof(msg)), 0);
-	assert_string_equal(msg, " bell");
-	assert_int_equal(ebay_parse_error(b, strlen(b), NULL, 0), 0);
 }
 
 int main(void)

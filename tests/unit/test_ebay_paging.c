@@ -102,35 +102,43 @@ static void test_parse_page_rejects_wrong_shapes(void **state)
 
 #define FIRST "https://api.ebay.com/sell/inventory/v1/inventory_item?limit=2&offset=0"
 
-static struct ebay_page page_of(const char *next, long long total, long long limit)
+#define NEXT "/sell/inventory/v1/inventory_item?limit=2&offset="
+
+/*
+ * Gives the pager the page just read (its next link, total and limit),
+ * checks that the answer is want and returns the URL to follow (malloc'd;
+ * NULL at the end of the walk, and always after a refusal).
+ */
+static char *offer(struct ebay_pager *p, const char *next, long long total, long long limit,
+		   enum error want, struct buf *why)
 {
 	struct ebay_page pg = {NULL, next, total, limit};
+	char *url = (char *)"untouched";
 
-	return pg;
+	assert_int_equal(ebay_pager_next(p, &pg, &url, why), want);
+	if (want != ERR_OK)
+		assert_null(url);
+	return url;
 }
 
 static void test_pager_follows_relative_and_absolute(void **state)
 {
 	struct buf why = BUF_INIT;
 	struct ebay_pager p;
-	struct ebay_page pg;
 	char *url;
 
 	(void)state;
 	ebay_pager_init(&p, FIRST);
-	pg = page_of("/sell/inventory/v1/inventory_item?limit=2&offset=2", 5, 2);
-	assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_OK);
+	url = offer(&p, NEXT "2", 5, 2, ERR_OK, &why);
 	assert_string_equal(
 	    url, "https://api.ebay.com/sell/inventory/v1/inventory_item?limit=2&offset=2");
 	free(url);
-	pg = page_of("https://API.ebay.com:443/sell/inventory/v1/inventory_item?limit=2&offset=4",
-		     5, 2);
-	assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_OK);
+	url =
+	    offer(&p, "https://API.ebay.com:443/sell/inventory/v1/inventory_item?limit=2&offset=4",
+		  5, 2, ERR_OK, &why);
 	assert_non_null(strstr(url, "offset=4"));
 	free(url);
-	pg = page_of(NULL, 5, 2);
-	assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_OK);
-	assert_null(url);
+	assert_null(offer(&p, NULL, 5, 2, ERR_OK, &why));
 	assert_int_equal(p.n_seen, 3);
 	assert_int_equal(p.max_pages, 5);
 	ebay_pager_release(&p);
@@ -142,7 +150,7 @@ static const struct {
 	const char *next, *reason_part;
 } refused[] = {
     {FIRST, "repeats page 1"},
-    {"/sell/inventory/v1/inventory_item?limit=2&offset=0", "repeats page 1"},
+    {NEXT "0", "repeats page 1"},
     {"https://evil.example.com/sell/inventory/v1/inventory_item?offset=2",
      "leaves https://api.ebay.com:443 for https://evil.example.com:443"},
     {"//evil.example.com/x", "leaves https://api.ebay.com:443"},
@@ -165,12 +173,9 @@ static void test_pager_guards(void **state)
 	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		struct buf why = BUF_INIT;
 		struct ebay_pager p;
-		struct ebay_page pg = page_of(refused[i].next, 100, 2);
-		char *url = (char *)"untouched";
 
 		ebay_pager_init(&p, FIRST);
-		assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_PARSE);
-		assert_null(url);
+		offer(&p, refused[i].next, 100, 2, ERR_PARSE, &why);
 		if (!strstr(buf_str(&why), refused[i].reason_part))
 			fail_msg("next '%s': reason '%s' lacks '%s'", refused[i].next,
 				 buf_str(&why), refused[i].reason_part);
@@ -183,21 +188,13 @@ static void test_pager_repeat_of_any_earlier_page(void **state)
 {
 	struct buf why = BUF_INIT;
 	struct ebay_pager p;
-	struct ebay_page pg;
-	char *url;
 
 	(void)state;
 	ebay_pager_init(&p, FIRST);
-	pg = page_of("/sell/inventory/v1/inventory_item?limit=2&offset=2", -1, -1);
-	assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_OK);
-	free(url);
-	pg = page_of("/sell/inventory/v1/inventory_item?limit=2&offset=4", -1, -1);
-	assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_OK);
-	free(url);
+	free(offer(&p, NEXT "2", -1, -1, ERR_OK, &why));
+	free(offer(&p, NEXT "4", -1, -1, ERR_OK, &why));
 	/* A loop back to page 2, not just to the previous page. */
-	pg = page_of("/sell/inventory/v1/inventory_item?limit=2&offset=2", -1, -1);
-	assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_PARSE);
-	assert_null(url);
+	offer(&p, NEXT "2", -1, -1, ERR_PARSE, &why);
 	assert_non_null(strstr(buf_str(&why), "repeats page 2"));
 	ebay_pager_release(&p);
 	buf_release(&why);
@@ -207,45 +204,34 @@ static void test_pager_caps_pages_from_total(void **state)
 {
 	struct buf why = BUF_INIT;
 	struct ebay_pager p;
-	struct ebay_page pg;
 	char next[128];
-	char *url;
 	int i;
 
 	(void)state;
 	ebay_pager_init(&p, FIRST);
 	/* total 4, limit 2: 2 pages, plus a margin of 2. */
 	for (i = 1; i <= 3; i++) {
-		snprintf(next, sizeof(next), "/sell/inventory/v1/inventory_item?limit=2&offset=%d",
-			 i * 2);
-		pg = page_of(next, 4, 2);
-		assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_OK);
-		free(url);
+		snprintf(next, sizeof(next), NEXT "%d", i * 2);
+		free(offer(&p, next, 4, 2, ERR_OK, &why));
 	}
-	pg = page_of("/sell/inventory/v1/inventory_item?limit=2&offset=8", 4, 2);
-	assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_PARSE);
-	assert_null(url);
+	offer(&p, NEXT "8", 4, 2, ERR_PARSE, &why);
 	assert_string_equal(buf_str(&why), "next link would be page 5, past the 4 pages that total "
 					   "4 and limit 2 allow");
 	ebay_pager_release(&p);
 
 	/* total 0: an empty catalog may still link once or twice, not more. */
 	ebay_pager_init(&p, FIRST);
-	pg = page_of("/a", 0, 200);
-	assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_OK);
-	free(url);
-	pg = page_of("/b", 0, 200);
-	assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_PARSE);
+	free(offer(&p, "/a", 0, 200, ERR_OK, &why));
+	offer(&p, "/b", 0, 200, ERR_PARSE, &why);
 	ebay_pager_release(&p);
 	buf_release(&why);
 }
 
 static void test_pager_hard_cap_without_total(void **state)
 {
+	static const char last[] = "/sell/inventory/v1/inventory_item?offset=last";
 	struct buf why = BUF_INIT;
 	struct ebay_pager p;
-	struct ebay_page pg = page_of("/sell/inventory/v1/inventory_item?offset=last", -1, -1);
-	char *url;
 	size_t i;
 
 	(void)state;
@@ -255,15 +241,13 @@ static void test_pager_hard_cap_without_total(void **state)
 	for (i = 1; i < 100000; i++)
 		p.seen[i] = xasprintf("https://api.ebay.com/p%zu", i);
 	p.n_seen = 100000;
-	assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_PARSE);
-	assert_null(url);
+	offer(&p, last, -1, -1, ERR_PARSE, &why);
 	assert_string_equal(buf_str(&why),
 			    "next link would be page 100001, past the cap of 100000 pages");
 	/* One page fewer, and it goes. */
 	free(p.seen[99999]);
 	p.n_seen = 99999;
-	assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_OK);
-	free(url);
+	free(offer(&p, last, -1, -1, ERR_OK, &why));
 	ebay_pager_release(&p);
 	buf_release(&why);
 }
@@ -272,16 +256,13 @@ static void test_pager_bad_first_url(void **state)
 {
 	struct buf why = BUF_INIT;
 	struct ebay_pager p;
-	struct ebay_page pg = page_of("/x", -1, -1);
-	char *url;
 
 	(void)state;
 	ebay_pager_init(&p, "nonsense");
-	assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_PARSE);
+	offer(&p, "/x", -1, -1, ERR_PARSE, &why);
 	assert_non_null(strstr(buf_str(&why), "first page url is not an http(s) url"));
 	/* The end of a walk is fine whatever the first URL. */
-	pg = page_of(NULL, -1, -1);
-	assert_int_equal(ebay_pager_next(&p, &pg, &url, &why), ERR_OK);
+	assert_null(offer(&p, NULL, -1, -1, ERR_OK, &why));
 	ebay_pager_release(&p);
 	buf_release(&why);
 }
