@@ -16,12 +16,14 @@
  */
 #include "store.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "migrate.h"
 #include "timeutil.h"
@@ -414,6 +416,14 @@ static enum error sqlite_open(struct store *s, const char *url)
 	int rc;
 
 	s->priv = p;
+	/* SQLite creates files 0644 and gives the -wal and -shm files the
+	 * database file's mode: make a new file 0600 first, for it holds
+	 * password hashes. */
+	if (strcmp(url, ":memory:") && strncmp(url, "file:", 5)) {
+		int fd = open(url, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
 	rc = sqlite3_open_v2(
 	    url, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
