@@ -324,10 +324,34 @@ out:
 
 void api_logout(struct api *api, const struct api_req *req, struct api_res *res)
 {
+	struct auth_claims c;
+	struct buf why = BUF_INIT;
+	struct store *s = NULL;
 	char *set = cookie(api, "", 0);
+	enum error err = ERR_OK;
 
+	/* A token that does not verify ends by itself (or never began): only
+	 * a valid one needs revoking, until its exp. */
+	memset(&c, 0, sizeof(c));
+	if (req->token &&
+	    !auth_verify_claims(api->auth, req->token, timeutil_wall_ms() / 1000, &c, &why)) {
+		s = get_store(api, res);
+		if (!s)
+			goto out;
+		err = store_token_revoke(s, c.jti, c.exp * 1000);
+		if (err) {
+			api_res_error(res, 500, "internal", "cannot revoke the token: %s",
+				      store_errmsg(s));
+			goto out;
+		}
+	}
 	api_res_json(res, 200, json_pack("{s:s}", "status", "logged_out"));
+out:
 	api_res_header(res, "Set-Cookie", set);
+	if (s)
+		put_store(api, s, err);
+	auth_claims_release(&c);
+	buf_release(&why);
 	free(set);
 }
 

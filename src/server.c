@@ -27,6 +27,8 @@
 #include "metrics.h"
 #include "request.h"
 #include "sse.h"
+#include "store.h"
+#include "storepool.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -436,21 +438,51 @@ static char *presented_token(struct MHD_Connection *c, int cookie_ok, int *bad, 
 	return token;
 }
 
-/* Authenticates the caller of a ROUTE_USER route with r->token; answers
- * 401 itself. */
+/* 1 when the store lists jti as revoked (logged out); 0 when it does not;
+ * -1 (reason in why) when it cannot tell. */
+static int revoked(struct server *srv, const char *jti, struct buf *why)
+{
+	struct store *st = storepool_get(srv->api->pool, why);
+	enum error err;
+
+	if (!st)
+		return -1;
+	err = store_token_revoked(st, jti);
+	if (err && err != ERR_NOTFOUND)
+		buf_addf(why, "%s", store_errmsg(st));
+	storepool_put(srv->api->pool, st, err == ERR_DB);
+	return err == ERR_OK ? 1 : err == ERR_NOTFOUND ? 0 : -1;
+}
+
+/* Authenticates the caller of a ROUTE_USER route with r->token: a valid
+ * token that logout has not revoked. Answers 401 (503 when the database
+ * cannot tell) itself. */
 static char *authenticate(struct server *srv, struct MHD_Connection *c, struct conn_req *r, int bad,
 			  struct buf *why, enum MHD_Result *rc)
 {
+	struct auth_claims claims;
 	char *user = NULL;
+	int gone = 0;
 
+	memset(&claims, 0, sizeof(claims));
 	if (!r->token && !bad)
 		buf_adds(why, "missing credentials: send 'Authorization: Bearer <token>' with a "
 			      "token from POST /auth/login or `ebaysync token`");
-	if (r->token)
-		auth_verify(srv->api->auth, r->token, timeutil_wall_ms() / 1000, &user, why);
-	if (!user)
+	if (r->token &&
+	    !auth_verify_claims(srv->api->auth, r->token, timeutil_wall_ms() / 1000, &claims, why))
+		gone = revoked(srv, claims.jti, why);
+	if (claims.user && gone == 0) {
+		user = claims.user;
+		claims.user = NULL;
+	} else if (gone < 0) {
+		*rc = send_error(c, 503, "unavailable", buf_str(why), NULL, NULL);
+	} else {
+		if (gone)
+			buf_adds(why, "token was revoked by logging out: log in again");
 		*rc = send_error(c, 401, "unauthorized", buf_str(why), "WWW-Authenticate",
 				 "Bearer realm=\"ebaysync\", error=\"invalid_token\"");
+	}
+	auth_claims_release(&claims);
 	return user;
 }
 
