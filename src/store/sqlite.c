@@ -425,9 +425,10 @@ static enum error sqlite_open(struct store *s, const char *url)
 	s->priv = p;
 	/* SQLite creates files 0644 and gives the -wal and -shm files the
 	 * database file's mode: make a new file 0600 first, for it holds
-	 * password hashes. */
+	 * password hashes. Only a new one (O_EXCL): closing a descriptor of a
+	 * file this process has open through SQLite would drop its locks. */
 	if (strcmp(url, ":memory:") && strncmp(url, "file:", 5)) {
-		int fd = open(url, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		int fd = open(url, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd >= 0)
 			close(fd);
 	}
