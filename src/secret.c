@@ -130,6 +130,16 @@ static enum error read_keyfile(const char *path, size_t min_len, unsigned char *
 		buf_addf(why, "key file '%s' is not a regular file", path);
 		goto out;
 	}
+	/* A file someone else owns could have been put there (or be
+	 * rewritten) by them: its key would be theirs too. */
+	if (st.st_uid != geteuid()) {
+		buf_addf(why,
+			 "key file '%s' is owned by uid %ld, not by this user (uid %ld): "
+			 "chown it or remove it to have a new one made",
+			 path, (long)st.st_uid, (long)geteuid());
+		err = ERR_INVALID;
+		goto out;
+	}
 	if (st.st_mode & 077) {
 		buf_addf(why, "key file '%s' is readable by others (mode %03o): chmod 600 it", path,
 			 (unsigned)(st.st_mode & 0777));
