@@ -55,7 +55,4 @@ enum error sim_configure(struct sim *s, const char *json, size_t len, struct buf
  * zeroed counters, full rate-limit buckets. Issued tokens stay valid. */
 enum error sim_reset(struct sim *s, struct buf *why);
 
-/* Parses the command line, serves until SIGINT/SIGTERM; returns the exit code. */
-int sim_main(int argc, char **argv);
-
 #endif

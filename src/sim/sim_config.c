@@ -126,11 +126,6 @@ void sim_config_defaults(struct sim_config *cfg)
 	cfg->threads = cpus > 2 ? (int)(cpus > 64 ? 64 : cpus) : 2;
 }
 
-const char *sim_config_offset_mode_name(int mode)
-{
-	return mode == SIM_OFFSET_PAGE ? "page" : "record";
-}
-
 static const struct opt *find_opt(const char *name, size_t len, int underscores)
 {
 	for (size_t i = 0; i < N_OPTS; i++) {
