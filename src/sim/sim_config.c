@@ -44,7 +44,8 @@ static const char *const rate_scopes[] = {"global", "token", NULL};
 
 static const struct opt opts[] = {
     {"listen", OPT_STR, F(listen), 0, 0, NULL, SIM_CONFIG_STARTUP, "HOST:PORT",
-     "address to listen on; port 0 picks a free port (default 127.0.0.1:0)"},
+     "address to listen on: IPv4, [IPv6] or localhost; port 0 picks a free port (default "
+     "127.0.0.1:0)"},
     {"threads", OPT_INT, F(threads), 1, 256, NULL, SIM_CONFIG_STARTUP, "N",
      "worker threads serving connections (default: number of CPUs, at least 2)"},
     {"seed", OPT_U64, F(seed), 0, 0, NULL, SIM_CONFIG_REBUILD, "N",
