@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,19 +348,6 @@ out:
 	}
 	free(raw);
 	return err;
-}
-
-char *secret_random_token(size_t nbytes)
-{
-	unsigned char *raw = xmalloc(nbytes ? nbytes : 1);
-	char *token;
-
-	if (nbytes > INT_MAX || RAND_bytes(raw, (int)nbytes) != 1)
-		abort();
-	token = encoding_b64url_encode(raw, nbytes);
-	OPENSSL_cleanse(raw, nbytes);
-	free(raw);
-	return token;
 }
 
 void secret_free(char *s)

@@ -71,11 +71,4 @@ enum error secret_open(const struct secret_key *key, const char *context, const 
 /* Zeroes and frees a string holding a secret; NULL is fine. */
 void secret_free(char *s);
 
-/*
- * nbytes from OpenSSL's random generator as base64url without padding: a
- * token, nonce or state nobody can guess (48 bytes give 64 characters).
- * Returns a malloc'd string; aborts if the generator fails.
- */
-char *secret_random_token(size_t nbytes);
-
 #endif

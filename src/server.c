@@ -25,6 +25,7 @@
 #include "auth.h"
 #include "embed.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "request.h"
 #include "sse.h"
 #include "store.h"
@@ -657,54 +658,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
-enum error server_parse_listen(const char *text, struct sockaddr_storage *addr, socklen_t *len,
-			       struct buf *why)
-{
-	char host[128];
-	const char *colon, *port_s;
-	struct sockaddr_in *v4 = (struct sockaddr_in *)addr;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)addr;
-	char *end;
-	long port;
-
-	memset(addr, 0, sizeof(*addr));
-	if (text[0] == '[') {
-		colon = strstr(text, "]:");
-		if (!colon || (size_t)(colon - text - 1) >= sizeof(host))
-			goto bad;
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - text - 1), text + 1);
-		port_s = colon + 2;
-	} else {
-		colon = strrchr(text, ':');
-		if (!colon || (size_t)(colon - text) >= sizeof(host))
-			goto bad;
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - text), text);
-		port_s = colon + 1;
-	}
-	errno = 0;
-	port = strtol(port_s, &end, 10);
-	if (errno || *end || end == port_s || port < 0 || port > 65535)
-		goto bad;
-	if (!*host)
-		snprintf(host, sizeof(host), "0.0.0.0");
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*v4);
-		return ERR_OK;
-	}
-	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*v6);
-		return ERR_OK;
-	}
-bad:
-	buf_addf(why, "listen address '%s' must be IP:PORT, e.g. 127.0.0.1:8080 or [::1]:8080",
-		 text);
-	return ERR_INVALID;
-}
-
 /* Lets the slow threads finish what is queued and joins them. */
 static void stop_slow(struct server *s)
 {
@@ -737,7 +690,7 @@ enum error server_start(const struct server_config *cfg, struct api *api, struct
 	enum error err;
 
 	*out = NULL;
-	err = server_parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &addr, &alen, why);
+	err = netaddr_parse(cfg->listen ? cfg->listen : "127.0.0.1:8080", &addr, &alen, why);
 	if (err)
 		return err;
 	if (addr.ss_family == AF_INET6)

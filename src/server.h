@@ -19,7 +19,6 @@
 #define SERVER_H
 
 #include <stddef.h>
-#include <sys/socket.h>
 
 #include "buf.h"
 #include "error.h"
@@ -59,9 +58,5 @@ void server_quiesce(struct server *s);
 /* Closes every connection, joins the threads and frees the server. Event
  * streams must have been ended first (sse_hub_shutdown). */
 void server_stop(struct server *s);
-
-/* Parses a listen address into addr. ERR_INVALID (why) when malformed. */
-enum error server_parse_listen(const char *text, struct sockaddr_storage *addr, socklen_t *len,
-			       struct buf *why);
 
 #endif
