@@ -305,6 +305,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct sim_reply 
 	}
 	if (out->location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, out->location);
+	if (out->disposition)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+					out->disposition);
 	ret = MHD_queue_response(conn, (unsigned)out->status, resp);
 	MHD_destroy_response(resp);
 	sim_reply_release(out);
