@@ -307,11 +307,13 @@ static enum error open_field(struct reader *r, struct rec *target, enum field f)
 static enum error close_field(struct reader *r)
 {
 	struct rec *t = r->target;
-	char *v = trim(r->text.data ? r->text.data : (char *)"");
+	char *v = r->text.data ? r->text.data : (char *)"";
 
+	/* A SKU is kept as written (eBay compares it byte for byte); the
+	 * numbers and the Ack may be padded with white space. */
+	if (r->cur != F_SKU)
+		v = trim(v);
 	if (r->cur == F_SKU) {
-		/* A SKU is kept as written: eBay compares it byte for byte. */
-		v = r->text.data ? r->text.data : (char *)"";
 		if (!*v)
 			return ERR_OK; /* <SKU/>: no SKU */
 		if (strlen(v) > REPORT_SKU_MAX)
@@ -531,7 +533,10 @@ static struct archive *new_archive(void)
 		fprintf(stderr, "fatal: out of memory creating an archive reader\n");
 		abort();
 	}
-	archive_read_support_format_zip(ar);
+	/* The seekable reader starts from the central directory at the end, so
+	 * an archive cut anywhere (even only in its directory) is refused;
+	 * the streaming one would read a cut archive's first file happily. */
+	archive_read_support_format_zip_seekable(ar);
 	return ar;
 }
 
