@@ -524,32 +524,6 @@ static void get_task(struct sim_feed *f, struct sim_catalog *c, const struct sim
 	sim_reply_json(out, 200, o);
 }
 
-/* A download cut off halfway: the first half, then the connection drops. */
-struct cut {
-	unsigned char *data;
-	size_t len, off;
-};
-
-static ssize_t cut_read(void *ctx, char *out, size_t max)
-{
-	struct cut *c = ctx;
-	size_t n = c->len - c->off < max ? c->len - c->off : max;
-
-	if (!n)
-		return -1;
-	memcpy(out, c->data + c->off, n);
-	c->off += n;
-	return (ssize_t)n;
-}
-
-static void cut_free(void *ctx)
-{
-	struct cut *c = ctx;
-
-	free(c->data);
-	free(c);
-}
-
 /* Damages the compressed data of the archive's first file. */
 static void damage(unsigned char *zip, size_t len)
 {
@@ -609,15 +583,8 @@ static void download(struct sim_feed *f, struct sim_catalog *c, const struct sim
 	out->status = 200;
 	out->content_type = "application/octet-stream";
 	out->disposition = xasprintf("attachment; filename=\"%s.zip\"", id);
-	if (cut_u < cfg->feed_cut) {
-		struct cut *cs = xcalloc(1, sizeof(*cs));
-		cs->data = copy;
-		cs->len = len / 2;
-		out->stream = cut_read;
-		out->stream_ctx = cs;
-		out->stream_free = cut_free;
-		return;
-	}
+	/* A cut download announces its whole length, sends half, and drops. */
+	out->cut = cut_u < cfg->feed_cut;
 	out->body = (char *)copy;
 	out->len = len;
 }

@@ -281,7 +281,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct sim_reply 
 		out->stream_free = NULL; /* the response owns it now */
 		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
 							 stream_read, s, stream_free);
-	} else if (fault == SIM_FAULT_TRUNCATE) {
+	} else if (fault == SIM_FAULT_TRUNCATE || out->cut) {
 		struct cut_body *c = xmalloc(sizeof(*c));
 		c->data = out->body;
 		c->len = out->len / 2;
