@@ -254,6 +254,8 @@ static void fill_row(struct sync_run *r, struct run_row *row)
 	pthread_mutex_lock(&r->lock);
 	row->status = (char *)r->status;
 	row->error = r->error;
+	if (r->result && r->result != ERR_CANCELLED)
+		row->error_code = (char *)error_code_name(r->result);
 	pthread_mutex_unlock(&r->lock);
 	row->fetched = c.fetched;
 	row->stored = c.stored;
@@ -418,8 +420,9 @@ static void finish(struct sync_run *r, enum error err)
 			  c.current, c.total, ms);
 	} else if (err) {
 		final = EVENT_FAILED;
-		sync_emit(r, final, "%s sync failed: %s (%lld fetched, %lld stored in %lldms)",
-			  title_of(r->opts.kind), r->error, c.fetched, c.stored, ms);
+		runlog_emit_failed(r->log, &c, error_code_name(err),
+				   "%s sync failed: %s (%lld fetched, %lld stored in %lldms)",
+				   title_of(r->opts.kind), r->error, c.fetched, c.stored, ms);
 	}
 	persist_rest(r);
 }
