@@ -310,6 +310,7 @@ void run_row_release(struct run_row *r)
 	free(r->kind);
 	free(r->status);
 	free(r->error);
+	free(r->error_code);
 	free(r->owner);
 	memset(r, 0, sizeof(*r));
 }

@@ -39,8 +39,9 @@ struct run_row {
 	long long started_ms, finished_ms; /* epoch ms; finished 0 while running */
 	long long heartbeat_ms;		   /* last sign of life of the process running it */
 	int stop_requested;
-	char *error; /* NULL unless failed */
-	char *owner; /* "host:pid" of the process running it */
+	char *error;	  /* NULL unless failed; for people */
+	char *error_code; /* error_code_name() of what failed it, for programs */
+	char *owner;	  /* "host:pid" of the process running it */
 };
 
 void run_row_release(struct run_row *r);

@@ -551,7 +551,7 @@ void store_pg_set_write_mode(struct store *s, enum store_pg_write_mode mode)
 
 #define RUN_COLS                                                                                   \
 	"id, user_id, kind, status, fetched, stored, failed, total, started_ms, "                  \
-	"coalesce(finished_ms, 0), heartbeat_ms, stop_requested, error, owner"
+	"coalesce(finished_ms, 0), heartbeat_ms, stop_requested, error, owner, error_code"
 
 static void run_from(const PGresult *r, int i, struct run_row *out)
 {
@@ -570,6 +570,7 @@ static void run_from(const PGresult *r, int i, struct run_row *out)
 	out->stop_requested = store_pg_get_ll(r, i, 11) != 0;
 	out->error = dup_col(r, i, 12);
 	out->owner = dup_col(r, i, 13);
+	out->error_code = dup_col(r, i, 14);
 }
 
 struct run_ctx {
@@ -589,7 +590,7 @@ static enum error run_insert_unit(struct store *s, void *arg)
 	const struct run_row *r = c->in;
 	struct nums ns = {0};
 	char context[200];
-	const char *v[14];
+	const char *v[15];
 	enum error err;
 
 	v[0] = r->id;
@@ -606,14 +607,14 @@ static enum error run_insert_unit(struct store *s, void *arg)
 	v[11] = r->stop_requested ? "1" : "0";
 	v[12] = r->error;
 	v[13] = r->owner;
+	v[14] = r->error_code;
 	snprintf(context, sizeof(context), "cannot insert run '%s' into sync_runs", r->id);
-	err =
-	    store_pg_cmd(s,
-			 "INSERT INTO sync_runs (id, user_id, kind, status, fetched, stored, "
-			 "failed, total, started_ms, finished_ms, heartbeat_ms, stop_requested, "
-			 "error, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-			 "$13, $14)",
-			 14, v, context);
+	err = store_pg_cmd(s,
+			   "INSERT INTO sync_runs (id, user_id, kind, status, fetched, stored, "
+			   "failed, total, started_ms, finished_ms, heartbeat_ms, stop_requested, "
+			   "error, owner, error_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+			   "$10, $11, $12, $13, $14, $15)",
+			   15, v, context);
 	if (err && !strcmp(p->sqlstate, "23505")) {
 		/* Another run of this kind is running for the user (the index of
 		 * migration 0003): pg_run_insert names it, after this unit. */
@@ -678,7 +679,7 @@ static enum error run_update_unit(struct store *s, void *arg)
 	const struct run_row *r = c->in;
 	struct nums ns = {0};
 	char context[200];
-	const char *v[9];
+	const char *v[10];
 	PGresult *res;
 	int changed;
 
@@ -691,12 +692,13 @@ static enum error run_update_unit(struct store *s, void *arg)
 	v[6] = num(&ns, r->heartbeat_ms);
 	v[7] = num_or_null(&ns, r->finished_ms, 0);
 	v[8] = r->error;
+	v[9] = r->error_code;
 	snprintf(context, sizeof(context), "cannot update run '%s' in sync_runs", r->id);
 	res = store_pg_exec(s, NULL,
 			    "UPDATE sync_runs SET status = $2, fetched = $3, stored = $4, "
 			    "failed = $5, total = $6, heartbeat_ms = $7, finished_ms = $8, "
-			    "error = $9 WHERE id = $1",
-			    9, v, PGRES_COMMAND_OK, context);
+			    "error = $9, error_code = $10 WHERE id = $1",
+			    10, v, PGRES_COMMAND_OK, context);
 	if (!res)
 		return store_pg_err(s);
 	changed = strcmp(PQcmdTuples(res), "0") != 0;

@@ -35,7 +35,7 @@
 
 #define RUN_COLS                                                                                   \
 	"id, user_id, kind, status, fetched, stored, failed, total, started_ms, finished_ms, "     \
-	"heartbeat_ms, stop_requested, error, owner"
+	"heartbeat_ms, stop_requested, error, owner, error_code"
 #define ITEM_COLS                                                                                  \
 	"user_id, sku_code, title, condition, part_number, model, category, price_value, "         \
 	"price_currency, quantity, ebay_listing_id, ebay_status, photo_count, raw_payload, "       \
@@ -125,9 +125,10 @@ static const char *const stmt_sql[S__COUNT] = {
 	"raw_payload = excluded.raw_payload, last_seen_run = excluded.last_seen_run, "
 	"rec_updated = excluded.rec_updated",
     [S_RUN_INSERT] = "INSERT INTO sync_runs (" RUN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-		     "?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+		     "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [S_RUN_UPDATE] = "UPDATE sync_runs SET status = ?2, fetched = ?3, stored = ?4, failed = ?5, "
-		     "total = ?6, heartbeat_ms = ?7, finished_ms = ?8, error = ?9 WHERE id = ?1",
+		     "total = ?6, heartbeat_ms = ?7, finished_ms = ?8, error = ?9, "
+		     "error_code = ?10 WHERE id = ?1",
     [S_RUN_GET] = "SELECT " RUN_COLS " FROM sync_runs WHERE id = ?1 "
 		  "AND (?2 IS NULL OR user_id = ?2)",
     [S_RUN_LIST] = "SELECT " RUN_COLS " FROM sync_runs WHERE (?1 IS NULL OR user_id = ?1) "
@@ -614,6 +615,7 @@ static void read_run(sqlite3_stmt *st, struct run_row *r)
 	r->stop_requested = sqlite3_column_int(st, 11) != 0;
 	r->error = col_text(st, 12);
 	r->owner = col_text(st, 13);
+	r->error_code = col_text(st, 14);
 }
 
 /* Refuses r because the user has a running run of its kind: names that
@@ -666,6 +668,7 @@ static enum error sqlite_run_insert(struct store *s, const struct run_row *r)
 	sqlite3_bind_int(st, 12, r->stop_requested != 0);
 	bind_text(st, 13, r->error);
 	bind_text(st, 14, r->owner);
+	bind_text(st, 15, r->error_code);
 	if (!step_done(st)) {
 		/* The index of migration 0003: the user already has a running
 		 * run of this kind (a taken id is SQLITE_CONSTRAINT_PRIMARYKEY). */
@@ -698,6 +701,7 @@ static enum error sqlite_run_update(struct store *s, const struct run_row *r)
 	else
 		sqlite3_bind_null(st, 8);
 	bind_text(st, 9, r->error);
+	bind_text(st, 10, r->error_code);
 	if (!step_done(st))
 		err = db_fail(s, "cannot update sync_runs row '%s'", r->id);
 	else if (sqlite3_changes(db_of(s)) == 0)
