@@ -147,6 +147,16 @@ static json_t *parse_v(const char *fmt, va_list ap)
 	return j;
 }
 
+/* Fails the test unless the mapping of j succeeded (failed 0); releases
+ * j and why. */
+static void mapped(int failed, json_t *j, struct buf *why, const char *what)
+{
+	if (failed)
+		fail_msg("cannot map test %s: %s", what, buf_str(why));
+	buf_release(why);
+	json_decref(j);
+}
+
 struct item_row sf_item(const char *fmt, ...)
 {
 	struct item_row row;
@@ -157,10 +167,7 @@ struct item_row sf_item(const char *fmt, ...)
 	va_start(ap, fmt);
 	j = parse_v(fmt, ap);
 	va_end(ap);
-	if (mapping_item_from_json(j, &row, NULL, &why))
-		fail_msg("cannot map test item: %s", buf_str(&why));
-	buf_release(&why);
-	json_decref(j);
+	mapped(mapping_item_from_json(j, &row, NULL, &why) != ERR_OK, j, &why, "item");
 	return row;
 }
 
@@ -174,10 +181,7 @@ struct offer_row sf_offer(const char *fmt, ...)
 	va_start(ap, fmt);
 	j = parse_v(fmt, ap);
 	va_end(ap);
-	if (mapping_offer_from_json(j, &row, NULL, &why))
-		fail_msg("cannot map test offer: %s", buf_str(&why));
-	buf_release(&why);
-	json_decref(j);
+	mapped(mapping_offer_from_json(j, &row, NULL, &why) != ERR_OK, j, &why, "offer");
 	return row;
 }
 

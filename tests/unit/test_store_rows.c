@@ -14,6 +14,24 @@
 #include "timeutil.h"
 #include "xalloc.h"
 
+/* The columns of sf_full_item with sf_full_offer applied, written in run-1
+ * (raw_payload and the times apart). */
+static void expect_full_item_columns(const json_t *row)
+{
+	assert_string_equal(sf_str(row, "title"), "GoPro HERO12 \xc3\xa9\xe5\x95\x86");
+	assert_string_equal(sf_str(row, "condition"), "USED_EXCELLENT");
+	assert_string_equal(sf_str(row, "part_number"), "PN-1");
+	assert_string_equal(sf_str(row, "model"), "HERO12");
+	assert_string_equal(sf_str(row, "category"), "31388");
+	assert_string_equal(sf_str(row, "price_value"), "329.99");
+	assert_string_equal(sf_str(row, "price_currency"), "USD");
+	assert_int_equal(sf_num(row, "quantity"), 7);
+	assert_string_equal(sf_str(row, "ebay_listing_id"), "110551234567");
+	assert_string_equal(sf_str(row, "ebay_status"), "ACTIVE");
+	assert_int_equal(sf_num(row, "photo_count"), 3);
+	assert_string_equal(sf_str(row, "last_seen_run"), "run-1");
+}
+
 static void test_insert_read_back(void **state)
 {
 	struct store *s = ((struct store_fixture *)*state)->s;
@@ -29,18 +47,7 @@ static void test_insert_read_back(void **state)
 	assert_int_equal(json_object_size(row), 17); /* every column */
 	assert_string_equal(sf_str(row, "user_id"), "alice");
 	assert_string_equal(sf_str(row, "sku_code"), "GP-HERO12");
-	assert_string_equal(sf_str(row, "title"), "GoPro HERO12 \xc3\xa9\xe5\x95\x86");
-	assert_string_equal(sf_str(row, "condition"), "USED_EXCELLENT");
-	assert_string_equal(sf_str(row, "part_number"), "PN-1");
-	assert_string_equal(sf_str(row, "model"), "HERO12");
-	assert_string_equal(sf_str(row, "category"), "31388");
-	assert_string_equal(sf_str(row, "price_value"), "329.99");
-	assert_string_equal(sf_str(row, "price_currency"), "USD");
-	assert_int_equal(sf_num(row, "quantity"), 7);
-	assert_string_equal(sf_str(row, "ebay_listing_id"), "110551234567");
-	assert_string_equal(sf_str(row, "ebay_status"), "ACTIVE");
-	assert_int_equal(sf_num(row, "photo_count"), 3);
-	assert_string_equal(sf_str(row, "last_seen_run"), "run-1");
+	expect_full_item_columns(row);
 	sf_assert_iso_time(sf_str(row, "rec_created"));
 	assert_string_equal(sf_str(row, "rec_created"), sf_str(row, "rec_updated"));
 	want = sf_parse(sf_full_item);
@@ -198,18 +205,7 @@ static void test_item_without_payload_updates_offer_fields(void **state)
 	CHECK(s, store_write_batch(s, "u", "run-2", &it, 1, &of, 1));
 	item_row_release(&it);
 	row = sf_get_item(s, "u", "GP-HERO12");
-	assert_string_equal(sf_str(row, "price_value"), "329.99");
-	assert_string_equal(sf_str(row, "price_currency"), "USD");
-	assert_string_equal(sf_str(row, "ebay_listing_id"), "110551234567");
-	assert_string_equal(sf_str(row, "ebay_status"), "ACTIVE");
-	assert_string_equal(sf_str(row, "category"), "31388");
-	assert_string_equal(sf_str(row, "title"), "GoPro HERO12 \xc3\xa9\xe5\x95\x86");
-	assert_string_equal(sf_str(row, "condition"), "USED_EXCELLENT");
-	assert_string_equal(sf_str(row, "part_number"), "PN-1");
-	assert_string_equal(sf_str(row, "model"), "HERO12");
-	assert_int_equal(sf_num(row, "quantity"), 7);
-	assert_int_equal(sf_num(row, "photo_count"), 3);
-	assert_string_equal(sf_str(row, "last_seen_run"), "run-1");
+	expect_full_item_columns(row);
 	assert_string_equal(sf_str(row, "rec_created"), created);
 	assert_true(strcmp(sf_str(row, "rec_updated"), created) > 0);
 	want = sf_parse(sf_full_item);
