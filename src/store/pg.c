@@ -13,7 +13,7 @@
  * the failure model and docs/postgres.md for the operator's view.
  *
  * Same schema and same answers as store/sqlite.c: the tests in
- * tests/unit/test_store_*.c run on both.
+ * tests/unit/test_store_{open,rows,list,runs,users}.c run on both.
  */
 #include "pg.h"
 #include "store_backend.h"
