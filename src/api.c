@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "auth.h"
 #include "jsonutil.h"
 #include "mapping.h"
@@ -851,52 +853,54 @@ void api_healthz(struct api *api, const struct api_req *req, struct api_res *res
 	buf_release(&why);
 }
 
-/* Counts every user's runs by status into counts[] (indexed as names[]). */
-static enum error count_runs(struct store *s, const char *const names[], long long counts[],
-			     size_t n_names)
+/* A status fit for a Prometheus label as it is: [a-z_]+. */
+static int plain_label(const char *v)
 {
-	struct user_row *users = NULL;
-	size_t n_users = 0, i, j, k;
-	enum error err = store_user_list(s, &users, &n_users);
+	if (!*v)
+		return 0;
+	for (; *v; v++)
+		if (!((*v >= 'a' && *v <= 'z') || *v == '_'))
+			return 0;
+	return 1;
+}
 
-	for (i = 0; !err && i < n_users; i++) {
-		long long offset = 0, total = 0;
+/* Whether the request may read /metrics: anyone when no metrics token is
+ * configured, else only a caller presenting it as a Bearer token (compared
+ * in constant time). */
+static int metrics_allowed(const struct api *api, const struct api_req *req)
+{
+	size_t n;
 
-		do {
-			struct run_row *rows = NULL;
-			size_t n = 0;
-
-			err = store_run_list(s, users[i].id, 500, offset, &rows, &n, &total);
-			for (j = 0; j < n; j++) {
-				for (k = 0; k < n_names; k++)
-					if (!strcmp(rows[j].status, names[k]))
-						counts[k]++;
-				run_row_release(&rows[j]);
-			}
-			free(rows);
-			offset += (long long)n;
-			if (n == 0)
-				break;
-		} while (!err && offset < total);
-	}
-	for (i = 0; i < n_users; i++)
-		user_row_release(&users[i]);
-	free(users);
-	return err;
+	if (!api->metrics_token || !*api->metrics_token)
+		return 1;
+	n = strlen(api->metrics_token);
+	return req->token && strlen(req->token) == n &&
+	       !CRYPTO_memcmp(req->token, api->metrics_token, n);
 }
 
 void api_metrics(struct api *api, const struct api_req *req, struct api_res *res)
 {
 	static const char *const names[] = {STORE_RUN_RUNNING, STORE_RUN_DONE, STORE_RUN_FAILED,
 					    STORE_RUN_CANCELLED, STORE_RUN_INTERRUPTED};
-	long long counts[5] = {0};
-	struct store *s = get_store(api, res);
+	json_t *counts = NULL, *v;
+	const char *status;
+	struct store *s;
 	enum error err;
 	size_t i;
 
+	if (!metrics_allowed(api, req)) {
+		api_res_header(res, "WWW-Authenticate", "Bearer realm=\"ebaysync-metrics\"");
+		api_res_error(res, 401, "unauthorized",
+			      "/metrics needs 'Authorization: Bearer <metrics token>' "
+			      "(EBAYSYNC_METRICS_TOKEN of this server)");
+		return;
+	}
+	s = get_store(api, res);
 	if (!s)
 		return;
-	err = count_runs(s, names, counts, 5);
+	/* One aggregate query: the cost does not grow with the number of
+	 * users, and no per-user figure is exposed. */
+	err = store_run_counts(s, &counts);
 	if (err) {
 		db_error(res, s, err);
 		put_store(api, s, err);
@@ -907,8 +911,21 @@ void api_metrics(struct api *api, const struct api_req *req, struct api_res *res
 	metrics_render(&res->body);
 	buf_adds(&res->body, "# HELP ebaysync_runs sync runs in the database by status\n"
 			     "# TYPE ebaysync_runs gauge\n");
-	for (i = 0; i < 5; i++)
-		buf_addf(&res->body, "ebaysync_runs{status=\"%s\"} %lld\n", names[i], counts[i]);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		v = json_object_get(counts, names[i]);
+		buf_addf(&res->body, "ebaysync_runs{status=\"%s\"} %lld\n", names[i],
+			 v ? (long long)json_integer_value(v) : 0LL);
+	}
+	json_object_foreach(counts, status, v)
+	{
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(status, names[i]))
+				break;
+		if (i == sizeof(names) / sizeof(names[0]) && plain_label(status))
+			buf_addf(&res->body, "ebaysync_runs{status=\"%s\"} %lld\n", status,
+				 (long long)json_integer_value(v));
+	}
+	json_decref(counts);
 	buf_addf(&res->body,
 		 "# HELP ebaysync_runs_local runs executing in this process\n"
 		 "# TYPE ebaysync_runs_local gauge\nebaysync_runs_local %zu\n",

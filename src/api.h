@@ -32,6 +32,7 @@ struct api {
 	struct sse_hub *hub;
 	struct accounts *accounts; /* eBay OAuth (account.h); NULL when not configured */
 	struct throttle *throttle; /* failed logins (throttle.h); NULL: none */
+	const char *metrics_token; /* /metrics needs it as Bearer; NULL: open */
 	long long token_ttl_s;	   /* lifetime of a login's token */
 	int cookie_secure;	   /* add "Secure" to the login cookie (behind HTTPS) */
 };

@@ -76,7 +76,8 @@ static void usage(FILE *f)
 	    "\n"
 	    "Secrets: EBAYSYNC_JWT_SECRET (or the key file jwt.key) signs logins;\n"
 	    "EBAYSYNC_SECRET_KEY (or secret.key) seals users' eBay tokens. The key files\n"
-	    "live next to a SQLite database, or in $XDG_DATA_HOME/ebaysync/.\n",
+	    "live next to a SQLite database, or in $XDG_DATA_HOME/ebaysync/.\n"
+	    "EBAYSYNC_METRICS_TOKEN, when set, is the Bearer token /metrics requires.\n",
 	    f);
 }
 
@@ -325,6 +326,7 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	st->api.hub = st->hub;
 	st->api.accounts = st->accounts;
 	st->api.token_ttl_s = o->token_ttl;
+	st->api.metrics_token = cli_env("EBAYSYNC_METRICS_TOKEN", NULL);
 	st->api.cookie_secure = o->cookie_secure;
 	memset(&sc, 0, sizeof(sc));
 	sc.listen = o->listen;

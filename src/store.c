@@ -237,6 +237,13 @@ enum error store_run_list(struct store *s, const char *user_id, long long limit,
 	return s->ops->run_list(s, user_id, limit, offset, out, n, total);
 }
 
+enum error store_run_counts(struct store *s, json_t **out)
+{
+	begin(s);
+	*out = NULL;
+	return s->ops->run_counts(s, out);
+}
+
 enum error store_run_request_stop(struct store *s, const char *user_id, const char *run_id)
 {
 	begin(s);

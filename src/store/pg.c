@@ -799,6 +799,30 @@ static enum error pg_run_get(struct store *s, const char *user_id, const char *r
 	return err;
 }
 
+/* Each row of (status, count) into the JSON object out. */
+static void read_counts(const PGresult *r, void *out)
+{
+	int i;
+
+	for (i = 0; i < PQntuples(r); i++)
+		json_object_set_new(*(json_t **)out, PQgetvalue(r, i, 0),
+				    json_integer(store_pg_get_ll(r, i, 1)));
+}
+
+static enum error pg_run_counts(struct store *s, json_t **out)
+{
+	enum error err;
+
+	*out = json_object();
+	err = query(s, "SELECT status, count(*) FROM sync_runs GROUP BY status", 0, NULL,
+		    "cannot count the runs in sync_runs by status", read_counts, out, NULL);
+	if (err) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
 static enum error run_list_unit(struct store *s, void *arg)
 {
 	struct run_ctx *c = arg;
@@ -1298,6 +1322,7 @@ const struct store_ops store_pg_ops = {
     .run_update = pg_run_update,
     .run_get = pg_run_get,
     .run_list = pg_run_list,
+    .run_counts = pg_run_counts,
     .run_request_stop = pg_run_request_stop,
     .runs_interrupt_stale = pg_runs_interrupt_stale,
     .events_append = pg_events_append,

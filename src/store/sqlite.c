@@ -60,6 +60,7 @@ enum stmt_id {
 	S_RUN_GET,
 	S_RUN_LIST,
 	S_RUN_COUNT,
+	S_RUN_COUNTS,
 	S_RUN_STOP,
 	S_RUN_INTERRUPT,
 	S_RUN_RUNNING,
@@ -134,6 +135,7 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_RUN_LIST] = "SELECT " RUN_COLS " FROM sync_runs WHERE (?1 IS NULL OR user_id = ?1) "
 		   "ORDER BY started_ms DESC, id DESC LIMIT ?2 OFFSET ?3",
     [S_RUN_COUNT] = "SELECT count(*) FROM sync_runs WHERE (?1 IS NULL OR user_id = ?1)",
+    [S_RUN_COUNTS] = "SELECT status, count(*) FROM sync_runs GROUP BY status",
     [S_RUN_STOP] = "UPDATE sync_runs SET stop_requested = 1 WHERE id = ?1 "
 		   "AND (?2 IS NULL OR user_id = ?2) AND status = 'running'",
     [S_RUN_INTERRUPT] = "UPDATE sync_runs SET status = 'interrupted', finished_ms = ?1 "
@@ -723,6 +725,28 @@ static enum error sqlite_run_get(struct store *s, const char *user_id, const cha
 				 user_id ? "'" : "");
 	else
 		err = db_fail(s, "cannot read sync_runs row '%s'", run_id);
+	sqlite3_reset(st);
+	return err;
+}
+
+static enum error sqlite_run_counts(struct store *s, json_t **out)
+{
+	sqlite3_stmt *st;
+	enum error err;
+	int rc;
+
+	err = stmt(s, S_RUN_COUNTS, &st);
+	if (err)
+		return err;
+	*out = json_object();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_object_set_new(*out, (const char *)sqlite3_column_text(st, 0),
+				    json_integer(sqlite3_column_int64(st, 1)));
+	if (rc != SQLITE_DONE) {
+		err = db_fail(s, "cannot count sync_runs rows by status");
+		json_decref(*out);
+		*out = NULL;
+	}
 	sqlite3_reset(st);
 	return err;
 }
@@ -1401,6 +1425,7 @@ const struct store_ops store_sqlite_ops = {
     .run_update = sqlite_run_update,
     .run_get = sqlite_run_get,
     .run_list = sqlite_run_list,
+    .run_counts = sqlite_run_counts,
     .run_request_stop = sqlite_run_request_stop,
     .runs_interrupt_stale = sqlite_runs_interrupt_stale,
     .events_append = sqlite_events_append,

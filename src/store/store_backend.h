@@ -40,6 +40,7 @@ struct store_ops {
 	enum error (*run_list)(struct store *s, const char *user_id, long long limit,
 			       long long offset, struct run_row **out, size_t *n, long long *total);
 	/* run_id set. */
+	enum error (*run_counts)(struct store *s, json_t **out);
 	enum error (*run_request_stop)(struct store *s, const char *user_id, const char *run_id);
 	enum error (*runs_interrupt_stale)(struct store *s, const char *owner, long long stale_ms,
 					   long long *count);

@@ -31,6 +31,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "testutil.h"
 #include "timeutil.h"
@@ -558,6 +559,67 @@ static void test_bad_utf8_errors(void **state)
 	free(t);
 }
 
+/* /metrics counts every run with one aggregate query, and with a metrics
+ * token configured answers nobody else. 20,000 runs of 200 users go in
+ * behind the server's back; the figures must be exactly theirs. */
+static void test_metrics(void **state)
+{
+	struct fx *f = *state;
+	char *db = xasprintf("%s/metrics.db", f->dir);
+	char *const env[] = {"EBAYSYNC_JWT_SECRET=" JWT_SECRET, "EBAYSYNC_SECRET_KEY=" SEAL_KEY,
+			     "EBAYSYNC_METRICS_TOKEN=metrics-secret-1", NULL};
+	char *argv[] = {TESTUTIL_APP_BIN, "serve", "--listen", "127.0.0.1:0", "--db", db, NULL};
+	struct testutil_proc srv;
+	sqlite3 *h;
+	struct raw r;
+	char *t, *auth;
+
+	assert_int_equal(testutil_spawn(&srv, argv, env), 0);
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	assert_int_equal(
+	    sqlite3_exec(h,
+			 "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
+			 "WHERE i < 20000) INSERT INTO sync_runs (id, user_id, kind, status, "
+			 "started_ms, finished_ms, heartbeat_ms) SELECT 'offers_' || i, "
+			 "'u' || (i % 200), 'offers', CASE WHEN i % 10 = 0 THEN 'failed' "
+			 "WHEN i % 10 = 1 THEN 'cancelled' ELSE 'done' END, i, i + 1, i FROM c",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(h);
+
+	assert_int_equal(raw_call("127.0.0.1", srv.port, "GET", "/metrics", NULL, NULL, &r), 0);
+	expect_error(&r, 401, "unauthorized", "metrics token");
+	raw_release(&r);
+	assert_int_equal(raw_call("127.0.0.1", srv.port, "GET", "/metrics",
+				  "Authorization: Bearer metrics-secret-2\r\n", NULL, &r),
+			 0);
+	assert_int_equal(r.status, 401);
+	raw_release(&r);
+	/* A user's login token is no metrics token. */
+	t = login(f->srv.port, "bob", BOB_PW);
+	auth = bearer(t);
+	assert_int_equal(raw_call("127.0.0.1", srv.port, "GET", "/metrics", auth, NULL, &r), 0);
+	assert_int_equal(r.status, 401);
+	raw_release(&r);
+	free(auth);
+	free(t);
+
+	assert_int_equal(raw_call("127.0.0.1", srv.port, "GET", "/metrics",
+				  "Authorization: Bearer metrics-secret-1\r\n", NULL, &r),
+			 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "ebaysync_runs{status=\"done\"} 16000\n"));
+	assert_non_null(strstr(r.body, "ebaysync_runs{status=\"failed\"} 2000\n"));
+	assert_non_null(strstr(r.body, "ebaysync_runs{status=\"cancelled\"} 2000\n"));
+	assert_non_null(strstr(r.body, "ebaysync_runs{status=\"running\"} 0\n"));
+	/* No figure names a user. */
+	assert_null(strstr(r.body, "u17"));
+	raw_release(&r);
+	assert_int_equal(testutil_stop(&srv, SIGTERM), 0);
+	free(db);
+}
+
 /* The database and its -wal and -shm files hold password hashes. */
 static void test_db_files_private(void **state)
 {
@@ -679,6 +741,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_db_files_private),
+	    cmocka_unit_test(test_metrics),
 	    cmocka_unit_test(test_bad_utf8_errors),
 	    cmocka_unit_test(test_content_type),
 	    cmocka_unit_test(test_logout_revokes),

@@ -3,7 +3,7 @@
  * (store_fixture.h): a run's row from insert to update, listing and stop;
  * stale runs marked interrupted; at most one running run of a kind per user,
  * and the migration that brings an older database to that rule; events
- * appended once however often a writer retries.
+ * appended once however often a writer retries; runs counted by status.
  */
 #include "store_fixture.h"
 
@@ -107,6 +107,46 @@ static void test_runs(void **state)
 	CHECK(s, store_run_get(s, "alice", "offers_3_b", &got));
 	assert_int_equal(got.stop_requested, 1);
 	run_row_release(&got);
+}
+
+/* Every user's runs counted by status in one object; statuses with no run
+ * are absent. */
+static void test_run_counts(void **state)
+{
+	struct store *s = ((struct store_fixture *)*state)->s;
+	struct run_row r1 = sf_run("offers_1_a", "alice", 1000, 1000, "h:1");
+	struct run_row r2 = sf_run("all_2_b", "alice", 2000, 2000, "h:1");
+	struct run_row r3 = sf_run("offers_3_c", "bob", 3000, 3000, "h:2");
+	struct run_row r4 = sf_run("inventory_4_d", "carol", 4000, 4000, "h:2");
+	json_t *counts;
+
+	CHECK(s, store_run_counts(s, &counts));
+	assert_int_equal(json_object_size(counts), 0);
+	json_decref(counts);
+	r2.kind = (char *)"all";
+	r4.kind = (char *)"inventory";
+	CHECK(s, store_run_insert(s, &r1));
+	CHECK(s, store_run_insert(s, &r2));
+	CHECK(s, store_run_insert(s, &r3));
+	CHECK(s, store_run_insert(s, &r4));
+	r1.status = (char *)STORE_RUN_DONE;
+	r1.finished_ms = 1500;
+	CHECK(s, store_run_update(s, &r1));
+	r3.status = (char *)STORE_RUN_DONE;
+	r3.finished_ms = 3500;
+	CHECK(s, store_run_update(s, &r3));
+	r4.status = (char *)STORE_RUN_FAILED;
+	r4.finished_ms = 4500;
+	r4.error = (char *)"eBay answered 500";
+	CHECK(s, store_run_update(s, &r4));
+
+	CHECK(s, store_run_counts(s, &counts));
+	assert_int_equal(json_object_size(counts), 3);
+	assert_int_equal(json_integer_value(json_object_get(counts, "done")), 2);
+	assert_int_equal(json_integer_value(json_object_get(counts, "running")), 1);
+	assert_int_equal(json_integer_value(json_object_get(counts, "failed")), 1);
+	assert_null(json_object_get(counts, "cancelled"));
+	json_decref(counts);
 }
 
 static void test_runs_interrupt_stale(void **state)
@@ -301,6 +341,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    STORE_FIXTURE_TEST(test_runs),
+	    STORE_FIXTURE_TEST(test_run_counts),
 	    STORE_FIXTURE_TEST(test_runs_interrupt_stale),
 	    STORE_FIXTURE_TEST(test_one_running_run),
 	    STORE_FIXTURE_TEST(test_one_running_migration),
