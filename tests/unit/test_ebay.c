@@ -789,7 +789,7 @@ static void script_429_retry_after_1(const struct hit *h, struct reply *r)
 static void test_429_honours_retry_after_and_throttles(void **state)
 {
 	struct ebay_config cfg = test_config();
-	struct pacer *p = pacer_new(1000, 1);
+	struct pacer *p = pacer_new(1000);
 	struct ebay_client *c;
 	struct outcome o;
 	long long throttled = metrics_get(METRIC_EBAY_THROTTLED);
@@ -809,7 +809,8 @@ static void test_429_honours_retry_after_and_throttles(void **state)
 	assert_true(srv.log[1].at_ms - srv.log[0].at_ms >= 990);
 	assert_true(srv.log[1].at_ms - srv.log[0].at_ms < 2000);
 	assert_int_equal(metrics_get(METRIC_EBAY_THROTTLED) - throttled, 1);
-	assert_true(pacer_rate(p) > 499 && pacer_rate(p) < 501);
+	/* A round with a 429 in it does not raise the rate. */
+	assert_true(pacer_rate(p) <= 25.0);
 	outcome_release(&o, 1);
 	ebay_client_free(c);
 	pacer_free(p);
