@@ -43,7 +43,7 @@
 #define PACER_SLOTS	      10     /* 10 slots of 25 ms */
 #define PACER_SETTLE	      0.95   /* a cut goes to this share of the wall */
 #define PACER_PROBE_MS	      2500.0 /* from PACER_SETTLE x wall back to the wall */
-#define PACER_MIN_SAMPLES     10     /* answers that make a measurement */
+#define PACER_MIN_SAMPLES     20     /* answers that make a measurement */
 #define PACER_MAX_DROP	      0.5    /* one cut at most halves the rate */
 #define PACER_PROBE_DOUBLINGS 4	     /* the way back to the wall is 2.5 s to 20 s */
 #define PACER_STEP	      1.25   /* a probe goes at most 25% past the wall */
