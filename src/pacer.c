@@ -2,26 +2,28 @@
  * The pacer (see pacer.h and docs/rate-limiting.md): a token bucket whose
  * rate the pacer looks for, the way TCP looks for a path's bandwidth.
  *
- * Time is cut into rounds (100 ms, or two round trips when that is longer).
- * A round in which the bucket held a request back, no 429 came and the
- * answers stayed fast lets the rate grow: doubled in the start-up, along a
- * cubic curve afterwards. A 429 is read against a measuring window (the
- * last 250 ms, never reaching back past the last cut): the rate eBay
- * accepted there, sends times the share of answers that were not 429, is
- * the wall, and the rate is cut to PACER_SETTLE of it. After a cut the
- * pacer waits for PACER_MIN_SAMPLES answers to requests sent at the new
- * rate: if some of them were refused too, the window now measures what
- * eBay accepts while refusing, which is its limit, and the pacer cuts
- * again to just below that; 429s for requests sent before a cut say
- * nothing about the new rate and are not counted.
+ * Time is cut into rounds (two round trips, at least 20 ms). A round in
+ * which the bucket held a request back, no 429 came and the answers stayed
+ * fast lets the rate grow: doubled in the start-up, along a cubic curve
+ * afterwards. A 429 is read against a measuring window (the last 250 ms,
+ * never reaching back past the last cut): the rate eBay accepted there,
+ * sends times the share of answers that were not 429, is the wall, and the
+ * rate is cut to PACER_SETTLE of it. After a cut the pacer waits for
+ * PACER_MIN_SAMPLES answers to requests sent at the new rate: if some of
+ * them were refused too, the window now measures what eBay accepts while
+ * refusing, which is its limit, and the pacer cuts again to just below
+ * that; 429s for requests sent before a cut say nothing about the new rate
+ * and are not counted.
  *
  * The cubic curve (TCP CUBIC's, in rate rather than window) starts at the
  * rate of the cut, rises fast, flattens out at the wall after
- * PACER_PROBE_MS of growing rounds, and only then probes past it, slowly
- * at first: a run spends most of its time just under the wall instead of
- * climbing back into it. Growth is also held to PACER_HEADROOM times the
- * rate actually sent, so that a run held back by its concurrency (or by
- * having nothing to send) does not build up a rate it never tried.
+ * PACER_PROBE_MS of growing rounds (twice that after each further
+ * crossing, up to PACER_PROBE_DOUBLINGS times), and only then probes past
+ * it, slowly at first and at most PACER_STEP past: a run spends most of
+ * its time just under the wall instead of climbing back into it. Growth is
+ * also held to PACER_HEADROOM times the rate actually sent, so that a run
+ * held back by its concurrency (or by having nothing to send) does not
+ * build up a rate it never tried.
  */
 #include "pacer.h"
 
@@ -79,7 +81,7 @@ struct pacer {
 	double probe_ms;   /* growing time since the cut */
 	double probe_k_ms; /* where the cubic reaches the wall */
 	double cubic_c;	   /* its steepness */
-	int crossings;	   /* of the wall, since the last re-probe */
+	int crossings;	   /* of the wall so far, up to PACER_PROBE_DOUBLINGS */
 	long long min_rtt; /* fastest answer; -1 unknown */
 	long long min_rtt_at;
 
