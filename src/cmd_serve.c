@@ -60,7 +60,7 @@ static void usage(FILE *f)
 	    "  --env NAME             production, sandbox or simulator (EBAY_ENV; production)\n"
 	    "  --marketplace ID       X-EBAY-C-MARKETPLACE-ID (EBAY_MARKETPLACE_ID; EBAY_US)\n"
 	    "  --concurrency N        getOffers requests in flight per run (8)\n"
-	    "  --max-rps R            ceiling on eBay requests per second per run (25)\n"
+	    "  --max-rps R            ceiling on eBay requests per second per run (none: found)\n"
 	    "  --token-ttl SECONDS    lifetime of a login (43200)\n"
 	    "  --threads N            HTTP worker threads (4)\n"
 	    "  --sse-heartbeat SECONDS  keepalive comment interval of event streams (15)\n"

@@ -40,7 +40,8 @@ static const char usage_text[] =
     "                       `ebaysync account`; it mints access tokens as needed)\n"
     "  --marketplace ID     X-EBAY-C-MARKETPLACE-ID (EBAY_MARKETPLACE_ID; default EBAY_US)\n"
     "  --concurrency N      getOffers calls at once, 1-64 (EBAYSYNC_CONCURRENCY; default 8)\n"
-    "  --max-rps R          ceiling on requests a second (EBAYSYNC_MAX_RPS; default 25)\n"
+    "  --max-rps R          ceiling on requests a second (EBAYSYNC_MAX_RPS; default none:\n"
+    "                       the rate eBay accepts is found as the sync goes)\n"
     "  --page-size N        inventory items per page, 1-200 (default 200)\n"
     "  --timeout S          whole-request timeout in seconds (default 60)\n"
     "  --max-attempts N     tries per request before a SKU counts as failed (default 8)\n"
@@ -259,7 +260,7 @@ static int env_args(struct sync_args *a)
 	opts->user_id = cli_env("EBAYSYNC_USER", "default");
 	opts->ebay.marketplace_id = cli_env("EBAY_MARKETPLACE_ID", "EBAY_US");
 	opts->ebay.concurrency = 8;
-	opts->ebay.max_rps = 25;
+	opts->ebay.max_rps = 0; /* no ceiling */
 	l = opts->ebay.concurrency;
 	if (cli_env_long("EBAYSYNC_CONCURRENCY", 1, 64, &l) ||
 	    cli_env_double("EBAYSYNC_MAX_RPS", 0.1, 100000, &opts->ebay.max_rps))

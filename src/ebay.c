@@ -49,7 +49,6 @@
 #define EBAY_DEFAULT_BACKOFF_BASE_MS 200
 #define EBAY_DEFAULT_BACKOFF_MAX_MS  30000
 #define EBAY_DEFAULT_CONCURRENCY     8
-#define EBAY_DEFAULT_MAX_RPS	     25.0
 #define EBAY_MAX_CONCURRENCY	     1024
 #define EBAY_USER_AGENT		     "ebaysync/0.1"
 
@@ -809,10 +808,12 @@ static void on_transfer_done(struct ebay_client *c, CURL *easy, CURLcode rc)
 	metrics_ebay_call(metric_endpoint(r->kind), rc == CURLE_OK ? r->resp.status : 0);
 	if (v.throttled) {
 		metrics_add(METRIC_EBAY_THROTTLED, 1);
-		pacer_throttled(c->pacer, now);
+		pacer_throttled(c->pacer, now, r->started_ms,
+				v.retry_after_ms < c->cfg.backoff_max_ms ? v.retry_after_ms
+									 : c->cfg.backoff_max_ms);
 	}
 	if (v.err == ERR_OK) {
-		pacer_succeeded(c->pacer, now);
+		pacer_succeeded(c->pacer, now, r->started_ms);
 		finish(c, r, ERR_OK);
 		log_event(c, r, "success", duration, -1);
 		return;
@@ -864,7 +865,7 @@ static void apply_defaults(struct ebay_config *cfg)
 	if (cfg->concurrency > EBAY_MAX_CONCURRENCY)
 		cfg->concurrency = EBAY_MAX_CONCURRENCY;
 	if (!(cfg->max_rps > 0))
-		cfg->max_rps = EBAY_DEFAULT_MAX_RPS;
+		cfg->max_rps = 0; /* no ceiling: the pacer finds the rate */
 }
 
 struct ebay_client *ebay_client_new(const struct ebay_config *cfg, struct pacer *pacer,
@@ -889,13 +890,8 @@ struct ebay_client *ebay_client_new(const struct ebay_config *cfg, struct pacer 
 	c->cfg.api_base = c->api_base;
 	c->cfg.marketplace_id = c->marketplace_id;
 
-	/* Tokens are counted in whole milliseconds and a poll wakes a little
-	 * late: a burst of 50 ms worth (at least two) keeps the rate at the
-	 * ceiling instead of losing the tokens of every late wake-up, and is
-	 * still only a few requests at the rates eBay allows. */
 	if (!pacer)
-		pacer = c->own_pacer =
-		    pacer_new(c->cfg.max_rps, c->cfg.max_rps / 20 > 2 ? c->cfg.max_rps / 20 : 2);
+		pacer = c->own_pacer = pacer_new(c->cfg.max_rps);
 	c->pacer = pacer;
 	c->token_fn = token;
 	c->token_ctx = token_ctx;

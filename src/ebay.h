@@ -34,7 +34,7 @@ struct ebay_config {
 	long backoff_base_ms;	    /* 0: 200 */
 	long backoff_max_ms;	    /* 0: 30000 */
 	int concurrency;	    /* transfers at once; 0: 8 */
-	double max_rps;		    /* pacer ceiling in requests/second; 0: 25 */
+	double max_rps;		    /* pacer ceiling in requests/second; 0: none */
 	long token_recheck_ms;	    /* ask the token source again after; 0: 30000 */
 };
 

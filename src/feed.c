@@ -502,6 +502,8 @@ static enum error run(struct feed_client *c, struct call *k, const char *doing, 
 			c->last_status = status;
 			if (status >= 200 && status < 300) {
 				c->last_error_id = 0;
+				if (c->pacer)
+					pacer_succeeded(c->pacer, timeutil_mono_ms(), start);
 				log_event(c, k, "success", attempt, timeutil_mono_ms() - start, -1,
 					  NULL);
 				err = ERR_OK;
@@ -516,7 +518,7 @@ static enum error run(struct feed_client *c, struct call *k, const char *doing, 
 			if (status == 429 || status >= 500) {
 				retry = 1;
 				if (c->pacer && status == 429)
-					pacer_throttled(c->pacer, timeutil_mono_ms());
+					pacer_throttled(c->pacer, timeutil_mono_ms(), start, -1);
 			} else if (!auth_retried &&
 				   (status == 401 ||
 				    (status == 403 &&

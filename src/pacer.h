@@ -1,28 +1,46 @@
 /*
  * The pacer: one token bucket shared by every request of a run (or of the
- * whole process), so that the rate sent to eBay stays under a ceiling. The
- * rate starts at the ceiling, halves when eBay answers 429, and creeps back
- * (additively) after a quiet stretch with no 429: AIMD, as TCP does.
- * Thread-safe. See docs/rate-limiting.md.
+ * whole process) whose rate the pacer finds by itself, since eBay publishes
+ * no per-second limit. It starts at a modest rate and doubles it while the
+ * answers stay fast and free of 429 (a slow start); the first 429 marks the
+ * wall, and the pacer settles just below the rate eBay accepted there, then
+ * probes past it again only slowly (a cubic curve around the wall, as TCP
+ * CUBIC does), so a run does not keep running into it. An optional ceiling
+ * caps the rate. Process-local and thread-safe. See docs/rate-limiting.md.
+ *
+ * Time is passed in by the caller (monotonic milliseconds): nothing here
+ * reads a clock or sleeps, which is how the tests drive it.
  */
 #ifndef PACER_H
 #define PACER_H
 
 struct pacer;
 
-/* A pacer of at most max_rps requests a second (> 0) with a burst of burst
- * requests (>= 1). Free with pacer_free(). */
-struct pacer *pacer_new(double max_rps, double burst);
+/* A pacer that never goes faster than ceiling_rps requests a second, or
+ * with no ceiling when ceiling_rps is 0 (or negative). Free with
+ * pacer_free(). */
+struct pacer *pacer_new(double ceiling_rps);
 void pacer_free(struct pacer *p);
 
-/* Takes one token and returns 0 if a request may go at now_ms (monotonic);
- * otherwise takes nothing and returns the milliseconds to wait. */
+/* Takes one token and returns 0 if a request may go at now_ms; otherwise
+ * takes nothing and returns the milliseconds to wait. */
 long long pacer_acquire(struct pacer *p, long long now_ms);
-/* eBay said 429: halve the rate (not below a floor of 0.5 rps). */
-void pacer_throttled(struct pacer *p, long long now_ms);
-/* A request succeeded: after a quiet stretch the rate creeps back up. */
-void pacer_succeeded(struct pacer *p, long long now_ms);
+
+/* eBay answered a request sent at sent_ms (its pacer_acquire() time) with
+ * success at now_ms: feeds the round-trip time and the rate measurements. */
+void pacer_succeeded(struct pacer *p, long long now_ms, long long sent_ms);
+
+/* eBay answered a request sent at sent_ms with 429. retry_after_ms is the
+ * wait eBay asked for (-1 if none): no request goes before it has passed.
+ * A 429 for a request sent before the pacer last lowered its rate says
+ * nothing about the new rate and changes only that wait. */
+void pacer_throttled(struct pacer *p, long long now_ms, long long sent_ms,
+		     long long retry_after_ms);
+
 /* The current rate in requests a second. */
 double pacer_rate(const struct pacer *p);
+/* The rate eBay is thought to accept (found at the last 429), 0 before the
+ * first 429. */
+double pacer_wall(const struct pacer *p);
 
 #endif
