@@ -24,6 +24,7 @@
 #include "auth.h"
 #include "embed.h"
 #include "metrics.h"
+#include "openapi.h"
 #include "request.h"
 #include "sse.h"
 #include "timeutil.h"
@@ -76,7 +77,18 @@ static const struct route routes[] = {
     {"GET", "/ebay/oauth/status", api_oauth_status, ROUTE_USER},
     {"GET", "/healthz", api_healthz, ROUTE_PUBLIC},
     {"GET", "/metrics", api_metrics, ROUTE_PUBLIC},
+    {"GET", "/openapi.json", api_openapi, ROUTE_PUBLIC},
 };
+
+int server_route(size_t i, const char **method, const char **pattern, int *needs_user)
+{
+	if (i >= sizeof(routes) / sizeof(routes[0]))
+		return 0;
+	*method = routes[i].method;
+	*pattern = routes[i].pattern;
+	*needs_user = routes[i].auth != ROUTE_PUBLIC;
+	return 1;
+}
 
 /* Does pattern match the segments? *param receives the "{}" segment. */
 static int match(const char *pattern, const struct request_target *t, const char **param)
