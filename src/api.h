@@ -98,5 +98,10 @@ void api_oauth_status(struct api *api, const struct api_req *req, struct api_res
 /* GET /healthz, GET /metrics */
 void api_healthz(struct api *api, const struct api_req *req, struct api_res *res);
 void api_metrics(struct api *api, const struct api_req *req, struct api_res *res);
+/* POST /auth/keys, GET /auth/keys, DELETE /auth/keys/{id} (api_keys.c):
+ * the caller's API keys (apikey.h). */
+void api_keys_create(struct api *api, const struct api_req *req, struct api_res *res);
+void api_keys_list(struct api *api, const struct api_req *req, struct api_res *res);
+void api_keys_revoke(struct api *api, const struct api_req *req, struct api_res *res);
 
 #endif

@@ -21,12 +21,14 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "apikey.h"
 #include "auth.h"
 #include "embed.h"
 #include "metrics.h"
 #include "openapi.h"
 #include "request.h"
 #include "sse.h"
+#include "storepool.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -78,6 +80,9 @@ static const struct route routes[] = {
     {"GET", "/healthz", api_healthz, ROUTE_PUBLIC},
     {"GET", "/metrics", api_metrics, ROUTE_PUBLIC},
     {"GET", "/openapi.json", api_openapi, ROUTE_PUBLIC},
+    {"POST", "/auth/keys", api_keys_create, ROUTE_USER},
+    {"GET", "/auth/keys", api_keys_list, ROUTE_USER},
+    {"DELETE", "/auth/keys/{}", api_keys_revoke, ROUTE_USER},
 };
 
 int server_route(size_t i, const char **method, const char **pattern, int *needs_user)
@@ -379,10 +384,46 @@ out:
 	return r->route || r->file;
 }
 
+/*
+ * Checks an API key (apikey.h) for route and method: *user on success; else
+ * ERR_AUTH (401, why) for a bad key; *forbidden set (403, why) for a key
+ * whose scope does not allow the call.
+ */
+static enum error check_key(struct server *srv, const char *key, const struct route *route,
+			    const char *method, char **user, int *forbidden, struct buf *why)
+{
+	struct store *s = storepool_get(srv->api->pool, why);
+	char *scope = NULL;
+	enum error err;
+
+	if (!s)
+		return ERR_DB;
+	err = apikey_verify(s, key, timeutil_wall_ms(), user, &scope, why);
+	storepool_put(srv->api->pool, s, err == ERR_DB);
+	if (!err && !strncmp(route->pattern, "/auth/keys", 10)) {
+		buf_adds(why, "API keys cannot manage API keys: log in (POST /auth/login) or use "
+			      "`ebaysync apikey`");
+		*forbidden = 1;
+	} else if (!err && !apikey_scope_allows(scope, method)) {
+		buf_addf(why,
+			 "this API key has scope '%s': it can read the mirror, runs and "
+			 "events, but not %s %s; make a key with scope 'sync' for that",
+			 scope, method, route->pattern);
+		*forbidden = 1;
+	}
+	if (*forbidden) {
+		free(*user);
+		*user = NULL;
+	}
+	free(scope);
+	return err;
+}
+
 /* Authenticates the caller of a ROUTE_USER route; answers 401 itself. */
 static char *authenticate(struct server *srv, struct MHD_Connection *c, const char *method,
-			  enum MHD_Result *rc)
+			  const struct route *route, enum MHD_Result *rc)
 {
+	int forbidden = 0;
 	const char *hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	struct buf why = BUF_INIT;
 	char *token = NULL, *user = NULL;
@@ -395,9 +436,15 @@ static char *authenticate(struct server *srv, struct MHD_Connection *c, const ch
 	if (!token && err != ERR_INVALID)
 		buf_adds(&why, "missing credentials: send 'Authorization: Bearer <token>' with a "
 			       "token from POST /auth/login or `ebaysync token`");
-	if (token)
+	if (token && apikey_is_key(token))
+		err = check_key(srv, token, route, method, &user, &forbidden, &why);
+	else if (token)
 		err = auth_verify(srv->api->auth, token, timeutil_wall_ms() / 1000, &user, &why);
-	if (!user)
+	if (forbidden)
+		*rc = send_error(c, 403, "forbidden", buf_str(&why), NULL, NULL);
+	else if (!user && err == ERR_DB)
+		*rc = send_error(c, 503, "unavailable", buf_str(&why), NULL, NULL);
+	else if (!user)
 		*rc = send_error(c, 401, "unauthorized", buf_str(&why), "WWW-Authenticate",
 				 "Bearer realm=\"ebaysync\", error=\"invalid_token\"");
 	if (token)
@@ -418,7 +465,7 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, st
 	if (r->file)
 		return send_file(c, r->file);
 	if (r->route->auth == ROUTE_USER) {
-		user = authenticate(srv, c, method, &rc);
+		user = authenticate(srv, c, method, r->route, &rc);
 		if (!user)
 			return rc;
 	}

@@ -182,6 +182,27 @@ test('eBay account linking, health and metrics', async () => {
   assert.match(m.text, /ebaysync_runs\{status="done"\} 3/);
 });
 
+test('API keys: made, listed, scoped and revoked', async () => {
+  assert.equal((await call('POST', '/auth/keys', { body: '{"scope": "read"}' })).status, 400);
+  const made = await call('POST', '/auth/keys', { body: JSON.stringify({ name: 'contract reader', scope: 'read', expires_days: 1 }) });
+  assert.equal(made.status, 201);
+  const key = made.body.key;
+  assert.equal((await call('GET', '/ebay/sync/runs', { auth: key })).status, 200);
+  const refused = await call('POST', '/ebay/sync/inventory', { auth: key });
+  assert.equal(refused.status, 403);
+  assert.equal(refused.body.error.code, 'forbidden');
+  assert.equal((await call('GET', '/auth/keys', { auth: key })).status, 403);
+  const list = await call('GET', '/auth/keys');
+  assert.equal(list.status, 200);
+  assert.equal(list.body.keys[0].id, made.body.id);
+  assert.ok(list.body.keys[0].last_used_at);
+  assert.equal((await call('DELETE', `/auth/keys/${made.body.id}`)).status, 200);
+  assert.equal((await call('DELETE', '/auth/keys/key_nope')).status, 404);
+  const gone = await call('GET', '/ebay/me', { auth: key });
+  assert.equal(gone.status, 401);
+  assert.match(gone.body.error.message, /revoked/);
+});
+
 test('every operation of the document was exercised', () => {
   const missed = operations().filter((op) => ![...seen].some((s) => s.startsWith(`${op} `)));
   assert.deepEqual(missed, []);
