@@ -31,6 +31,7 @@
 #include "store.h"
 #include "storepool.h"
 #include "timeutil.h"
+#include "webhook_send.h"
 #include "users.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -41,7 +42,8 @@ struct serve_opts {
 	const char *listen, *db, *api_base, *env, *marketplace;
 	const char *demo_user, *demo_token;
 	long long token_ttl, heartbeat_s;
-	int concurrency, threads, cookie_secure, quiet;
+	int concurrency, threads, cookie_secure, quiet, allow_private_webhooks;
+	long long webhook_retry_ms;
 	double max_rps;
 };
 
@@ -66,6 +68,9 @@ static void usage(FILE *f)
 	    "  --demo-user NAME:PASSWORD  create or update this user at start\n"
 	    "  --demo-ebay-token T    and set their eBay token (for demos and tests)\n"
 	    "  --quiet                do not print run starts and ends\n"
+	    "  --allow-private-webhooks  let webhooks reach loopback, private and link-local\n"
+	    "                         addresses (refused by default)\n"
+	    "  --webhook-retry-ms MS  first webhook retry delay, then x4 each (30000)\n"
 	    "\n"
 	    "Secrets: EBAYSYNC_JWT_SECRET (or the key file jwt.key) signs logins;\n"
 	    "EBAYSYNC_SECRET_KEY (or secret.key) seals users' eBay tokens. The key files\n"
@@ -153,6 +158,14 @@ static int apply_opt(int c, struct serve_opts *o)
 	case 'q':
 		o->quiet = 1;
 		return 0;
+	case 'W':
+		o->allow_private_webhooks = 1;
+		return 0;
+	case 'w':
+		if (cli_parse_long("--webhook-retry-ms", optarg, 10, 3600000, &n))
+			return 2;
+		o->webhook_retry_ms = n;
+		return 0;
 	case 'h':
 		usage(stdout);
 		return 1;
@@ -181,6 +194,8 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	    {"demo-user", required_argument, NULL, 'u'},
 	    {"demo-ebay-token", required_argument, NULL, 'k'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"allow-private-webhooks", no_argument, NULL, 'W'},
+	    {"webhook-retry-ms", required_argument, NULL, 'w'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -227,6 +242,7 @@ struct serve_state {
 	struct runs *runs;
 	struct accounts *accounts; /* NULL when eBay OAuth is not configured */
 	struct sse_hub *hub;
+	struct webhook_sender *webhooks;
 	struct api api;
 	struct server *server;
 };
@@ -294,6 +310,14 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	st->api.accounts = st->accounts;
 	st->api.token_ttl_s = o->token_ttl;
 	st->api.cookie_secure = o->cookie_secure;
+	st->api.key = &st->key;
+	st->api.allow_private_webhooks = o->allow_private_webhooks;
+	st->webhooks = webhook_sender_start(&(struct webhook_sender_config){
+	    .pool = st->pool,
+	    .key = &st->key,
+	    .allow_private = o->allow_private_webhooks,
+	    .retry_base_ms = o->webhook_retry_ms,
+	});
 	memset(&sc, 0, sizeof(sc));
 	sc.listen = o->listen;
 	sc.threads = (unsigned)o->threads;
@@ -311,6 +335,7 @@ static void teardown(struct serve_state *st)
 		fprintf(stderr, "ebaysync serve: exiting with runs still going\n");
 		return;
 	}
+	webhook_sender_stop(st->webhooks);
 	if (st->hub)
 		sse_hub_shutdown(st->hub);
 	server_stop(st->server);

@@ -83,6 +83,12 @@ static const struct route routes[] = {
     {"POST", "/auth/keys", api_keys_create, ROUTE_USER},
     {"GET", "/auth/keys", api_keys_list, ROUTE_USER},
     {"DELETE", "/auth/keys/{}", api_keys_revoke, ROUTE_USER},
+    {"POST", "/ebay/webhooks", api_webhooks_create, ROUTE_USER},
+    {"GET", "/ebay/webhooks", api_webhooks_list, ROUTE_USER},
+    {"PATCH", "/ebay/webhooks/{}", api_webhooks_update, ROUTE_USER},
+    {"DELETE", "/ebay/webhooks/{}", api_webhooks_delete, ROUTE_USER},
+    {"GET", "/ebay/webhooks/deliveries", api_webhooks_deliveries, ROUTE_USER},
+    {"POST", "/ebay/webhooks/deliveries/{}/redeliver", api_webhooks_redeliver, ROUTE_USER},
 };
 
 int server_route(size_t i, const char **method, const char **pattern, int *needs_user)

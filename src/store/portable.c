@@ -458,7 +458,7 @@ enum error store_delivery_list(struct store *s, const char *user_id, const char 
 	snprintf(lim, sizeof(lim), "%lld", limit > 0 ? limit : 50);
 	return delivery_rows(s,
 			     "SELECT " DELIVERY_COLS " FROM webhook_deliveries "
-			     "WHERE user_id = $1 AND ($2 IS NULL OR webhook_id = $2) "
+			     "WHERE user_id = $1 AND (CAST($2 AS TEXT) IS NULL OR webhook_id = $2) "
 			     "ORDER BY created_ms DESC, id DESC LIMIT $3",
 			     3, v, out, n);
 }

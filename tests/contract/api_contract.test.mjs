@@ -203,6 +203,28 @@ test('API keys: made, listed, scoped and revoked', async () => {
   assert.match(gone.body.error.message, /revoked/);
 });
 
+test('webhooks: made, listed, switched, deliveries, removed', async () => {
+  const local = await call('POST', '/ebay/webhooks', { body: JSON.stringify({ url: 'http://127.0.0.1:9/hook' }) });
+  assert.equal(local.status, 400);
+  assert.match(local.body.error.message, /allow-private-webhooks/);
+  const made = await call('POST', '/ebay/webhooks', { body: JSON.stringify({ url: 'https://hooks.example.com/ebaysync', events: ['run.finished'] }) });
+  assert.equal(made.status, 201);
+  assert.match(made.body.secret, /^whsec_/);
+  const list = await call('GET', '/ebay/webhooks');
+  assert.equal(list.status, 200);
+  assert.equal(list.body.webhooks.length, 1);
+  assert.equal(list.body.webhooks[0].secret, undefined);
+  const off = await call('PATCH', `/ebay/webhooks/${made.body.id}`, { body: '{"enabled": false}' });
+  assert.equal(off.status, 200);
+  assert.equal(off.body.enabled, false);
+  assert.equal((await call('PATCH', `/ebay/webhooks/${made.body.id}`, { body: '{}' })).status, 400);
+  assert.equal((await call('GET', `/ebay/webhooks/deliveries?webhook_id=${made.body.id}`)).status, 200);
+  assert.equal((await call('GET', '/ebay/webhooks/deliveries?limit=0')).status, 400);
+  assert.equal((await call('POST', '/ebay/webhooks/deliveries/whd_nope/redeliver')).status, 404);
+  assert.equal((await call('DELETE', `/ebay/webhooks/${made.body.id}`)).status, 200);
+  assert.equal((await call('DELETE', `/ebay/webhooks/${made.body.id}`)).status, 404);
+});
+
 test('every operation of the document was exercised', () => {
   const missed = operations().filter((op) => ![...seen].some((s) => s.startsWith(`${op} `)));
   assert.deepEqual(missed, []);

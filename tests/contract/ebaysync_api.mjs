@@ -33,11 +33,16 @@ export const seen = new Set(); // "get /ebay/me 200"
 // "/ebay/sync/runs/x/stop" -> "/ebay/sync/runs/{run_id}/stop".
 export function templateOf(path) {
   const segs = path.split('?')[0].split('/');
+  // As the server routes: a literal segment wins over a parameter.
+  let best = null;
+  let literals = -1;
   for (const t of Object.keys(doc.paths)) {
     const ts = t.split('/');
-    if (ts.length === segs.length && ts.every((s, i) => s.startsWith('{') || s === segs[i])) return t;
+    if (ts.length !== segs.length || !ts.every((s, i) => s.startsWith('{') || s === segs[i])) continue;
+    const n = ts.filter((s) => !s.startsWith('{')).length;
+    if (n > literals) { best = t; literals = n; }
   }
-  return null;
+  return best;
 }
 
 function resolveResponse(r) {
