@@ -23,6 +23,7 @@ struct sse_hub;
 struct sse_stream;
 struct storepool;
 struct run_row;
+struct throttle;
 
 /* What the handlers share; owned by the caller of server_start(). */
 struct api {
@@ -30,9 +31,10 @@ struct api {
 	struct runs *runs;
 	struct auth *auth;
 	struct sse_hub *hub;
-	struct accounts *accounts;    /* eBay OAuth (account.h); NULL when not configured */
-	long long token_ttl_s;	      /* lifetime of a login's token */
-	int cookie_secure;	      /* add "Secure" to the login cookie (behind HTTPS) */
+	struct accounts *accounts; /* eBay OAuth (account.h); NULL when not configured */
+	struct throttle *throttle; /* failed logins (throttle.h); NULL: none */
+	long long token_ttl_s;	   /* lifetime of a login's token */
+	int cookie_secure;	   /* add "Secure" to the login cookie (behind HTTPS) */
 	const struct secret_key *key; /* seals webhook secrets (webhook.h) */
 	int allow_private_webhooks;   /* serve --allow-private-webhooks */
 };
@@ -46,6 +48,8 @@ struct api_req {
 	size_t body_len;
 	const char *last_event_id; /* the Last-Event-ID header, or NULL */
 	const char *cookie;	   /* the Cookie header, or NULL */
+	const char *client;	   /* the client's address ("127.0.0.1"), or NULL */
+	const char *token;	   /* the token presented (Bearer, or cookie), or NULL */
 };
 
 #define API_HEADERS_MAX 4
@@ -69,7 +73,8 @@ void api_res_error(struct api_res *res, unsigned status, const char *code, const
 void api_res_header(struct api_res *res, const char *name, const char *value);
 
 /* A run as the API shows it: id, kind, status, counts, started_at,
- * finished_at, duration_ms, error. */
+ * finished_at, duration_ms, error (for people) and error_code (for
+ * programs: error_code_name(), or null). */
 json_t *api_run_json(const struct run_row *r, long long now_ms);
 
 typedef void (*api_handler_fn)(struct api *api, const struct api_req *req, struct api_res *res);
@@ -93,6 +98,9 @@ void api_run_stop(struct api *api, const struct api_req *req, struct api_res *re
 void api_inventory_list(struct api *api, const struct api_req *req, struct api_res *res);
 void api_inventory_get(struct api *api, const struct api_req *req, struct api_res *res);
 void api_offers_list(struct api *api, const struct api_req *req, struct api_res *res);
+/* GET /ebay/conditions: {"conditions": [...]}, the condition values a
+ * stored item can hold (mapping_conditions), for the page's filter. */
+void api_conditions(struct api *api, const struct api_req *req, struct api_res *res);
 /* GET /ebay/oauth/start, GET /ebay/oauth/callback, GET /ebay/oauth/status
  * (api_oauth.c): linking the caller's eBay account. */
 void api_oauth_start(struct api *api, const struct api_req *req, struct api_res *res);
@@ -106,7 +114,7 @@ void api_metrics(struct api *api, const struct api_req *req, struct api_res *res
 void api_keys_create(struct api *api, const struct api_req *req, struct api_res *res);
 void api_keys_list(struct api *api, const struct api_req *req, struct api_res *res);
 void api_keys_revoke(struct api *api, const struct api_req *req, struct api_res *res);
-/* /ebay/webhooks[/{id}[/deliveries]], /ebay/webhooks/deliveries/{id}/redeliver
+/* /ebay/webhooks[/{id}], /ebay/webhooks/deliveries[/{id}/redeliver]
  * (api_webhooks.c): the caller's webhook endpoints and deliveries. */
 void api_webhooks_create(struct api *api, const struct api_req *req, struct api_res *res);
 void api_webhooks_list(struct api *api, const struct api_req *req, struct api_res *res);

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "jsonutil.h"
+#include "random.h"
 #include "secret.h"
 #include "store.h"
 #include "timeutil.h"
@@ -84,8 +85,8 @@ enum error apikey_create(struct store *s, const char *user, const char *name, co
 			 APIKEY_EXPIRES_MAX_DAYS, expires_days);
 		return ERR_INVALID;
 	}
-	random = secret_random_token(KEY_BYTES);
-	id_part = secret_random_token(ID_BYTES);
+	random = random_token(KEY_BYTES);
+	id_part = random_token(ID_BYTES);
 	*key = xasprintf(APIKEY_PREFIX "%s", random);
 	row->id = xasprintf("key_%s", id_part);
 	row->user_id = xstrdup(user);

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "jsonutil.h"
+#include "random.h"
 #include "secret.h"
 #include "store.h"
 #include "storepool.h"
@@ -148,10 +149,10 @@ enum error webhook_create(struct store *s, const struct secret_key *key, const c
 		err = webhook_check_events(events, why);
 	if (err)
 		return err;
-	random = secret_random_token(SECRET_BYTES);
+	random = random_token(SECRET_BYTES);
 	*secret = xasprintf("whsec_%s", random);
 	secret_free(random);
-	id = secret_random_token(ID_BYTES);
+	id = random_token(ID_BYTES);
 	row->id = xasprintf("wh_%s", id);
 	free(id);
 	row->user_id = xstrdup(user);
@@ -252,7 +253,7 @@ void webhook_run_finished(struct storepool *pool, const char *user, const char *
 		if (!hooks[i].enabled || !wants(&hooks[i], WEBHOOK_EVENT_RUN_FINISHED))
 			continue;
 		memset(&d, 0, sizeof(d));
-		id = secret_random_token(ID_BYTES);
+		id = random_token(ID_BYTES);
 		d.id = xasprintf("whd_%s", id);
 		free(id);
 		d.webhook_id = hooks[i].id;

@@ -12,6 +12,9 @@ static const char *const endpoint_names[SIM_EP__COUNT] = {
     [SIM_EP_BULK_GET_INVENTORY_ITEM] = "bulkGetInventoryItem",
     [SIM_EP_GET_OFFERS] = "getOffers",
     [SIM_EP_GET_OFFER] = "getOffer",
+    [SIM_EP_FEED_CREATE_TASK] = "createInventoryTask",
+    [SIM_EP_FEED_GET_TASK] = "getInventoryTask",
+    [SIM_EP_FEED_DOWNLOAD] = "getResultFile",
     [SIM_EP_API_OTHER] = "inventoryOther",
     [SIM_EP_TOKEN] = "token",
     [SIM_EP_AUTHORIZE] = "authorize",
@@ -19,11 +22,6 @@ static const char *const endpoint_names[SIM_EP__COUNT] = {
     [SIM_EP_CONTROL] = "control",
     [SIM_EP_OTHER] = "other",
 };
-
-const char *sim_stats_endpoint_name(enum sim_endpoint ep)
-{
-	return ep >= 0 && ep < SIM_EP__COUNT ? endpoint_names[ep] : "other";
-}
 
 void sim_stats_reset(struct sim_stats *s)
 {

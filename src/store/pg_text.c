@@ -4,6 +4,7 @@
  * lost), its rows copied out as text.
  */
 #include "pg.h"
+#include "store_backend.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -168,6 +168,9 @@ test('the rows', async () => {
   assert.equal(offers.status, 200);
   assert.ok(offers.body.total > 0);
   assert.equal((await call('GET', '/ebay/offers?limit=501')).status, 400);
+  const conds = await call('GET', '/ebay/conditions');
+  assert.equal(conds.status, 200);
+  assert.ok(conds.body.conditions.includes('NEW'));
 });
 
 test('eBay account linking, health and metrics', async () => {
