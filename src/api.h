@@ -18,6 +18,7 @@
 struct accounts;
 struct auth;
 struct runs;
+struct secret_key;
 struct sse_hub;
 struct sse_stream;
 struct storepool;
@@ -30,11 +31,13 @@ struct api {
 	struct runs *runs;
 	struct auth *auth;
 	struct sse_hub *hub;
-	struct accounts *accounts; /* eBay OAuth (account.h); NULL when not configured */
-	struct throttle *throttle; /* failed logins (throttle.h); NULL: none */
-	const char *metrics_token; /* /metrics needs it as Bearer; NULL: open */
-	long long token_ttl_s;	   /* lifetime of a login's token */
-	int cookie_secure;	   /* add "Secure" to the login cookie (behind HTTPS) */
+	struct accounts *accounts;    /* eBay OAuth (account.h); NULL when not configured */
+	struct throttle *throttle;    /* failed logins (throttle.h); NULL: none */
+	const char *metrics_token;    /* /metrics needs it as Bearer; NULL: open */
+	long long token_ttl_s;	      /* lifetime of a login's token */
+	int cookie_secure;	      /* add "Secure" to the login cookie (behind HTTPS) */
+	const struct secret_key *key; /* seals webhook secrets (webhook.h) */
+	int allow_private_webhooks;   /* serve --allow-private-webhooks */
 };
 
 struct api_req {
@@ -107,5 +110,18 @@ void api_oauth_status(struct api *api, const struct api_req *req, struct api_res
 /* GET /healthz, GET /metrics */
 void api_healthz(struct api *api, const struct api_req *req, struct api_res *res);
 void api_metrics(struct api *api, const struct api_req *req, struct api_res *res);
+/* POST /auth/keys, GET /auth/keys, DELETE /auth/keys/{id} (api_keys.c):
+ * the caller's API keys (apikey.h). */
+void api_keys_create(struct api *api, const struct api_req *req, struct api_res *res);
+void api_keys_list(struct api *api, const struct api_req *req, struct api_res *res);
+void api_keys_revoke(struct api *api, const struct api_req *req, struct api_res *res);
+/* /ebay/webhooks[/{id}], /ebay/webhooks/deliveries[/{id}/redeliver]
+ * (api_webhooks.c): the caller's webhook endpoints and deliveries. */
+void api_webhooks_create(struct api *api, const struct api_req *req, struct api_res *res);
+void api_webhooks_list(struct api *api, const struct api_req *req, struct api_res *res);
+void api_webhooks_update(struct api *api, const struct api_req *req, struct api_res *res);
+void api_webhooks_delete(struct api *api, const struct api_req *req, struct api_res *res);
+void api_webhooks_deliveries(struct api *api, const struct api_req *req, struct api_res *res);
+void api_webhooks_redeliver(struct api *api, const struct api_req *req, struct api_res *res);
 
 #endif

@@ -30,6 +30,8 @@ static const struct cmd commands[] = {
     {"user", cmd_user, "add and list users, set their eBay tokens"},
     {"token", cmd_token, "print a login token (JWT) for a user, for scripts"},
     {"account", cmd_account, "link users' eBay accounts (OAuth) and show when tokens expire"},
+    {"apikey", cmd_apikey, "create, list and revoke API keys for scripts"},
+    {"webhook", cmd_webhook, "add, list and remove webhook endpoints"},
 };
 
 static void usage(FILE *out)

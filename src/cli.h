@@ -64,5 +64,9 @@ int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 /* `ebaysync account`: link an eBay account, set a refresh token, status. */
 int cmd_account(int argc, char **argv);
+/* `ebaysync apikey`: API keys for scripts (cmd_apikey.c). */
+int cmd_apikey(int argc, char **argv);
+/* `ebaysync webhook`: webhook endpoints (cmd_webhook.c). */
+int cmd_webhook(int argc, char **argv);
 
 #endif

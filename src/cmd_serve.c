@@ -32,6 +32,7 @@
 #include "storepool.h"
 #include "throttle.h"
 #include "timeutil.h"
+#include "webhook_send.h"
 #include "users.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -43,7 +44,8 @@ struct serve_opts {
 	const char *demo_user, *demo_token;
 	long long token_ttl, heartbeat_s;
 	long conns, per_addr, streams, user_streams, login_threads; /* limits; 0: default */
-	int concurrency, threads, cookie_secure, quiet;
+	int concurrency, threads, cookie_secure, quiet, allow_private_webhooks;
+	long long webhook_retry_ms;
 	double max_rps;
 };
 
@@ -73,6 +75,9 @@ static void usage(FILE *f)
 	    "  --demo-user NAME:PASSWORD  create or update this user at start\n"
 	    "  --demo-ebay-token T    and set their eBay token (for demos and tests)\n"
 	    "  --quiet                do not print run starts and ends\n"
+	    "  --allow-private-webhooks  let webhooks reach loopback, private and link-local\n"
+	    "                         addresses (refused by default)\n"
+	    "  --webhook-retry-ms MS  first webhook retry delay, then x4 each (30000)\n"
 	    "\n"
 	    "Secrets: EBAYSYNC_JWT_SECRET (or the key file jwt.key) signs logins;\n"
 	    "EBAYSYNC_SECRET_KEY (or secret.key) seals users' eBay tokens. The key files\n"
@@ -161,6 +166,14 @@ static int apply_opt(int c, struct serve_opts *o)
 	case 'q':
 		o->quiet = 1;
 		return 0;
+	case 'W':
+		o->allow_private_webhooks = 1;
+		return 0;
+	case 'w':
+		if (cli_parse_long("--webhook-retry-ms", optarg, 10, 3600000, &n))
+			return 2;
+		o->webhook_retry_ms = n;
+		return 0;
 	case 1000:
 	case 1001:
 	case 1002:
@@ -204,6 +217,8 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	    {"demo-user", required_argument, NULL, 'u'},
 	    {"demo-ebay-token", required_argument, NULL, 'k'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"allow-private-webhooks", no_argument, NULL, 'W'},
+	    {"webhook-retry-ms", required_argument, NULL, 'w'},
 	    {"max-connections", required_argument, NULL, 1000},
 	    {"max-connections-per-address", required_argument, NULL, 1001},
 	    {"max-streams", required_argument, NULL, 1002},
@@ -255,6 +270,7 @@ struct serve_state {
 	struct runs *runs;
 	struct accounts *accounts; /* NULL when eBay OAuth is not configured */
 	struct sse_hub *hub;
+	struct webhook_sender *webhooks;
 	struct throttle *throttle;
 	struct api api;
 	struct server *server;
@@ -328,6 +344,14 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	st->api.token_ttl_s = o->token_ttl;
 	st->api.metrics_token = cli_env("EBAYSYNC_METRICS_TOKEN", NULL);
 	st->api.cookie_secure = o->cookie_secure;
+	st->api.key = &st->key;
+	st->api.allow_private_webhooks = o->allow_private_webhooks;
+	st->webhooks = webhook_sender_start(&(struct webhook_sender_config){
+	    .pool = st->pool,
+	    .key = &st->key,
+	    .allow_private = o->allow_private_webhooks,
+	    .retry_base_ms = o->webhook_retry_ms,
+	});
 	memset(&sc, 0, sizeof(sc));
 	sc.listen = o->listen;
 	sc.threads = (unsigned)o->threads;
@@ -348,6 +372,7 @@ static void teardown(struct serve_state *st)
 		fprintf(stderr, "ebaysync serve: exiting with runs still going\n");
 		return;
 	}
+	webhook_sender_stop(st->webhooks);
 	if (st->hub)
 		sse_hub_shutdown(st->hub);
 	server_stop(st->server);

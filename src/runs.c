@@ -30,6 +30,7 @@
 #include "store.h"
 #include "storepool.h"
 #include "timeutil.h"
+#include "webhook.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -345,6 +346,7 @@ static void *run_thread(void *arg)
 
 	/* The run's own log says how it ended (on_event prints it). */
 	sync_run_execute(e->run);
+	webhook_run_finished(r->pool, e->user, e->id); /* queued; sent by webhook_send.c */
 	pthread_mutex_lock(&e->token_mu);
 	secret_free(e->token);
 	e->token = NULL;

@@ -22,9 +22,11 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "apikey.h"
 #include "auth.h"
 #include "embed.h"
 #include "metrics.h"
+#include "openapi.h"
 #include "netaddr.h"
 #include "request.h"
 #include "sse.h"
@@ -94,7 +96,27 @@ static const struct route routes[] = {
     {"GET", "/ebay/oauth/status", api_oauth_status, ROUTE_USER},
     {"GET", "/healthz", api_healthz, ROUTE_PUBLIC},
     {"GET", "/metrics", api_metrics, ROUTE_PUBLIC},
+    {"GET", "/openapi.json", api_openapi, ROUTE_PUBLIC},
+    {"POST", "/auth/keys", api_keys_create, ROUTE_USER},
+    {"GET", "/auth/keys", api_keys_list, ROUTE_USER},
+    {"DELETE", "/auth/keys/{}", api_keys_revoke, ROUTE_USER},
+    {"POST", "/ebay/webhooks", api_webhooks_create, ROUTE_USER},
+    {"GET", "/ebay/webhooks", api_webhooks_list, ROUTE_USER},
+    {"PATCH", "/ebay/webhooks/{}", api_webhooks_update, ROUTE_USER},
+    {"DELETE", "/ebay/webhooks/{}", api_webhooks_delete, ROUTE_USER},
+    {"GET", "/ebay/webhooks/deliveries", api_webhooks_deliveries, ROUTE_USER},
+    {"POST", "/ebay/webhooks/deliveries/{}/redeliver", api_webhooks_redeliver, ROUTE_USER},
 };
+
+int server_route(size_t i, const char **method, const char **pattern, int *needs_user)
+{
+	if (i >= sizeof(routes) / sizeof(routes[0]))
+		return 0;
+	*method = routes[i].method;
+	*pattern = routes[i].pattern;
+	*needs_user = routes[i].auth == ROUTE_USER;
+	return 1;
+}
 
 /* Does pattern match the segments? *param receives the "{}" segment. */
 static int match(const char *pattern, const struct request_target *t, const char **param)
@@ -456,11 +478,55 @@ static int revoked(struct server *srv, const char *jti, struct buf *why)
 	return err == ERR_OK ? 1 : err == ERR_NOTFOUND ? 0 : -1;
 }
 
+/*
+ * Authenticates an API key (apikey.h) for r's route and method: the key's
+ * user; else answers 401 (unknown, revoked or expired key), 403 (a key
+ * whose scope does not allow the call, or a key managing keys) or 503
+ * itself.
+ */
+static char *authenticate_key(struct server *srv, struct MHD_Connection *c, struct conn_req *r,
+			      const char *method, struct buf *why, enum MHD_Result *rc)
+{
+	struct store *s = storepool_get(srv->api->pool, why);
+	char *user = NULL, *scope = NULL;
+	enum error err = ERR_DB;
+	int forbidden = 0;
+
+	if (s) {
+		err = apikey_verify(s, r->token, timeutil_wall_ms(), &user, &scope, why);
+		storepool_put(srv->api->pool, s, err == ERR_DB);
+	}
+	if (!err && !strncmp(r->route->pattern, "/auth/keys", 10)) {
+		buf_adds(why, "API keys cannot manage API keys: log in (POST /auth/login) or use "
+			      "`ebaysync apikey`");
+		forbidden = 1;
+	} else if (!err && !apikey_scope_allows(scope, method)) {
+		buf_addf(why,
+			 "this API key has scope '%s': it can read the mirror, runs and "
+			 "events, but not %s %s; make a key with scope 'sync' for that",
+			 scope, method, r->route->pattern);
+		forbidden = 1;
+	}
+	if (forbidden)
+		*rc = send_error(c, 403, "forbidden", buf_str(why), NULL, NULL);
+	else if (err == ERR_AUTH)
+		*rc = send_error(c, 401, "unauthorized", buf_str(why), "WWW-Authenticate",
+				 "Bearer realm=\"ebaysync\", error=\"invalid_token\"");
+	else if (err)
+		*rc = send_error(c, 503, "unavailable", buf_str(why), NULL, NULL);
+	if (err || forbidden) {
+		free(user);
+		user = NULL;
+	}
+	free(scope);
+	return user;
+}
+
 /* Authenticates the caller of a ROUTE_USER route with r->token: a valid
- * token that logout has not revoked. Answers 401 (503 when the database
- * cannot tell) itself. */
-static char *authenticate(struct server *srv, struct MHD_Connection *c, struct conn_req *r, int bad,
-			  struct buf *why, enum MHD_Result *rc)
+ * token that logout has not revoked, or an API key. Answers 401 (503 when
+ * the database cannot tell) itself. */
+static char *authenticate(struct server *srv, struct MHD_Connection *c, struct conn_req *r,
+			  const char *method, int bad, struct buf *why, enum MHD_Result *rc)
 {
 	struct auth_claims claims;
 	char *user = NULL;
@@ -470,6 +536,8 @@ static char *authenticate(struct server *srv, struct MHD_Connection *c, struct c
 	if (!r->token && !bad)
 		buf_adds(why, "missing credentials: send 'Authorization: Bearer <token>' with a "
 			      "token from POST /auth/login or `ebaysync token`");
+	if (r->token && apikey_is_key(r->token))
+		return authenticate_key(srv, c, r, method, why, rc);
 	if (r->token &&
 	    !auth_verify_claims(srv->api->auth, r->token, timeutil_wall_ms() / 1000, &claims, why))
 		gone = revoked(srv, claims.jti, why);
@@ -560,7 +628,7 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, st
 		return send_res(c, &r->res);
 	r->token = presented_token(c, is_get(method) || r->route->fn == api_logout, &bad, &why);
 	if (r->route->auth == ROUTE_USER) {
-		r->user = authenticate(srv, c, r, bad, &why, &rc);
+		r->user = authenticate(srv, c, r, method, bad, &why, &rc);
 		if (!r->user)
 			goto out;
 	}

@@ -59,4 +59,12 @@ void server_quiesce(struct server *s);
  * streams must have been ended first (sse_hub_shutdown). */
 void server_stop(struct server *s);
 
+/*
+ * The routing table, for the check that docs/openapi.json describes every
+ * route: the i-th route's method and pattern ("{}" stands for one path
+ * segment) and whether it needs an authenticated caller. Returns 0 past
+ * the end.
+ */
+int server_route(size_t i, const char **method, const char **pattern, int *needs_user);
+
 #endif

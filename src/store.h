@@ -209,4 +209,109 @@ enum error store_user_get(struct store *s, const char *id, struct user_row *out)
 /* Every user, by id; release each, then free the array. */
 enum error store_user_list(struct store *s, struct user_row **out, size_t *n);
 
+/* ---- API keys and webhooks (written once for both backends: portable.c) --- */
+
+struct apikey_row {
+	char *id; /* public: names the key in lists and revocations */
+	char *user_id;
+	char *name;	/* the user's label */
+	char *scope;	/* "read" or "sync" */
+	char *key_hash; /* hex SHA-256 of the key; the key itself is never stored */
+	char *prefix;	/* the key's first characters, to tell keys apart */
+	long long created_ms, last_used_ms, expires_ms, revoked_ms; /* 0: never */
+};
+
+void apikey_row_release(struct apikey_row *k);
+
+struct webhook_row {
+	char *id;
+	char *user_id;
+	char *url;
+	char *events; /* comma-separated event names, e.g. "run.finished" */
+	int enabled;
+	char *secret; /* sealed (secret.h) */
+	long long created_ms;
+};
+
+void webhook_row_release(struct webhook_row *w);
+
+#define STORE_DELIVERY_PENDING	 "pending"
+#define STORE_DELIVERY_DELIVERED "delivered"
+#define STORE_DELIVERY_FAILED	 "failed"
+
+struct delivery_row {
+	char *id;
+	char *webhook_id;
+	char *user_id;
+	char *event;   /* e.g. "run.finished" */
+	char *payload; /* the JSON body POSTed */
+	char *status;  /* one of STORE_DELIVERY_* */
+	long long attempts;
+	long long created_ms, next_attempt_ms, last_attempt_ms; /* 0: never */
+	long long last_http_status;				/* 0: no answer */
+	char *last_error;					/* NULL: none */
+};
+
+void delivery_row_release(struct delivery_row *d);
+
+/* Rows of text that exec_text answers: cells[row * n_cols + col], NULL for
+ * SQL NULL; changed is the number of rows an UPDATE or DELETE touched. */
+struct store_rows {
+	size_t n_rows, n_cols;
+	char **cells;
+	long long changed;
+};
+
+void store_rows_release(struct store_rows *r);
+
+/*
+ * API keys (apikey.h has the logic). apikey_insert: ERR_CONFLICT for a
+ * duplicate id or hash. apikey_find: the key whose hash is key_hash,
+ * whatever its state (ERR_NOTFOUND when none). apikey_list: the user's keys,
+ * newest first (free each, then the array). apikey_revoke: sets revoked_ms
+ * of the user's key id (ERR_NOTFOUND when the user has no such key;
+ * revoking twice keeps the first time). apikey_touch: sets last_used_ms.
+ */
+enum error store_apikey_insert(struct store *s, const struct apikey_row *k);
+enum error store_apikey_find(struct store *s, const char *key_hash, struct apikey_row *out);
+enum error store_apikey_list(struct store *s, const char *user_id, struct apikey_row **out,
+			     size_t *n);
+enum error store_apikey_revoke(struct store *s, const char *user_id, const char *id,
+			       long long now_ms);
+enum error store_apikey_touch(struct store *s, const char *id, long long now_ms);
+
+/*
+ * Webhooks (webhook.h). webhook_list: the user's endpoints, oldest first.
+ * webhook_set_enabled and webhook_delete: ERR_NOTFOUND when the user has
+ * no such endpoint; deleting one deletes its deliveries.
+ */
+enum error store_webhook_insert(struct store *s, const struct webhook_row *w);
+enum error store_webhook_list(struct store *s, const char *user_id, struct webhook_row **out,
+			      size_t *n);
+enum error store_webhook_set_enabled(struct store *s, const char *user_id, const char *id,
+				     int enabled);
+enum error store_webhook_delete(struct store *s, const char *user_id, const char *id);
+
+/*
+ * Deliveries. delivery_due: pending deliveries whose next attempt is at or
+ * before now_ms, oldest first, at most limit. delivery_claim: moves a due
+ * delivery's next attempt to lease_until_ms and counts an attempt, unless
+ * another process did first (its attempts is no longer d->attempts):
+ * ERR_CONFLICT then. delivery_finish: records the outcome of the claimed
+ * attempt (status, next_attempt_ms, last_* of d). delivery_list: a user's
+ * deliveries (of one endpoint, or all when webhook_id is NULL), newest
+ * first, at most limit. delivery_redeliver: makes the user's delivery id
+ * pending again at now_ms (ERR_NOTFOUND when none).
+ */
+enum error store_delivery_insert(struct store *s, const struct delivery_row *d);
+enum error store_delivery_due(struct store *s, long long now_ms, long long limit,
+			      struct delivery_row **out, size_t *n);
+enum error store_delivery_claim(struct store *s, const struct delivery_row *d, long long now_ms,
+				long long lease_until_ms);
+enum error store_delivery_finish(struct store *s, const struct delivery_row *d);
+enum error store_delivery_list(struct store *s, const char *user_id, const char *webhook_id,
+			       long long limit, struct delivery_row **out, size_t *n);
+enum error store_delivery_redeliver(struct store *s, const char *user_id, const char *id,
+				    long long now_ms);
+
 #endif

@@ -1341,4 +1341,5 @@ const struct store_ops store_pg_ops = {
     .user_put = pg_user_put,
     .user_get = pg_user_get,
     .user_list = pg_user_list,
+    .exec_text = store_pg_exec_text,
 };

@@ -117,6 +117,10 @@ enum error store_pg_list_offers(struct store *s, const struct store_query *q, js
 enum error store_pg_count_unseen(struct store *s, const char *user_id, const char *table,
 				 const char *run_id, long long *count);
 
+/* exec_text (store/pg_text.c): one statement, results as text. */
+enum error store_pg_exec_text(struct store *s, const char *sql, int n, const char *const *values,
+			      struct store_rows *out);
+
 /* write_batch (store/pg_write.c). */
 enum error store_pg_write_batch(struct store *s, const char *user_id, const char *run_id,
 				const struct item_row *items, size_t n_items,

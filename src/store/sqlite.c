@@ -1416,6 +1416,48 @@ static enum error sqlite_user_list(struct store *s, struct user_row **out, size_
 	return err;
 }
 
+/* ---- text statements (for portable.c) ------------------------------------ */
+
+static enum error sqlite_exec_text(struct store *s, const char *sql, int n,
+				   const char *const *values, struct store_rows *out)
+{
+	char *text = xstrdup(sql), *c;
+	sqlite3_stmt *st = NULL;
+	enum error err = ERR_OK;
+	size_t cap = 0, col;
+	int i, rc;
+
+	/* $N (PostgreSQL) and ?N (SQLite) number parameters alike. */
+	for (c = text; *c; c++)
+		if (c[0] == '$' && c[1] >= '0' && c[1] <= '9')
+			c[0] = '?';
+	if (sqlite3_prepare_v2(db_of(s), text, -1, &st, NULL) != SQLITE_OK) {
+		err = db_fail(s, "cannot prepare '%.80s'", sql);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		bind_text(st, i + 1, values[i]);
+	out->n_cols = (size_t)sqlite3_column_count(st);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((out->n_rows + 1) * out->n_cols > cap) {
+			cap = cap ? cap * 2 : 16 * (out->n_cols ? out->n_cols : 1);
+			out->cells = xrealloc(out->cells, cap * sizeof(*out->cells));
+		}
+		for (col = 0; col < out->n_cols; col++)
+			out->cells[out->n_rows * out->n_cols + col] = col_text(st, (int)col);
+		out->n_rows++;
+	}
+	if (rc != SQLITE_DONE) {
+		err = db_fail(s, "cannot run '%.80s'", sql);
+		goto out;
+	}
+	out->changed = sqlite3_changes(db_of(s));
+out:
+	sqlite3_finalize(st);
+	free(text);
+	return err;
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -1444,4 +1486,5 @@ const struct store_ops store_sqlite_ops = {
     .user_put = sqlite_user_put,
     .user_get = sqlite_user_get,
     .user_list = sqlite_user_list,
+    .exec_text = sqlite_exec_text,
 };

@@ -89,6 +89,14 @@ struct store_ops {
 
 	enum error (*token_revoke)(struct store *s, const char *jti, long long expires_ms);
 	enum error (*token_revoked)(struct store *s, const char *jti);
+
+	/* One statement whose text both backends accept, with parameters $1,
+	 * $2 ... given as text (NULL: SQL NULL); every result column comes
+	 * back as text. Only store/portable.c calls it, for the operations it
+	 * writes once for both backends (API keys, webhooks). ERR_CONFLICT for
+	 * a duplicate key. */
+	enum error (*exec_text)(struct store *s, const char *sql, int n, const char *const *values,
+				struct store_rows *out);
 };
 
 /* What every backend shares; the backend's own state hangs off priv. */

@@ -344,6 +344,33 @@ static void newest_run(const char *db, const char *user, struct run_row *out)
 	store_close(s);
 }
 
+/* Waits (up to 60 s) until user's newest run has stored at least min rows:
+ * a test that interrupts a run midway interrupts it after it has done
+ * something, however slow the machine is. */
+static void wait_stored(const char *db, const char *user, long long min)
+{
+	long long deadline = timeutil_mono_ms() + 60000, stored = -1;
+
+	while (timeutil_mono_ms() < deadline) {
+		struct store *s = NULL;
+		struct run_row *runs = NULL;
+		size_t n = 0;
+		long long total = 0;
+
+		if (store_open(db, &s, NULL) == ERR_OK &&
+		    store_run_list(s, user, 1, 0, &runs, &n, &total) == ERR_OK && n == 1)
+			stored = runs[0].stored;
+		while (n)
+			run_row_release(&runs[--n]);
+		free(runs);
+		store_close(s);
+		if (stored >= min)
+			return;
+		timeutil_sleep_ms(50);
+	}
+	fail_msg("the run of %s stored %lld rows in 60 s, not %lld", user, stored, min);
+}
+
 static long long catalog_offer_count(json_t *cat)
 {
 	long long n = 0;
@@ -518,6 +545,7 @@ static void test_cancel_midway(void **state)
 		pid_t pid = spawn_sync(&e, e.urls[b], "dave", "offers", NULL);
 
 		timeutil_sleep_ms(2500);
+		wait_stored(e.urls[b], "dave", 1);
 		kill(pid, SIGINT);
 		waitpid(pid, &status, 0);
 		assert_true(WIFEXITED(status));
@@ -733,8 +761,8 @@ static void test_failures_recorded_then_retried(void **state)
 	testutil_stop(&e.sim, 0);
 }
 
-/* Starts `ebaysync sync KIND`, interrupts it with SIGINT after ms, and
- * returns its exit code. */
+/* Starts `ebaysync sync KIND`, interrupts it with SIGINT after ms and once
+ * it has stored something, and returns its exit code. */
 static int run_and_interrupt(struct env *e, const char *db, const char *user, const char *kind,
 			     long long ms)
 {
@@ -742,6 +770,7 @@ static int run_and_interrupt(struct env *e, const char *db, const char *user, co
 	int status;
 
 	timeutil_sleep_ms(ms);
+	wait_stored(db, user, 1);
 	kill(pid, SIGINT);
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
