@@ -257,6 +257,13 @@ static enum error setup(struct sync_run *r)
 		sync_fail(r, err, "cannot mark stale runs interrupted: %s", store_errmsg(r->store));
 		goto out;
 	}
+	/* One that died on this host a moment ago (kill -9) left a fresh
+	 * heartbeat: its pid tells it is gone. */
+	err = sync_interrupt_dead_owners(r->store, r->owner, r->user_id, NULL, &msg);
+	if (err) {
+		sync_fail(r, err, "%s", buf_str(&msg));
+		goto out;
+	}
 	sync_run_fill_row(r, &row);
 	row.started_ms = timeutil_wall_ms();
 	err = store_run_insert(r->store, &row);

@@ -26,6 +26,9 @@
 #define PROGRESS_MS	       2000
 #define FAILED_NAMED_MAX       20
 #define CURSOR_NAME	       "offers_position" /* in ebay_sync_cursors: where to resume */
+/* Pages of one SKU's offers in a row that bring none, yet link to another:
+ * past this, the SKU fails rather than paging on. */
+#define IDLE_PAGES 3
 
 struct step2 {
 	struct sync_run *r;
@@ -38,6 +41,7 @@ struct step2 {
 	json_t *pending_failures; /* set: SKUs that failed in earlier runs */
 	json_t *failed;		  /* array: SKUs that failed in this run */
 	long long vanished;
+	int warned;	  /* a page field was reported ignored */
 	enum error fatal; /* an error that ends the run (auth) */
 	/* the batch being filled */
 	struct item_row *items;
@@ -54,6 +58,7 @@ struct job {
 	char *sku;
 	json_t *offers; /* offers gathered over the SKU's pages */
 	struct ebay_pager pager;
+	int idle; /* pages in a row without an offer */
 };
 
 static void job_free(struct job *j)
@@ -96,9 +101,23 @@ static size_t add_to_batch(struct step2 *s, struct job *j)
 	{
 		buf_reset(&why);
 		buf_reset(&warn);
-		if (mapping_offer_from_json(o, &s->offers[s->n_offers], &warn, &why)) {
+		struct offer_row *row = &s->offers[s->n_offers];
+
+		if (mapping_offer_from_json(o, row, &warn, &why)) {
 			sync_emit(s->r, EVENT_WARNING, "⚠ SKU %s: skipping an offer: %s", j->sku,
 				  buf_str(&why));
+			continue;
+		}
+		/* getOffers was asked for this SKU: an offer of another one is
+		 * not eBay's answer to the question, and would change that
+		 * SKU's rows. */
+		if (!row->sku) {
+			row->sku = xstrdup(j->sku);
+		} else if (strcmp(row->sku, j->sku)) {
+			sync_emit(s->r, EVENT_WARNING,
+				  "⚠ SKU %s: skipping an offer: offer %s is for SKU %s, not %s",
+				  j->sku, row->offer_id, row->sku, j->sku);
+			offer_row_release(row);
 			continue;
 		}
 		if (warn.len)
@@ -183,6 +202,23 @@ static void sku_done(void *ctx, const struct ebay_response *resp)
 			bad.err = ERR_PARSE;
 			snprintf(bad.message, sizeof(bad.message), "malformed offers page: %s",
 				 buf_str(&why));
+			record_failure(s, j, &bad);
+			goto out;
+		}
+		if (pg.warning[0] && !s->warned) {
+			s->warned = 1;
+			sync_emit(r, EVENT_WARNING, "⚠ offers page of SKU %s: %s", j->sku,
+				  pg.warning);
+		}
+		j->idle = json_array_size(pg.records) ? 0 : j->idle + 1;
+		if (next && j->idle >= IDLE_PAGES) {
+			struct ebay_response bad = *resp;
+
+			bad.err = ERR_PARSE;
+			snprintf(bad.message, sizeof(bad.message),
+				 "%d offers pages in a row brought no offer, yet linked on",
+				 j->idle);
+			free(next);
 			record_failure(s, j, &bad);
 			goto out;
 		}

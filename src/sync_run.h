@@ -83,6 +83,25 @@ enum error sync_run_result(const struct sync_run *r);
 /* Fresh run id for kind, "<kind>_<epoch seconds>_<6 random hex>" (malloc'd). */
 char *sync_new_run_id(enum sync_kind k);
 
+/*
+ * Who runs a run: its owner, "host:pid", recorded on its sync_runs row.
+ * sync_owner_here() is this process's (malloc'd). sync_owner_is_dead() is
+ * 1 when owner names a process of the same host as mine (another one) that
+ * is gone, which is known at once, without waiting for its heartbeat to
+ * grow stale.
+ */
+char *sync_owner_here(void);
+int sync_owner_is_dead(const char *mine, const char *owner);
+
+/*
+ * Marks interrupted the 'running' runs of user whose owner is a process of
+ * this host (mine's) that is gone: after a kill -9 or a crash, the next run
+ * of that kind starts at once. Adds to *count (if given) how many; on
+ * failure says why in why.
+ */
+enum error sync_interrupt_dead_owners(struct store *s, const char *mine, const char *user,
+				      long long *count, struct buf *why);
+
 /* Below: the engine's own (sync*.c). */
 
 struct mark;

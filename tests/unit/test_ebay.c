@@ -1784,10 +1784,6 @@ static void test_parse_page_rejects_wrong_shapes(void **state)
 	    {"{\"offers\":[],\"total\":\"12abc\"}",
 	     "page field 'total' is not a whole number: \"12abc\""},
 	    {"{\"offers\":[],\"total\":-1}", "page field 'total' is a number, not a whole number"},
-	    {"{\"offers\":[],\"limit\":true}",
-	     "page field 'limit' is a boolean, not a whole number"},
-	    {"{\"offers\":[],\"limit\":1.5}", "page field 'limit' is a number, not a whole number"},
-	    {"{\"offers\":[],\"size\":[]}", "page field 'size' is an array, not a whole number"},
 	    {"{\"offers\":[],\"total\":\"\"}", "page field 'total' is not a whole number: \"\""},
 	    {"{\"offers\":[],\"total\":\"99999999999999999999\"}",
 	     "page field 'total' is not a whole number: \"99999999999999999999\""},
@@ -1815,7 +1811,7 @@ static void test_parse_page_rejects_wrong_shapes(void **state)
 
 static struct ebay_page page_of(const char *next, long long total, long long limit)
 {
-	struct ebay_page pg = {NULL, next, total, limit};
+	struct ebay_page pg = {.next = next, .total = total, .limit = limit};
 
 	return pg;
 }
