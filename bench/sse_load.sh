@@ -35,11 +35,12 @@ export EBAYSYNC_JWT_SECRET=bench-secret-bench-secret-bench-secret-0
 export EBAYSYNC_SECRET_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 ./build/ebaysync serve --listen 127.0.0.1:0 --db "$work/serve.db" --api-base "$sim" --env simulator \
   --demo-user bench:bench-password --demo-ebay-token t --concurrency 8 --max-rps 5000 --quiet \
+  --max-streams-per-user 1000 --max-connections-per-address 1000 \
   >"$work/serve.log" 2>&1 &
 pids+=($!)
 serve_pid=$!
 srv=$(wait_listen "$work/serve.log")
-tok=$(curl -s -X POST "$srv/auth/login" -d '{"username":"bench","password":"bench-password"}' | jq -r .token)
+tok=$(curl -s -X POST "$srv/auth/login" -H 'Content-Type: application/json' -d '{"username":"bench","password":"bench-password"}' | jq -r .token)
 auth="Authorization: Bearer $tok"
 
 cpu_ms() { awk '{print ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"'}' "/proc/$serve_pid/stat"; }

@@ -21,6 +21,7 @@
 #include "store.h"
 #include "storepool.h"
 #include "sync.h"
+#include "throttle.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -61,9 +62,62 @@ void api_res_json(struct api_res *res, unsigned status, json_t *j)
 	res->content_type = NULL;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no
+ * overlong forms, no surrogates, nothing past U+10FFFF), or 0. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+/*
+ * text as valid UTF-8, each byte that starts no well-formed sequence
+ * replaced by U+FFFD: messages echo what the client sent, and JSON can
+ * carry only valid text. Returns a malloc'd string.
+ */
+static char *utf8_clean(const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	struct buf out = BUF_INIT;
+	size_t n;
+
+	while (*p) {
+		n = utf8_seq(p);
+		if (n) {
+			buf_add(&out, p, n);
+			p += n;
+		} else {
+			buf_adds(&out, "\xef\xbf\xbd");
+			p++;
+		}
+	}
+	return buf_detach(&out, NULL);
+}
+
 static json_t *error_json(const char *code, const char *message)
 {
-	return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+	char *m = utf8_clean(message);
+	json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", m);
+
+	free(m);
+	return j;
 }
 
 void api_res_error(struct api_res *res, unsigned status, const char *code, const char *fmt, ...)
@@ -189,7 +243,7 @@ void api_login(struct api *api, const struct api_req *req, struct api_res *res)
 	struct user_row u;
 	struct store *s = NULL;
 	enum error err = ERR_OK;
-	char *token = NULL, *set, iso[32];
+	char *token = NULL, *set, iso[32], *ukey = NULL, *akey = NULL;
 	long long exp;
 
 	memset(&u, 0, sizeof(u));
@@ -206,6 +260,23 @@ void api_login(struct api *api, const struct api_req *req, struct api_res *res)
 			      "body must be {\"username\": string, \"password\": string}");
 		goto out;
 	}
+	ukey = xasprintf("user:%s", name);
+	akey = xasprintf("addr:%s", req->client ? req->client : "");
+	if (api->throttle) {
+		long long now = timeutil_mono_ms(), wu = throttle_wait_ms(api->throttle, ukey, now),
+			  wa = throttle_wait_ms(api->throttle, akey, now), wait = wu > wa ? wu : wa;
+		char after[24];
+
+		if (wait > 0) {
+			/* No hash: a guesser costs us nothing while locked out. */
+			snprintf(after, sizeof(after), "%lld", (wait + 999) / 1000);
+			api_res_error(res, 429, "too_many_requests",
+				      "too many failed logins for this %s: try again in %s s",
+				      wu >= wa ? "user" : "address", after);
+			api_res_header(res, "Retry-After", after);
+			goto out;
+		}
+	}
 	s = get_store(api, res);
 	if (!s)
 		goto out;
@@ -217,7 +288,15 @@ void api_login(struct api *api, const struct api_req *req, struct api_res *res)
 	/* An unknown user costs the same hashing time as a wrong password. */
 	if (auth_check_password(api->auth, password, err ? NULL : u.password_hash) != ERR_OK) {
 		api_res_error(res, 401, "unauthorized", "wrong username or password");
+		if (api->throttle) {
+			throttle_fail(api->throttle, ukey, timeutil_mono_ms());
+			throttle_fail(api->throttle, akey, timeutil_mono_ms());
+		}
 		goto out;
+	}
+	if (api->throttle) {
+		throttle_reset(api->throttle, ukey);
+		throttle_reset(api->throttle, akey);
 	}
 	err =
 	    auth_issue(api->auth, name, api->token_ttl_s, timeutil_wall_ms() / 1000, &token, &exp);
@@ -239,14 +318,40 @@ out:
 	json_decref(body);
 	buf_release(&why);
 	free(token);
+	free(ukey);
+	free(akey);
 }
 
 void api_logout(struct api *api, const struct api_req *req, struct api_res *res)
 {
+	struct auth_claims c;
+	struct buf why = BUF_INIT;
+	struct store *s = NULL;
 	char *set = cookie(api, "", 0);
+	enum error err = ERR_OK;
 
+	/* A token that does not verify ends by itself (or never began): only
+	 * a valid one needs revoking, until its exp. */
+	memset(&c, 0, sizeof(c));
+	if (req->token &&
+	    !auth_verify_claims(api->auth, req->token, timeutil_wall_ms() / 1000, &c, &why)) {
+		s = get_store(api, res);
+		if (!s)
+			goto out;
+		err = store_token_revoke(s, c.jti, c.exp * 1000);
+		if (err) {
+			api_res_error(res, 500, "internal", "cannot revoke the token: %s",
+				      store_errmsg(s));
+			goto out;
+		}
+	}
 	api_res_json(res, 200, json_pack("{s:s}", "status", "logged_out"));
+out:
 	api_res_header(res, "Set-Cookie", set);
+	if (s)
+		put_store(api, s, err);
+	auth_claims_release(&c);
+	buf_release(&why);
 	free(set);
 }
 
@@ -407,6 +512,16 @@ void api_sync_skus(struct api *api, const struct api_req *req, struct api_res *r
 	sync_start(api, req, res, SYNC_SKUS, "SKU sync started in background");
 }
 
+/* The client names an event the run has not sent (a made-up id, or one of
+ * another run): nothing could ever follow it. */
+static void past_last(struct api_res *res, long long after, const char *id, long long last)
+{
+	api_res_error(res, 400, "bad_request",
+		      "Last-Event-ID %lld is past the last event of run '%s' (%lld): reconnect "
+		      "without it to read the run from its start",
+		      after, id, last);
+}
+
 void api_events(struct api *api, const struct api_req *req, struct api_res *res)
 {
 	const char *id = req->param, *text = req->last_event_id;
@@ -414,8 +529,8 @@ void api_events(struct api *api, const struct api_req *req, struct api_res *res)
 	struct run_row row;
 	struct event_row *rows = NULL;
 	struct store *s;
-	long long after;
-	size_t n = 0;
+	long long after, last;
+	size_t n = 0, i;
 	enum error err;
 	int finished = 0;
 
@@ -432,11 +547,15 @@ void api_events(struct api *api, const struct api_req *req, struct api_res *res)
 	}
 	e = runs_acquire(api->runs, req->user, id);
 	if (e) {
+		last = runlog_last_seq(runs_entry_log(e), &finished);
 		/* A finished run with nothing after the client's id: 204 tells
 		 * EventSource to stop reconnecting. */
-		if (runlog_last_seq(runs_entry_log(e), &finished) <= after && finished) {
+		if (last < after || (last == after && finished)) {
 			runs_entry_release(e);
-			res->status = 204;
+			if (last < after)
+				past_last(res, after, id, last);
+			else
+				res->status = 204;
 			return;
 		}
 	} else {
@@ -445,24 +564,35 @@ void api_events(struct api *api, const struct api_req *req, struct api_res *res)
 			return;
 		memset(&row, 0, sizeof(row));
 		err = store_run_get(s, req->user, id, &row);
-		if (!err && strcmp(row.status, STORE_RUN_RUNNING)) {
-			err = store_events_list(s, id, after, 1, &rows, &n);
-			if (!err && n == 0)
-				res->status = 204;
-			if (n)
-				event_row_release(&rows[0]);
-			free(rows);
-		}
+		/* The event the client names, and whether one follows it. */
+		if (!err)
+			err = store_events_list(s, id, after > 0 ? after - 1 : 0, 2, &rows, &n);
+		if (!err && after > 0 && (n == 0 || rows[0].seq != after))
+			past_last(res, after, id, n ? rows[n - 1].seq : 0);
+		else if (!err && strcmp(row.status, STORE_RUN_RUNNING) &&
+			 n == (after > 0 ? 1u : 0u))
+			res->status = 204;
+		for (i = 0; i < n; i++)
+			event_row_release(&rows[i]);
+		free(rows);
 		if (err == ERR_NOTFOUND)
 			no_run(res, id);
 		else if (err)
 			db_error(res, s, err);
 		run_row_release(&row);
 		put_store(api, s, err);
-		if (err || res->status == 204)
+		if (err || res->status == 400 || res->status == 204)
 			return;
 	}
 	res->stream = sse_stream_new(api->hub, req->user, id, e, after);
+	if (!res->stream) {
+		api_res_error(res, 503, "unavailable",
+			      "too many event streams are open; follow the run with GET "
+			      "/ebay/sync/runs/%s or try again later",
+			      id);
+		api_res_header(res, "Retry-After", SSE_RETRY_AFTER_S);
+		return;
+	}
 	res->status = 200;
 	res->content_type = "text/event-stream";
 }

@@ -22,6 +22,7 @@ struct sse_hub;
 struct sse_stream;
 struct storepool;
 struct run_row;
+struct throttle;
 
 /* What the handlers share; owned by the caller of server_start(). */
 struct api {
@@ -30,6 +31,7 @@ struct api {
 	struct auth *auth;
 	struct sse_hub *hub;
 	struct accounts *accounts; /* eBay OAuth (account.h); NULL when not configured */
+	struct throttle *throttle; /* failed logins (throttle.h); NULL: none */
 	long long token_ttl_s;	   /* lifetime of a login's token */
 	int cookie_secure;	   /* add "Secure" to the login cookie (behind HTTPS) */
 };
@@ -43,6 +45,8 @@ struct api_req {
 	size_t body_len;
 	const char *last_event_id; /* the Last-Event-ID header, or NULL */
 	const char *cookie;	   /* the Cookie header, or NULL */
+	const char *client;	   /* the client's address ("127.0.0.1"), or NULL */
+	const char *token;	   /* the token presented (Bearer, or cookie), or NULL */
 };
 
 #define API_HEADERS_MAX 4

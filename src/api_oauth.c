@@ -28,7 +28,7 @@
 #include "account.h"
 #include "auth.h"
 #include "oauth.h"
-#include "secret.h"
+#include "random.h"
 #include "storepool.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -125,7 +125,7 @@ out:
 
 static char *new_nonce(void)
 {
-	return secret_random_token(NONCE_BYTES);
+	return random_token(NONCE_BYTES);
 }
 
 static char *bind_cookie(const struct api *api, const char *value, long long max_age)

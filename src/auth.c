@@ -100,14 +100,19 @@ enum error auth_issue(const struct auth *a, const char *user, long long ttl_s, l
 {
 	jwt_t *jwt = NULL;
 	enum error err = ERR_INTERNAL;
-	char *out;
+	unsigned char raw[16];
+	char *out, *jti = NULL;
 
 	*token = NULL;
 	if (ttl_s <= 0)
 		return ERR_INVALID;
 	if (jwt_new(&jwt))
 		abort();
-	if (jwt_add_grant(jwt, "sub", user) || jwt_add_grant_int(jwt, "iat", (long)now_s) ||
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		abort();
+	jti = encoding_b64url_encode(raw, sizeof(raw));
+	if (jwt_add_grant(jwt, "sub", user) || jwt_add_grant(jwt, "jti", jti) ||
+	    jwt_add_grant_int(jwt, "iat", (long)now_s) ||
 	    jwt_add_grant_int(jwt, "exp", (long)(now_s + ttl_s)) ||
 	    jwt_set_alg(jwt, JWT_ALG_HS256, a->key, (int)a->key_len))
 		goto out;
@@ -123,6 +128,7 @@ enum error auth_issue(const struct auth *a, const char *user, long long ttl_s, l
 	err = ERR_OK;
 out:
 	jwt_free(jwt);
+	free(jti);
 	return err;
 }
 
@@ -197,17 +203,36 @@ out:
 	return err;
 }
 
+void auth_claims_release(struct auth_claims *c)
+{
+	free(c->user);
+	free(c->jti);
+	memset(c, 0, sizeof(*c));
+}
+
 enum error auth_verify(const struct auth *a, const char *token, long long now_s, char **user,
 		       struct buf *why)
+{
+	struct auth_claims c;
+	enum error err = auth_verify_claims(a, token, now_s, &c, why);
+
+	*user = c.user;
+	c.user = NULL;
+	auth_claims_release(&c);
+	return err;
+}
+
+enum error auth_verify_claims(const struct auth *a, const char *token, long long now_s,
+			      struct auth_claims *out, struct buf *why)
 {
 	json_t *payload = NULL, *exp, *iat;
 	struct buf ignored = BUF_INIT;
 	jwt_t *jwt = NULL;
-	const char *sub;
+	const char *sub, *jti;
 	enum error err = ERR_AUTH;
 	char when[32];
 
-	*user = NULL;
+	memset(out, 0, sizeof(*out));
 	if (strlen(token) > AUTH_TOKEN_MAX) {
 		buf_addf(why, "token is longer than %d bytes", AUTH_TOKEN_MAX);
 		return ERR_AUTH;
@@ -241,7 +266,14 @@ enum error auth_verify(const struct auth *a, const char *token, long long now_s,
 		buf_addf(why, "token names no valid user (sub)");
 		goto out;
 	}
-	*user = xstrdup(sub);
+	jti = json_string_value(json_object_get(payload, "jti"));
+	if (!jti || !*jti || strlen(jti) > 64) {
+		buf_addf(why, "token has no id (jti): log in again");
+		goto out;
+	}
+	out->user = xstrdup(sub);
+	out->jti = xstrdup(jti);
+	out->exp = json_integer_value(exp);
 	err = ERR_OK;
 out:
 	if (jwt)

@@ -2,7 +2,8 @@
  * Who is calling ebaysync serve: HS256 JSON Web Tokens (libjwt) and user
  * passwords (crypt(3) yescrypt from libcrypt).
  *
- * A token carries sub (the user id), iat and exp. Verification accepts only
+ * A token carries sub (the user id), iat, exp and jti (a random id by
+ * which logout revokes it: the server keeps revoked ids in the database). Verification accepts only
  * HS256 under the server's secret: "alg": "none", any other algorithm, a
  * signature that does not match, a missing or past exp are each refused with
  * a message that says which. The secret is EBAYSYNC_JWT_SECRET (at least 32
@@ -46,10 +47,24 @@ enum error auth_issue(const struct auth *a, const char *user, long long ttl_s, l
 /*
  * Verifies token at now_s. On success *user (malloc'd) is its sub. On
  * failure returns ERR_AUTH with the reason in why ("token expired at ...",
- * "token algorithm 'none' is not accepted", ...).
+ * "token algorithm 'none' is not accepted", ...). Whether the token was
+ * revoked is the caller's to check (auth_verify_claims gives its id).
  */
 enum error auth_verify(const struct auth *a, const char *token, long long now_s, char **user,
 		       struct buf *why);
+
+/* What a verified token says; the strings are malloc'd. */
+struct auth_claims {
+	char *user; /* sub */
+	char *jti;  /* the token's id */
+	long long exp;
+};
+
+/* auth_verify, giving every claim; release *out with auth_claims_release(),
+ * also after a failure. */
+enum error auth_verify_claims(const struct auth *a, const char *token, long long now_s,
+			      struct auth_claims *out, struct buf *why);
+void auth_claims_release(struct auth_claims *c);
 
 /* A user name is 1..AUTH_USER_MAX of [A-Za-z0-9._@-]. ERR_INVALID (why) else. */
 enum error auth_check_user_name(const char *name, struct buf *why);

@@ -14,21 +14,6 @@
 
 #define RETRY_AFTER_MAX_MS (24LL * 3600 * 1000)
 
-void backoff_rng_seed(struct backoff_rng *r, uint64_t seed)
-{
-	r->state = seed;
-}
-
-uint64_t backoff_rng_next(struct backoff_rng *r)
-{
-	/* splitmix64 (Steele, Lea and Flood): one add and a mix per draw. */
-	uint64_t z = (r->state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 long long backoff_ceiling_ms(long base_ms, long max_ms, int attempt)
 {
 	long long ceiling = base_ms < 1 ? 1 : base_ms;
@@ -40,11 +25,11 @@ long long backoff_ceiling_ms(long base_ms, long max_ms, int attempt)
 	return ceiling < cap ? ceiling : cap;
 }
 
-long long backoff_delay_ms(struct backoff_rng *r, long base_ms, long max_ms, int attempt)
+long long backoff_delay_ms(struct random_rng *r, long base_ms, long max_ms, int attempt)
 {
 	uint64_t span = (uint64_t)backoff_ceiling_ms(base_ms, max_ms, attempt) + 1;
 
-	return (long long)(backoff_rng_next(r) % span);
+	return (long long)(random_rng_next(r) % span);
 }
 
 /* A cursor over the header value. */

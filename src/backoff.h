@@ -5,22 +5,13 @@
  * failing together do not come back together; and the parsing of an HTTP
  * Retry-After header (delta-seconds or an HTTP-date, RFC 9110 10.2.3).
  *
- * The random source is a small explicit generator (splitmix64) so that
- * tests can seed it and check exact bounds; it is not for secrets.
+ * The random source is the caller's seeded generator (random.h) so that
+ * tests can seed it and check exact bounds.
  */
 #ifndef BACKOFF_H
 #define BACKOFF_H
 
-#include <stdint.h>
-
-struct backoff_rng {
-	uint64_t state;
-};
-
-/* Seeds the generator; any seed (0 too) is fine. */
-void backoff_rng_seed(struct backoff_rng *r, uint64_t seed);
-/* The next 64 random bits. */
-uint64_t backoff_rng_next(struct backoff_rng *r);
+#include "random.h"
 
 /*
  * The ceiling of the delay before retry number `attempt` (1 for the first
@@ -29,7 +20,7 @@ uint64_t backoff_rng_next(struct backoff_rng *r);
  */
 long long backoff_ceiling_ms(long base_ms, long max_ms, int attempt);
 /* A delay drawn uniformly from [0, backoff_ceiling_ms(...)] (full jitter). */
-long long backoff_delay_ms(struct backoff_rng *r, long base_ms, long max_ms, int attempt);
+long long backoff_delay_ms(struct random_rng *r, long base_ms, long max_ms, int attempt);
 
 /*
  * Reads a Retry-After value: delta-seconds ("120") or an HTTP-date in any

@@ -15,6 +15,7 @@
 
 #include "account.h"
 #include "oauth.h"
+#include "random.h"
 #include "secret.h"
 #include "store.h"
 #include "timeutil.h"
@@ -133,7 +134,7 @@ static void print_expiry(const char *what, long long ms)
 
 static char *new_state(void)
 {
-	return secret_random_token(24);
+	return random_token(24);
 }
 
 static int account_link_cmd(const struct account_opts *o)

@@ -30,6 +30,7 @@
 #include "sse.h"
 #include "store.h"
 #include "storepool.h"
+#include "throttle.h"
 #include "timeutil.h"
 #include "users.h"
 #include "xalloc.h"
@@ -41,6 +42,7 @@ struct serve_opts {
 	const char *listen, *db, *api_base, *env, *marketplace;
 	const char *demo_user, *demo_token;
 	long long token_ttl, heartbeat_s;
+	long conns, per_addr, streams, user_streams, login_threads; /* limits; 0: default */
 	int concurrency, threads, cookie_secure, quiet;
 	double max_rps;
 };
@@ -63,6 +65,11 @@ static void usage(FILE *f)
 	    "  --threads N            HTTP worker threads (4)\n"
 	    "  --sse-heartbeat SECONDS  keepalive comment interval of event streams (15)\n"
 	    "  --cookie-secure        mark the login cookie Secure (behind HTTPS)\n"
+	    "  --max-connections N    connections open at once (4096)\n"
+	    "  --max-connections-per-address N  of them from one address (256)\n"
+	    "  --max-streams N        event streams open at once (2048)\n"
+	    "  --max-streams-per-user N  of them for one user (128)\n"
+	    "  --login-threads N      threads hashing login passwords (1)\n"
 	    "  --demo-user NAME:PASSWORD  create or update this user at start\n"
 	    "  --demo-ebay-token T    and set their eBay token (for demos and tests)\n"
 	    "  --quiet                do not print run starts and ends\n"
@@ -153,6 +160,21 @@ static int apply_opt(int c, struct serve_opts *o)
 	case 'q':
 		o->quiet = 1;
 		return 0;
+	case 1000:
+	case 1001:
+	case 1002:
+	case 1003:
+	case 1004: {
+		static const char *const names[] = {
+		    "--max-connections", "--max-connections-per-address", "--max-streams",
+		    "--max-streams-per-user", "--login-threads"};
+		long *lim[] = {&o->conns, &o->per_addr, &o->streams, &o->user_streams,
+			       &o->login_threads};
+		if (cli_parse_long(names[c - 1000], optarg, 1, c == 1004 ? 64 : 1000000,
+				   lim[c - 1000]))
+			return 2;
+		return 0;
+	}
 	case 'h':
 		usage(stdout);
 		return 1;
@@ -181,6 +203,11 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	    {"demo-user", required_argument, NULL, 'u'},
 	    {"demo-ebay-token", required_argument, NULL, 'k'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"max-connections", required_argument, NULL, 1000},
+	    {"max-connections-per-address", required_argument, NULL, 1001},
+	    {"max-streams", required_argument, NULL, 1002},
+	    {"max-streams-per-user", required_argument, NULL, 1003},
+	    {"login-threads", required_argument, NULL, 1004},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -227,6 +254,7 @@ struct serve_state {
 	struct runs *runs;
 	struct accounts *accounts; /* NULL when eBay OAuth is not configured */
 	struct sse_hub *hub;
+	struct throttle *throttle;
 	struct api api;
 	struct server *server;
 };
@@ -264,6 +292,9 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 		storepool_put(st->pool, s, 0);
 	}
 	st->hub = sse_hub_new(st->pool, o->heartbeat_s * 1000, 0);
+	sse_hub_set_limits(st->hub, o->user_streams ? (size_t)o->user_streams : SSE_USER_MAX,
+			   o->streams ? (size_t)o->streams : SSE_TOTAL_MAX);
+	st->throttle = throttle_new();
 	memset(&rc, 0, sizeof(rc));
 	rc.env_name = o->env;
 	rc.ebay.api_base = o->api_base;
@@ -290,6 +321,7 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	st->api.pool = st->pool;
 	st->api.runs = st->runs;
 	st->api.auth = &st->auth;
+	st->api.throttle = st->throttle;
 	st->api.hub = st->hub;
 	st->api.accounts = st->accounts;
 	st->api.token_ttl_s = o->token_ttl;
@@ -297,6 +329,9 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	memset(&sc, 0, sizeof(sc));
 	sc.listen = o->listen;
 	sc.threads = (unsigned)o->threads;
+	sc.max_connections = (unsigned)o->conns;
+	sc.per_addr = (unsigned)o->per_addr;
+	sc.slow_threads = (unsigned)o->login_threads;
 	if (server_start(&sc, &st->api, &st->server, why)) {
 		fprintf(stderr, "ebaysync serve: %s\n", buf_str(why));
 		return 1;
@@ -315,6 +350,7 @@ static void teardown(struct serve_state *st)
 		sse_hub_shutdown(st->hub);
 	server_stop(st->server);
 	sse_hub_free(st->hub);
+	throttle_free(st->throttle);
 	runs_free(st->runs);
 	accounts_free(st->accounts);
 	if (st->auth_ready)

@@ -121,7 +121,7 @@ struct ebay_client {
 	size_t n_idle;
 
 	struct req_list queued, delayed, active, done;
-	struct backoff_rng rng;
+	struct random_rng rng;
 	int in_poll;  /* inside ebay_poll(): ebay_get() would deadlock */
 	int draining; /* inside run_callbacks() */
 	int closing;  /* inside ebay_client_free(): refuse new work */
@@ -895,8 +895,8 @@ struct ebay_client *ebay_client_new(const struct ebay_config *cfg, struct pacer 
 	c->token_ctx = token_ctx;
 	c->log_fn = log;
 	c->log_ctx = log_ctx;
-	backoff_rng_seed(&c->rng, (uint64_t)timeutil_wall_ms() ^ ((uint64_t)getpid() << 32) ^
-				      (uint64_t)(uintptr_t)c);
+	random_rng_seed(&c->rng, (uint64_t)timeutil_wall_ms() ^ ((uint64_t)getpid() << 32) ^
+				     (uint64_t)(uintptr_t)c);
 
 	c->multi = curl_multi_init();
 	if (!c->multi) {

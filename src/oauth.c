@@ -504,13 +504,13 @@ static enum error post(const struct oauth_config *cfg, const char *form, int cod
 {
 	int max = code_grant ? 2 : (cfg->max_attempts > 0 ? cfg->max_attempts : DEFAULT_ATTEMPTS);
 	long base = cfg->backoff_base_ms > 0 ? cfg->backoff_base_ms : DEFAULT_BACKOFF_MS;
-	struct backoff_rng rng;
+	struct random_rng rng;
 	struct buf last = BUF_INIT;
 	enum error err = ERR_INTERNAL;
 	CURLcode rc = CURLE_OK;
 	int n;
 
-	backoff_rng_seed(&rng, (uint64_t)timeutil_mono_ms());
+	random_rng_seed(&rng, (uint64_t)timeutil_mono_ms());
 	for (n = 1; n <= max; n++) {
 		buf_reset(&last);
 		oauth_token_release(out);

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +127,16 @@ static enum error read_keyfile(const char *path, size_t min_len, unsigned char *
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		buf_addf(why, "key file '%s' is not a regular file", path);
+		goto out;
+	}
+	/* A file someone else owns could have been put there (or be
+	 * rewritten) by them: its key would be theirs too. */
+	if (st.st_uid != geteuid()) {
+		buf_addf(why,
+			 "key file '%s' is owned by uid %ld, not by this user (uid %ld): "
+			 "chown it or remove it to have a new one made",
+			 path, (long)st.st_uid, (long)geteuid());
+		err = ERR_INVALID;
 		goto out;
 	}
 	if (st.st_mode & 077) {
@@ -339,19 +348,6 @@ out:
 	}
 	free(raw);
 	return err;
-}
-
-char *secret_random_token(size_t nbytes)
-{
-	unsigned char *raw = xmalloc(nbytes ? nbytes : 1);
-	char *token;
-
-	if (nbytes > INT_MAX || RAND_bytes(raw, (int)nbytes) != 1)
-		abort();
-	token = encoding_b64url_encode(raw, nbytes);
-	OPENSSL_cleanse(raw, nbytes);
-	free(raw);
-	return token;
 }
 
 void secret_free(char *s)

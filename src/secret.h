@@ -39,8 +39,8 @@ char *secret_default_path(const char *db_url, const char *name);
  * Reads the key file at path (hex of at least min_len bytes, one line), or,
  * when absent, creates it with mode 0600 holding len random bytes (several
  * processes starting at once agree on one key). A file readable by group or
- * others is refused. *out (malloc'd) receives the bytes and *out_len their
- * count; the caller clears and frees them.
+ * others, or owned by another user, is refused. *out (malloc'd) receives
+ * the bytes and *out_len their count; the caller clears and frees them.
  */
 enum error secret_keyfile(const char *path, size_t len, size_t min_len, unsigned char **out,
 			  size_t *out_len, struct buf *why);
@@ -70,12 +70,5 @@ enum error secret_open(const struct secret_key *key, const char *context, const 
 
 /* Zeroes and frees a string holding a secret; NULL is fine. */
 void secret_free(char *s);
-
-/*
- * nbytes from OpenSSL's random generator as base64url without padding: a
- * token, nonce or state nobody can guess (48 bytes give 64 characters).
- * Returns a malloc'd string; aborts if the generator fails.
- */
-char *secret_random_token(size_t nbytes);
 
 #endif

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,14 +25,19 @@
 #include "auth.h"
 #include "embed.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "request.h"
 #include "sse.h"
+#include "store.h"
+#include "storepool.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
 
 #define DISCARD_MAX (16u << 20) /* body bytes read and dropped before we hang up */
 #define WEB_PREFIX  "src/web/"
+
+struct conn_req;
 
 struct server {
 	struct MHD_Daemon *daemon;
@@ -40,13 +46,24 @@ struct server {
 	int port;
 	char *url;
 	int quiesced;
+
+	/* Logins (ROUTE_LOGIN) wait here for a slow thread. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct conn_req *q_head, *q_tail;
+	size_t q_len;
+	int q_stop;
+	pthread_t *slow;
+	unsigned n_slow;
 };
 
 /* ---- the routing table --------------------------------------------------- */
 
 enum route_auth {
 	ROUTE_PUBLIC,
-	ROUTE_USER, /* Bearer token; on GET also the login cookie */
+	ROUTE_USER,  /* Bearer token; on GET also the login cookie */
+	ROUTE_LOGIN, /* public; needs a JSON body, and runs on a slow thread
+		      * (it hashes a password) */
 };
 
 struct route {
@@ -57,7 +74,7 @@ struct route {
 };
 
 static const struct route routes[] = {
-    {"POST", "/auth/login", api_login, ROUTE_PUBLIC},
+    {"POST", "/auth/login", api_login, ROUTE_LOGIN},
     {"POST", "/auth/logout", api_logout, ROUTE_PUBLIC},
     {"GET", "/ebay/me", api_me, ROUTE_USER},
     {"POST", "/ebay/sync/inventory", api_sync_inventory, ROUTE_USER},
@@ -115,7 +132,30 @@ struct conn_req {
 	struct buf body;
 	size_t seen; /* body bytes received */
 	int too_big;
+	char client[INET6_ADDRSTRLEN]; /* the client's address, or "" */
+
+	/* The handler's request and answer, kept while a slow thread works. */
+	struct MHD_Connection *conn;
+	struct api_req req;
+	struct api_res res;
+	int res_ready; /* res was initialised */
+	int done;      /* a slow thread has filled res */
+	char *user, *token;
+	struct conn_req *q_next;
 };
+
+static void client_address(struct MHD_Connection *c, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	out[0] = '\0';
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, size);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, size);
+}
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
@@ -123,6 +163,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 
 	if (strlen(uri) <= REQUEST_TARGET_MAX)
 		r->target = xstrdup(uri);
+	client_address(c, r->client, sizeof(r->client));
 	buf_init(&r->body, ((struct server *)cls)->max_body);
 	metrics_add(METRIC_HTTP_REQUESTS, 1);
 	return r;
@@ -135,6 +176,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	if (!r)
 		return;
+	/* The next request on this connection must bring its headers as
+	 * promptly as the first. */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned)SERVER_HEADER_TIMEOUT);
+	if (r->res_ready)
+		api_res_release(&r->res);
+	if (r->token)
+		memset(r->token, 0, strlen(r->token));
+	free(r->token);
+	free(r->user);
 	request_target_release(&r->t);
 	buf_release(&r->body);
 	free(r->target);
@@ -367,64 +419,191 @@ out:
 	return r->route || r->file;
 }
 
-/* Authenticates the caller of a ROUTE_USER route; answers 401 itself. */
-static char *authenticate(struct server *srv, struct MHD_Connection *c, const char *method,
-			  enum MHD_Result *rc)
+/*
+ * The token the request presents: the Bearer header or, where a cookie
+ * may stand for it (GET, which a browser's EventSource makes, and logout),
+ * the login cookie. NULL with the reason in why when there is none or the
+ * header is malformed (*bad set then). Returns a malloc'd string.
+ */
+static char *presented_token(struct MHD_Connection *c, int cookie_ok, int *bad, struct buf *why)
 {
 	const char *hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	struct buf why = BUF_INIT;
-	char *token = NULL, *user = NULL;
+	char *token = NULL;
 	enum error err;
 
-	err = request_bearer(hdr, &token, &why);
-	if (err == ERR_NOTFOUND && is_get(method))
+	err = request_bearer(hdr, &token, why);
+	*bad = err == ERR_INVALID;
+	if (err == ERR_NOTFOUND && cookie_ok)
 		token = request_cookie(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Cookie"),
 				       AUTH_COOKIE);
-	if (!token && err != ERR_INVALID)
-		buf_adds(&why, "missing credentials: send 'Authorization: Bearer <token>' with a "
-			       "token from POST /auth/login or `ebaysync token`");
-	if (token)
-		err = auth_verify(srv->api->auth, token, timeutil_wall_ms() / 1000, &user, &why);
-	if (!user)
-		*rc = send_error(c, 401, "unauthorized", buf_str(&why), "WWW-Authenticate",
+	return token;
+}
+
+/* 1 when the store lists jti as revoked (logged out); 0 when it does not;
+ * -1 (reason in why) when it cannot tell. */
+static int revoked(struct server *srv, const char *jti, struct buf *why)
+{
+	struct store *st = storepool_get(srv->api->pool, why);
+	enum error err;
+
+	if (!st)
+		return -1;
+	err = store_token_revoked(st, jti);
+	if (err && err != ERR_NOTFOUND)
+		buf_addf(why, "%s", store_errmsg(st));
+	storepool_put(srv->api->pool, st, err == ERR_DB);
+	return err == ERR_OK ? 1 : err == ERR_NOTFOUND ? 0 : -1;
+}
+
+/* Authenticates the caller of a ROUTE_USER route with r->token: a valid
+ * token that logout has not revoked. Answers 401 (503 when the database
+ * cannot tell) itself. */
+static char *authenticate(struct server *srv, struct MHD_Connection *c, struct conn_req *r, int bad,
+			  struct buf *why, enum MHD_Result *rc)
+{
+	struct auth_claims claims;
+	char *user = NULL;
+	int gone = 0;
+
+	memset(&claims, 0, sizeof(claims));
+	if (!r->token && !bad)
+		buf_adds(why, "missing credentials: send 'Authorization: Bearer <token>' with a "
+			      "token from POST /auth/login or `ebaysync token`");
+	if (r->token &&
+	    !auth_verify_claims(srv->api->auth, r->token, timeutil_wall_ms() / 1000, &claims, why))
+		gone = revoked(srv, claims.jti, why);
+	if (claims.user && gone == 0) {
+		user = claims.user;
+		claims.user = NULL;
+	} else if (gone < 0) {
+		*rc = send_error(c, 503, "unavailable", buf_str(why), NULL, NULL);
+	} else {
+		if (gone)
+			buf_adds(why, "token was revoked by logging out: log in again");
+		*rc = send_error(c, 401, "unauthorized", buf_str(why), "WWW-Authenticate",
 				 "Bearer realm=\"ebaysync\", error=\"invalid_token\"");
-	if (token)
-		memset(token, 0, strlen(token));
-	free(token);
-	buf_release(&why);
+	}
+	auth_claims_release(&claims);
 	return user;
 }
+
+/* ---- logins -------------------------------------------------------------- */
+
+/*
+ * Parks r's connection (a login) and queues it for a slow thread, which runs the
+ * handler and resumes the connection; libmicrohttpd then calls on_request
+ * again and dispatch() sends r->res. A full queue answers 503 at once.
+ */
+static enum MHD_Result enqueue(struct server *srv, struct MHD_Connection *c, struct conn_req *r)
+{
+	pthread_mutex_lock(&srv->mu);
+	if (srv->q_stop || srv->q_len >= SERVER_SLOW_QUEUE) {
+		pthread_mutex_unlock(&srv->mu);
+		api_res_error(&r->res, 503, "unavailable",
+			      "too many logins at once: try again in a second");
+		api_res_header(&r->res, "Retry-After", "1");
+		return send_res(c, &r->res);
+	}
+	r->conn = c;
+	MHD_suspend_connection(c);
+	if (srv->q_tail)
+		srv->q_tail->q_next = r;
+	else
+		srv->q_head = r;
+	srv->q_tail = r;
+	srv->q_len++;
+	pthread_cond_signal(&srv->cv);
+	pthread_mutex_unlock(&srv->mu);
+	return MHD_YES;
+}
+
+static void *slow_main(void *arg)
+{
+	struct server *srv = arg;
+	struct conn_req *r;
+
+	for (;;) {
+		pthread_mutex_lock(&srv->mu);
+		while (!srv->q_head && !srv->q_stop)
+			pthread_cond_wait(&srv->cv, &srv->mu);
+		r = srv->q_head;
+		if (r) {
+			srv->q_head = r->q_next;
+			if (!srv->q_head)
+				srv->q_tail = NULL;
+			srv->q_len--;
+		}
+		pthread_mutex_unlock(&srv->mu);
+		if (!r)
+			break;
+		/* A suspended connection cannot go away: r stays valid. */
+		r->route->fn(srv->api, &r->req, &r->res);
+		r->done = 1;
+		MHD_resume_connection(r->conn);
+	}
+	return NULL;
+}
+
+/* ---- dispatch (continued) ------------------------------------------------ */
 
 static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, struct conn_req *r,
 				const char *method)
 {
-	struct api_req req;
-	struct api_res res;
+	struct buf why = BUF_INIT;
 	enum MHD_Result rc = MHD_NO;
-	char *user = NULL;
+	int bad = 0;
 
 	if (r->file)
 		return send_file(c, r->file);
+	if (r->done)
+		return send_res(c, &r->res);
+	r->token = presented_token(c, is_get(method) || r->route->fn == api_logout, &bad, &why);
 	if (r->route->auth == ROUTE_USER) {
-		user = authenticate(srv, c, method, &rc);
-		if (!user)
-			return rc;
+		r->user = authenticate(srv, c, r, bad, &why, &rc);
+		if (!r->user)
+			goto out;
 	}
-	memset(&req, 0, sizeof(req));
-	req.method = method;
-	req.target = &r->t;
-	req.param = r->param;
-	req.user = user;
-	req.body = buf_str(&r->body);
-	req.body_len = r->body.len;
-	req.last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
-	req.cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Cookie");
-	api_res_init(&res);
-	r->route->fn(srv->api, &req, &res);
-	rc = send_res(c, &res);
-	api_res_release(&res);
-	free(user);
+	r->req.method = method;
+	r->req.target = &r->t;
+	r->req.param = r->param;
+	r->req.user = r->user;
+	r->req.body = buf_str(&r->body);
+	r->req.body_len = r->body.len;
+	r->req.last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+	r->req.cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Cookie");
+	r->req.client = r->client[0] ? r->client : NULL;
+	r->req.token = r->token;
+	api_res_init(&r->res);
+	r->res_ready = 1;
+	if (r->route->auth == ROUTE_LOGIN) {
+		rc = enqueue(srv, c, r);
+		goto out;
+	}
+	r->route->fn(srv->api, &r->req, &r->res);
+	rc = send_res(c, &r->res);
+out:
+	buf_release(&why);
 	return rc;
+}
+
+/*
+ * 1 when a POST of route must be refused for its Content-Type: a body
+ * (and login's, always) must be declared application/json, which an HTML
+ * form cannot send, so no other site can post one with the user's cookie
+ * (login CSRF).
+ */
+static int not_json(struct MHD_Connection *c, const struct route *rt, const char *cl)
+{
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+	size_t n = strlen("application/json");
+
+	if (strcmp(rt->method, "POST"))
+		return 0;
+	if (rt->auth != ROUTE_LOGIN && !te && (!cl || strtoull(cl, NULL, 10) == 0))
+		return 0;
+	return !ct || strncasecmp(ct, "application/json", n) ||
+	       (ct[n] && ct[n] != ';' && ct[n] != ' ' && ct[n] != '\t');
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -440,6 +619,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_NO;
 	if (!r->started) {
 		r->started = 1;
+		/* The headers are in: from now on the connection may idle as
+		 * long as any request (until here it had SERVER_HEADER_TIMEOUT). */
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned)SERVER_IDLE_TIMEOUT);
 		if (!resolve(c, r, method, &rc))
 			return rc;
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
@@ -449,6 +632,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				 srv->max_body);
 			return send_error(c, 413, "payload_too_large", msg, NULL, NULL);
 		}
+		if (r->route && not_json(c, r->route, cl))
+			return send_error(c, 415, "unsupported_media_type",
+					  "send the body as JSON with 'Content-Type: "
+					  "application/json'",
+					  NULL, NULL);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -470,52 +658,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
-enum error server_parse_listen(const char *text, struct sockaddr_storage *addr, socklen_t *len,
-			       struct buf *why)
+/* Lets the slow threads finish what is queued and joins them. */
+static void stop_slow(struct server *s)
 {
-	char host[128];
-	const char *colon, *port_s;
-	struct sockaddr_in *v4 = (struct sockaddr_in *)addr;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)addr;
-	char *end;
-	long port;
+	unsigned i;
 
-	memset(addr, 0, sizeof(*addr));
-	if (text[0] == '[') {
-		colon = strstr(text, "]:");
-		if (!colon || (size_t)(colon - text - 1) >= sizeof(host))
-			goto bad;
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - text - 1), text + 1);
-		port_s = colon + 2;
-	} else {
-		colon = strrchr(text, ':');
-		if (!colon || (size_t)(colon - text) >= sizeof(host))
-			goto bad;
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - text), text);
-		port_s = colon + 1;
-	}
-	errno = 0;
-	port = strtol(port_s, &end, 10);
-	if (errno || *end || end == port_s || port < 0 || port > 65535)
-		goto bad;
-	if (!*host)
-		snprintf(host, sizeof(host), "0.0.0.0");
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*v4);
-		return ERR_OK;
-	}
-	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*v6);
-		return ERR_OK;
-	}
-bad:
-	buf_addf(why, "listen address '%s' must be IP:PORT, e.g. 127.0.0.1:8080 or [::1]:8080",
-		 text);
-	return ERR_INVALID;
+	pthread_mutex_lock(&s->mu);
+	s->q_stop = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (i = 0; i < s->n_slow; i++)
+		pthread_join(s->slow[i], NULL);
+	free(s->slow);
+	s->slow = NULL;
+	s->n_slow = 0;
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
 }
 
 enum error server_start(const struct server_config *cfg, struct api *api, struct server **out,
@@ -526,12 +684,13 @@ enum error server_start(const struct server_config *cfg, struct api *api, struct
 	socklen_t alen;
 	const union MHD_DaemonInfo *info;
 	char host[INET6_ADDRSTRLEN];
+	unsigned i;
 	unsigned flags =
 	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	enum error err;
 
 	*out = NULL;
-	err = server_parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &addr, &alen, why);
+	err = netaddr_parse(cfg->listen ? cfg->listen : "127.0.0.1:8080", &addr, &alen, why);
 	if (err)
 		return err;
 	if (addr.ss_family == AF_INET6)
@@ -539,18 +698,30 @@ enum error server_start(const struct server_config *cfg, struct api *api, struct
 	s = xcalloc(1, sizeof(*s));
 	s->api = api;
 	s->max_body = cfg->max_body ? cfg->max_body : SERVER_BODY_MAX;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->n_slow = cfg->slow_threads ? cfg->slow_threads : SERVER_SLOW_THREADS;
+	s->slow = xcalloc(s->n_slow, sizeof(*s->slow));
+	for (i = 0; i < s->n_slow; i++)
+		if (pthread_create(&s->slow[i], NULL, slow_main, s))
+			abort();
+	/* The connection timeout is the header deadline; on_request gives a
+	 * connection SERVER_IDLE_TIMEOUT once its headers are in. */
 	s->daemon = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : SERVER_THREADS),
 	    MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)(cfg->max_connections ? cfg->max_connections : 4096),
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-	    (unsigned)1024, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, s, MHD_OPTION_END);
+	    (unsigned)(cfg->max_connections ? cfg->max_connections : SERVER_CONN_MAX),
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)(cfg->per_addr ? cfg->per_addr : SERVER_CONN_PER_ADDR),
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_HEADER_TIMEOUT,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
 	if (!s->daemon) {
 		buf_addf(why, "cannot listen on %s: %s",
 			 cfg->listen ? cfg->listen : "127.0.0.1:8080",
 			 errno ? strerror(errno) : "libmicrohttpd refused to start");
+		stop_slow(s);
 		free(s);
 		return ERR_IO;
 	}
@@ -588,6 +759,8 @@ void server_stop(struct server *s)
 {
 	if (!s)
 		return;
+	/* No connection may be suspended when libmicrohttpd stops. */
+	stop_slow(s);
 	MHD_stop_daemon(s->daemon);
 	free(s->url);
 	free(s);

@@ -8,18 +8,29 @@
  * method), authenticates the /ebay/... routes (Bearer token, or on GET the
  * login cookie, which is all a browser's EventSource can send), and serves
  * the web page embedded from src/web/.
+ *
+ * Nobody can hold it for everyone (docs/server.md): a client address may
+ * open SERVER_CONN_PER_ADDR connections, a request must bring its headers
+ * without pausing more than SERVER_HEADER_TIMEOUT seconds, and login, whose
+ * password hash costs a tenth of a second of CPU, runs on threads of its
+ * own (SERVER_SLOW_THREADS) so the event loops never wait for a hash.
  */
 #ifndef SERVER_H
 #define SERVER_H
 
 #include <stddef.h>
-#include <sys/socket.h>
 
 #include "buf.h"
 #include "error.h"
 
-#define SERVER_BODY_MAX 65536 /* bytes of request body accepted */
-#define SERVER_THREADS	4
+#define SERVER_BODY_MAX	      65536 /* bytes of request body accepted */
+#define SERVER_THREADS	      4
+#define SERVER_CONN_MAX	      4096 /* connections open at once */
+#define SERVER_CONN_PER_ADDR  256  /* of them from one client address */
+#define SERVER_HEADER_TIMEOUT 10   /* s a connection may idle before its headers are in */
+#define SERVER_IDLE_TIMEOUT   120  /* s a connection may idle once they are */
+#define SERVER_SLOW_THREADS   1	   /* threads hashing passwords (login) */
+#define SERVER_SLOW_QUEUE     64   /* logins waiting for one; 503 past that */
 
 struct api;
 struct server;
@@ -28,7 +39,9 @@ struct server_config {
 	const char *listen;	  /* "ADDR:PORT", "[v6]:PORT" or ":PORT"; port 0 picks one */
 	size_t max_body;	  /* 0: SERVER_BODY_MAX */
 	unsigned threads;	  /* 0: SERVER_THREADS */
-	unsigned max_connections; /* 0: 4096 */
+	unsigned max_connections; /* 0: SERVER_CONN_MAX */
+	unsigned per_addr;	  /* 0: SERVER_CONN_PER_ADDR */
+	unsigned slow_threads;	  /* 0: SERVER_SLOW_THREADS */
 };
 
 /*
@@ -45,9 +58,5 @@ void server_quiesce(struct server *s);
 /* Closes every connection, joins the threads and frees the server. Event
  * streams must have been ended first (sse_hub_shutdown). */
 void server_stop(struct server *s);
-
-/* Parses a listen address into addr. ERR_INVALID (why) when malformed. */
-enum error server_parse_listen(const char *text, struct sockaddr_storage *addr, socklen_t *len,
-			       struct buf *why);
 
 #endif

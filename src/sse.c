@@ -58,6 +58,7 @@ struct sse_hub {
 	pthread_t thread;
 	struct storepool *pool;
 	long long heartbeat_ms, poll_ms;
+	size_t user_max, total_max; /* under mu; 0: no cap */
 };
 
 /* ---- framing ------------------------------------------------------------- */
@@ -206,11 +207,21 @@ struct sse_hub *sse_hub_new(struct storepool *pool, long long heartbeat_ms, long
 	pthread_mutex_init(&h->wake_mu, NULL);
 	pthread_cond_init(&h->wake, NULL);
 	h->pool = pool;
+	h->user_max = SSE_USER_MAX;
+	h->total_max = SSE_TOTAL_MAX;
 	h->heartbeat_ms = heartbeat_ms > 0 ? heartbeat_ms : SSE_HEARTBEAT_MS;
 	h->poll_ms = poll_ms > 0 ? poll_ms : SSE_POLL_MS;
 	if (pthread_create(&h->thread, NULL, hub_main, h))
 		abort();
 	return h;
+}
+
+void sse_hub_set_limits(struct sse_hub *h, size_t per_user, size_t total)
+{
+	pthread_mutex_lock(&h->mu);
+	h->user_max = per_user;
+	h->total_max = total;
+	pthread_mutex_unlock(&h->mu);
 }
 
 void sse_hub_notify(void *hub)
@@ -270,8 +281,19 @@ void sse_hub_free(struct sse_hub *h)
 struct sse_stream *sse_stream_new(struct sse_hub *h, const char *user, const char *run_id,
 				  struct runs_entry *local, long long after_seq)
 {
-	struct sse_stream *s = xcalloc(1, sizeof(*s));
+	struct sse_stream *s, *o;
+	size_t mine = 0;
 
+	pthread_mutex_lock(&h->mu);
+	/* A walk over at most total_max streams, once per new stream. */
+	for (o = h->head; h->user_max && o; o = o->next)
+		mine += !strcmp(o->user, user);
+	if ((h->total_max && h->count >= h->total_max) || (h->user_max && mine >= h->user_max)) {
+		pthread_mutex_unlock(&h->mu);
+		runs_entry_release(local);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
 	s->hub = h;
 	s->user = xstrdup(user);
 	s->run_id = xstrdup(run_id);
@@ -280,7 +302,6 @@ struct sse_stream *sse_stream_new(struct sse_hub *h, const char *user, const cha
 	s->last_write = timeutil_mono_ms();
 	buf_init(&s->out, 0);
 	buf_addf(&s->out, "retry: %d\n\n", SSE_RETRY_MS);
-	pthread_mutex_lock(&h->mu);
 	s->next = h->head;
 	if (h->head)
 		h->head->prev = s;

@@ -33,13 +33,16 @@
 #include "buf.h"
 #include "error.h"
 
-#define SSE_HEARTBEAT_MS 15000 /* default keepalive interval */
-#define SSE_POLL_MS	 500   /* store polling interval for runs elsewhere */
-#define SSE_BATCH	 64    /* events formatted per read */
-#define SSE_OUT_MAX	 65536 /* bytes formatted ahead of the client */
-#define SSE_COALESCE_MS	 10    /* pause after resuming streams, to batch events */
-#define SSE_RETRY_MS	 2000  /* the reconnect delay suggested to browsers */
-#define SSE_END_GRACE_MS 3000  /* wait for a final event after a run's row ended */
+#define SSE_HEARTBEAT_MS  15000 /* default keepalive interval */
+#define SSE_POLL_MS	  500	/* store polling interval for runs elsewhere */
+#define SSE_BATCH	  64	/* events formatted per read */
+#define SSE_OUT_MAX	  65536 /* bytes formatted ahead of the client */
+#define SSE_COALESCE_MS	  10	/* pause after resuming streams, to batch events */
+#define SSE_RETRY_MS	  2000	/* the reconnect delay suggested to browsers */
+#define SSE_END_GRACE_MS  3000	/* wait for a final event after a run's row ended */
+#define SSE_USER_MAX	  128	/* default cap on one user's open streams */
+#define SSE_TOTAL_MAX	  2048	/* default cap on all open streams */
+#define SSE_RETRY_AFTER_S "5"	/* Retry-After of a stream refused by a cap */
 
 struct MHD_Connection;
 struct runs_entry;
@@ -64,6 +67,9 @@ enum error sse_format_comment(struct buf *out, const char *text);
 struct sse_hub *sse_hub_new(struct storepool *pool, long long heartbeat_ms, long long poll_ms);
 /* Frees the hub; every stream must be gone (after the HTTP server stopped). */
 void sse_hub_free(struct sse_hub *h);
+/* Caps the streams open at once: per_user for one user, total for all
+ * (0: no cap). Until called, SSE_USER_MAX and SSE_TOTAL_MAX. */
+void sse_hub_set_limits(struct sse_hub *h, size_t per_user, size_t total);
 /* A run emitted an event: wakes the hub. Cheap; callable from any thread. */
 void sse_hub_notify(void *hub);
 /* Waits up to timeout_ms for every stream to end by itself. 1 if they did. */
@@ -79,7 +85,10 @@ void sse_hub_shutdown(struct sse_hub *h);
  * entry when it lives in this process (the stream takes over the
  * reference), or NULL to follow the store. Attach the connection with
  * sse_stream_attach() before the response is queued; the response frees the
- * stream through sse_stream_free().
+ * stream through sse_stream_free(). Returns NULL, and releases local, when
+ * user or everyone is at a cap (sse_hub_set_limits): a stream holds a
+ * socket for as long as a run lasts, so an unbounded number of them would
+ * lock everyone else out.
  */
 struct sse_stream *sse_stream_new(struct sse_hub *h, const char *user, const char *run_id,
 				  struct runs_entry *local, long long after_seq);

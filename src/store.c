@@ -247,6 +247,16 @@ enum error store_run_failures(struct store *s, const char *run_id, json_t **out)
 	return CALL(s, run_failures, run_id, out);
 }
 
+enum error store_token_revoke(struct store *s, const char *jti, long long expires_ms)
+{
+	return CALL(s, token_revoke, jti, expires_ms);
+}
+
+enum error store_token_revoked(struct store *s, const char *jti)
+{
+	return CALL(s, token_revoked, jti);
+}
+
 enum error store_cursor_get(struct store *s, const char *user_id, const char *name, char **value)
 {
 	return CALL(s, cursor_get, user_id, name, value);

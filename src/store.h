@@ -153,6 +153,13 @@ struct store_ops {
 	enum error (*user_put)(struct store *s, const struct user_row *u); /* insert or update */
 	enum error (*user_get)(struct store *s, const char *id, struct user_row *out);
 	enum error (*user_list)(struct store *s, struct user_row **out, size_t *n);
+
+	/* Login tokens ended by logout (revoked_tokens), by token id (jti),
+	 * kept until their exp (expires_ms), when they would end anyway;
+	 * token_revoke also drops the rows already past it. token_revoked
+	 * answers ERR_OK for a revoked id, ERR_NOTFOUND for another. */
+	enum error (*token_revoke)(struct store *s, const char *jti, long long expires_ms);
+	enum error (*token_revoked)(struct store *s, const char *jti);
 };
 
 /* The parts of a store every backend shares; the backend's own state hangs
@@ -241,6 +248,8 @@ enum error store_failure_clear(struct store *s, const char *user_id, const char 
 enum error store_failure_list(struct store *s, const char *user_id, const char *kind, char ***skus,
 			      size_t *n);
 enum error store_run_failures(struct store *s, const char *run_id, json_t **out);
+enum error store_token_revoke(struct store *s, const char *jti, long long expires_ms);
+enum error store_token_revoked(struct store *s, const char *jti);
 enum error store_cursor_get(struct store *s, const char *user_id, const char *name, char **value);
 enum error store_cursor_set(struct store *s, const char *user_id, const char *name,
 			    const char *value);

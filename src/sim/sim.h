@@ -4,8 +4,14 @@
  * the settings (sim_config.h), the catalog (sim_catalog.h, sim_gen.h),
  * OAuth (sim_oauth.h), the rate limiter and faults (sim_faults.h) and the
  * counters (sim_stats.h). sim_api.c answers the Inventory API, sim_control.c
- * the /sim/ control calls, and sim_http.c serves them all over HTTP with
- * libmicrohttpd. docs/simulator.md describes it for users.
+ * the /sim/ control calls, sim_http.c serves them all over HTTP with
+ * libmicrohttpd, and sim_main.c is the program around them.
+ *
+ * The simulator is a program of its own, like curl's tests/server/: it
+ * links only the small shared pieces (ebaysync_base: buffers, errors,
+ * encodings, times, JSON helpers, random.h, netaddr.h) and includes no
+ * header of the product, so the oracle of the tests shares no code or data
+ * with what they test. docs/simulator.md describes it for users.
  */
 #ifndef SIM_H
 #define SIM_H
@@ -54,8 +60,5 @@ enum error sim_configure(struct sim *s, const char *json, size_t len, struct buf
 /* Back to the starting state: the catalog of the current seed (or file),
  * zeroed counters, full rate-limit buckets. Issued tokens stay valid. */
 enum error sim_reset(struct sim *s, struct buf *why);
-
-/* Parses the command line, serves until SIGINT/SIGTERM; returns the exit code. */
-int sim_main(int argc, char **argv);
 
 #endif

@@ -486,7 +486,7 @@ struct sim_entry *sim_catalog_snapshot(struct sim_catalog *c, size_t *n)
 	return out;
 }
 
-static void churn_add(struct sim_catalog *c, struct sim_rng *rng)
+static void churn_add(struct sim_catalog *c, struct random_rng *rng)
 {
 	/* A generated SKU may collide with one from a file: take the next id. */
 	for (int tries = 0; tries < 16 && c->next_id < VACANT - 1; tries++) {
@@ -499,7 +499,7 @@ static void churn_add(struct sim_catalog *c, struct sim_rng *rng)
 		if (index_find(c, sku, len) >= 0)
 			continue;
 		if (c->n_vacant) {
-			size_t v = sim_rng_below(rng, (uint32_t)c->n_vacant);
+			size_t v = random_rng_below(rng, (uint32_t)c->n_vacant);
 			slot = c->vacant[v];
 			c->vacant[v] = c->vacant[--c->n_vacant];
 		} else {
@@ -510,9 +510,9 @@ static void churn_add(struct sim_catalog *c, struct sim_rng *rng)
 	}
 }
 
-static void churn_remove(struct sim_catalog *c, struct sim_rng *rng)
+static void churn_remove(struct sim_catalog *c, struct random_rng *rng)
 {
-	size_t slot = fen_find(c, sim_rng_below(rng, (uint32_t)c->live));
+	size_t slot = fen_find(c, random_rng_below(rng, (uint32_t)c->live));
 	uint32_t id = c->slots[slot].id;
 	struct sim_entry e = entry_of(c, id, 0);
 	char sku[SIM_GEN_SKU_MAX + 1];
@@ -528,9 +528,9 @@ static void churn_remove(struct sim_catalog *c, struct sim_rng *rng)
 	push_vacant(c, (uint32_t)slot);
 }
 
-enum sim_churn_op sim_catalog_churn(struct sim_catalog *c, struct sim_rng *rng)
+enum sim_churn_op sim_catalog_churn(struct sim_catalog *c, struct random_rng *rng)
 {
-	uint32_t u = sim_rng_below(rng, 4);
+	uint32_t u = random_rng_below(rng, 4);
 	enum sim_churn_op op = u == 0 ? SIM_CHURN_ADD : u == 1 ? SIM_CHURN_REMOVE : SIM_CHURN_EDIT;
 
 	pthread_rwlock_wrlock(&c->lock);
@@ -544,7 +544,7 @@ enum sim_churn_op sim_catalog_churn(struct sim_catalog *c, struct sim_rng *rng)
 		churn_remove(c, rng);
 		break;
 	case SIM_CHURN_EDIT:
-		c->slots[fen_find(c, sim_rng_below(rng, (uint32_t)c->live))].version++;
+		c->slots[fen_find(c, random_rng_below(rng, (uint32_t)c->live))].version++;
 		break;
 	}
 	c->churned[op]++;

@@ -61,7 +61,7 @@ enum sim_churn_op {
 };
 
 /* Applies one random change chosen by rng; returns which. */
-enum sim_churn_op sim_catalog_churn(struct sim_catalog *c, struct sim_rng *rng);
+enum sim_churn_op sim_catalog_churn(struct sim_catalog *c, struct random_rng *rng);
 
 /* Counts of changes since the last build, for /sim/stats. */
 void sim_catalog_churn_counts(struct sim_catalog *c, long long counts[3]);

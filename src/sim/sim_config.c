@@ -44,7 +44,8 @@ static const char *const rate_scopes[] = {"global", "token", NULL};
 
 static const struct opt opts[] = {
     {"listen", OPT_STR, F(listen), 0, 0, NULL, SIM_CONFIG_STARTUP, "HOST:PORT",
-     "address to listen on; port 0 picks a free port (default 127.0.0.1:0)"},
+     "address to listen on: IPv4, [IPv6] or localhost; port 0 picks a free port (default "
+     "127.0.0.1:0)"},
     {"threads", OPT_INT, F(threads), 1, 256, NULL, SIM_CONFIG_STARTUP, "N",
      "worker threads serving connections (default: number of CPUs, at least 2)"},
     {"seed", OPT_U64, F(seed), 0, 0, NULL, SIM_CONFIG_REBUILD, "N",
@@ -124,11 +125,6 @@ void sim_config_defaults(struct sim_config *cfg)
 	snprintf(cfg->client_secret, sizeof(cfg->client_secret), "ebaysync-sim-secret");
 	cfg->stall_ms = 120000;
 	cfg->threads = cpus > 2 ? (int)(cpus > 64 ? 64 : cpus) : 2;
-}
-
-const char *sim_config_offset_mode_name(int mode)
-{
-	return mode == SIM_OFFSET_PAGE ? "page" : "record";
 }
 
 static const struct opt *find_opt(const char *name, size_t len, int underscores)

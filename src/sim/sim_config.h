@@ -95,7 +95,4 @@ json_t *sim_config_to_json(const struct sim_config *cfg);
 /* Appends the --help text. */
 void sim_config_usage(struct buf *out);
 
-/* Names of the enum values, for messages and JSON. */
-const char *sim_config_offset_mode_name(int mode);
-
 #endif

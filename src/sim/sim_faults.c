@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_gen.h"
+#include "random.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -136,7 +136,7 @@ static struct bucket *bucket_of(struct sim_limiter *l, const char *key)
 
 	for (const char *p = key ? key : ""; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	h = sim_gen_mix(h) | 1; /* never 0, the free mark */
+	h = random_mix(h) | 1; /* never 0, the free mark */
 	for (i = h & (BUCKETS - 1);; i = (i + 1) & (BUCKETS - 1)) {
 		if (l->table[i].key == h)
 			return &l->table[i];

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mapping.h"
+#include "random.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -31,33 +31,20 @@
 #define OFFER_ID_BASE	5000000000ULL
 #define LISTING_ID_BASE 110000000000ULL
 
-uint64_t sim_gen_mix(uint64_t x)
+/*
+ * Seeds r with s and skips one draw: the simulator's streams were started
+ * that way before it shared random.h's generator, and a seed keeps giving
+ * the catalog it always gave.
+ */
+static void seed_stream(struct random_rng *r, uint64_t s)
 {
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
+	random_rng_seed(r, s);
+	random_rng_next(r);
 }
 
-void sim_rng_init(struct sim_rng *r, uint64_t seed, uint64_t a, uint64_t b)
+void sim_gen_rng_init(struct random_rng *r, uint64_t seed, uint64_t a, uint64_t b)
 {
-	r->s = sim_gen_mix(seed ^ sim_gen_mix(a ^ sim_gen_mix(b)));
-}
-
-uint64_t sim_rng_next(struct sim_rng *r)
-{
-	r->s += 0x9e3779b97f4a7c15ULL;
-	return sim_gen_mix(r->s);
-}
-
-uint32_t sim_rng_below(struct sim_rng *r, uint32_t n)
-{
-	return (uint32_t)((sim_rng_next(r) >> 32) * n >> 32);
-}
-
-double sim_rng_unit(struct sim_rng *r)
-{
-	return (double)(sim_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+	seed_stream(r, random_mix(seed ^ random_mix(a ^ random_mix(b))));
 }
 
 int sim_gen_is_file(const struct sim_entry *e)
@@ -73,7 +60,7 @@ static const char *const sku_suffixes[] = {"BLK", "WHT", "RED", "BLU", "XL", "S"
 
 int sim_gen_is_hostile(uint64_t seed, uint32_t id)
 {
-	return sim_gen_mix(seed ^ sim_gen_mix(id ^ SALT_HOSTILE)) % 50 == 0;
+	return random_mix(seed ^ random_mix(id ^ SALT_HOSTILE)) % 50 == 0;
 }
 
 /* Pads out (len bytes so far) to exactly 50 bytes with pad, then '.'. */
@@ -151,7 +138,7 @@ size_t sim_gen_sku(const struct sim_entry *e, char out[SIM_GEN_SKU_MAX + 1])
 		memcpy(out, e->src->skus[e->id], len + 1);
 		return len;
 	}
-	h = sim_gen_mix(e->seed ^ sim_gen_mix(e->id ^ SALT_HOSTILE));
+	h = random_mix(e->seed ^ random_mix(e->id ^ SALT_HOSTILE));
 	if (h % 50 == 0)
 		return hostile_sku(e->id, h >> 8, out);
 	switch ((h >> 8) % 10) {
@@ -227,6 +214,35 @@ static const char *const title_extras[] = {"Genuine",	    "Boxed",	      "Bundle
 					   "Mini",	    "with Case",      "2-Pack", "OEM",
 					   "& Accessories", "- Fast Dispatch"};
 
+/*
+ * eBay's ConditionEnum (the Inventory API's slr:ConditionEnum, which the
+ * OpenAPI contract names but does not list; the values are from eBay's type
+ * page, see EBAY-API-NOTES.md), in the order that picks a catalog's
+ * conditions: changing the order changes every seed's catalog. The
+ * simulator keeps its own copy on purpose, so that the tests compare the
+ * product's mapping against eBay's list and not against itself. The
+ * deprecated MANUFACTURER_REFURBISHED, still sent for older listings, is
+ * drawn separately.
+ */
+static const char *const conditions[] = {
+    "NEW",
+    "LIKE_NEW",
+    "NEW_OTHER",
+    "NEW_WITH_DEFECTS",
+    "CERTIFIED_REFURBISHED",
+    "EXCELLENT_REFURBISHED",
+    "VERY_GOOD_REFURBISHED",
+    "GOOD_REFURBISHED",
+    "SELLER_REFURBISHED",
+    "USED_EXCELLENT",
+    "USED_VERY_GOOD",
+    "USED_GOOD",
+    "USED_ACCEPTABLE",
+    "FOR_PARTS_OR_NOT_WORKING",
+    "PRE_OWNED_EXCELLENT",
+    "PRE_OWNED_FAIR",
+};
+
 static const char *const condition_notes[] = {
     "Light scratches on the casing; fully tested.", "Box opened & resealed; \"as new\" inside.",
     "Minor wear, see photos. Works 100%.",	    "Missing original packaging.",
@@ -266,33 +282,33 @@ struct facts {
 
 static void stable_facts(const struct sim_entry *e, struct facts *f)
 {
-	struct sim_rng r;
+	struct random_rng r;
 	uint32_t u;
 
-	sim_rng_init(&r, e->seed, e->id, SALT_STABLE);
+	sim_gen_rng_init(&r, e->seed, e->id, SALT_STABLE);
 	memset(f, 0, sizeof(*f));
-	f->cat = &categories[sim_rng_below(&r, N_OF(categories))];
-	f->brand = brands[sim_rng_below(&r, N_OF(brands))];
-	f->color = colors[sim_rng_below(&r, N_OF(colors))];
-	u = sim_rng_below(&r, 100);
+	f->cat = &categories[random_rng_below(&r, N_OF(categories))];
+	f->brand = brands[random_rng_below(&r, N_OF(brands))];
+	f->color = colors[random_rng_below(&r, N_OF(colors))];
+	u = random_rng_below(&r, 100);
 	f->market = &markets[u < 60 ? 0 : u < 75 ? 1 : u < 85 ? 2 : u < 93 ? 3 : 4];
-	snprintf(f->model, sizeof(f->model), "%c%c-%u%s", 'A' + sim_rng_below(&r, 26),
-		 'A' + sim_rng_below(&r, 26), 100 + sim_rng_below(&r, 9900),
-		 sim_rng_below(&r, 3) ? "" : "X");
-	snprintf(f->mpn, sizeof(f->mpn), "%c%u-%04u", 'A' + sim_rng_below(&r, 26),
-		 sim_rng_below(&r, 1000), sim_rng_below(&r, 10000));
-	snprintf(f->part, sizeof(f->part), "PN%06u", sim_rng_below(&r, 1000000));
-	f->aspect_pattern = sim_rng_below(&r, 8);
-	u = sim_rng_below(&r, 100);
-	f->n_images = u < 10 ? 0 : 1 + sim_rng_below(&r, 10);
-	f->image_seed = sim_rng_next(&r);
-	f->has_brand = sim_rng_below(&r, 5) != 0;
-	f->has_mpn = sim_rng_below(&r, 2);
-	f->has_upc = sim_rng_below(&r, 4) == 0;
-	f->has_description = sim_rng_below(&r, 3) == 0;
-	f->has_package = sim_rng_below(&r, 5) == 0;
-	f->group = sim_rng_below(&r, 30) == 0;
-	u = sim_rng_below(&r, 100);
+	snprintf(f->model, sizeof(f->model), "%c%c-%u%s", 'A' + random_rng_below(&r, 26),
+		 'A' + random_rng_below(&r, 26), 100 + random_rng_below(&r, 9900),
+		 random_rng_below(&r, 3) ? "" : "X");
+	snprintf(f->mpn, sizeof(f->mpn), "%c%u-%04u", 'A' + random_rng_below(&r, 26),
+		 random_rng_below(&r, 1000), random_rng_below(&r, 10000));
+	snprintf(f->part, sizeof(f->part), "PN%06u", random_rng_below(&r, 1000000));
+	f->aspect_pattern = random_rng_below(&r, 8);
+	u = random_rng_below(&r, 100);
+	f->n_images = u < 10 ? 0 : 1 + random_rng_below(&r, 10);
+	f->image_seed = random_rng_next(&r);
+	f->has_brand = random_rng_below(&r, 5) != 0;
+	f->has_mpn = random_rng_below(&r, 2);
+	f->has_upc = random_rng_below(&r, 4) == 0;
+	f->has_description = random_rng_below(&r, 3) == 0;
+	f->has_package = random_rng_below(&r, 5) == 0;
+	f->group = random_rng_below(&r, 30) == 0;
+	u = random_rng_below(&r, 100);
 	f->offer_mask = u < 15 ? 0u : u < 70 ? 1u : u < 82 ? 2u : 3u;
 }
 
@@ -304,7 +320,7 @@ static json_t *str_array1(const char *s)
 	return a;
 }
 
-static json_t *aspects_json(const struct facts *f, struct sim_rng *r)
+static json_t *aspects_json(const struct facts *f, struct random_rng *r)
 {
 	json_t *a = json_object();
 
@@ -342,11 +358,11 @@ static json_t *aspects_json(const struct facts *f, struct sim_rng *r)
 		break;
 	}
 	json_object_set_new(a, "Type", str_array1(f->cat->noun));
-	if (sim_rng_below(r, 3))
+	if (random_rng_below(r, 3))
 		json_object_set_new(a, "Color", str_array1(f->color));
-	if (sim_rng_below(r, 3) == 0) {
+	if (random_rng_below(r, 3) == 0) {
 		json_t *feat = json_array();
-		unsigned n = 2 + sim_rng_below(r, 2);
+		unsigned n = 2 + random_rng_below(r, 2);
 		for (unsigned i = 0; i < n; i++)
 			json_array_append_new(feat, json_string(f->cat->features[i]));
 		json_object_set_new(a, "Features", feat);
@@ -354,15 +370,15 @@ static json_t *aspects_json(const struct facts *f, struct sim_rng *r)
 	return a;
 }
 
-static void title_of(const struct facts *f, uint32_t version, struct sim_rng *r, char *out,
+static void title_of(const struct facts *f, uint32_t version, struct random_rng *r, char *out,
 		     size_t size)
 {
 	size_t len;
 
 	snprintf(out, size, "%s %s %s %s %s", f->brand, f->model, f->cat->noun, f->color,
-		 title_extras[sim_rng_below(r, N_OF(title_extras))]);
+		 title_extras[random_rng_below(r, N_OF(title_extras))]);
 	/* Edits sometimes touch the title too. */
-	if (version > 0 && sim_rng_below(r, 4) == 0) {
+	if (version > 0 && random_rng_below(r, 4) == 0) {
 		len = strlen(out);
 		snprintf(out + len, size - len, " (v%u)", version);
 	}
@@ -373,12 +389,13 @@ static json_t *images_json(const struct facts *f)
 	static const char alphabet[] =
 	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	json_t *a = json_array();
-	struct sim_rng r = {f->image_seed};
+	struct random_rng r;
 
+	seed_stream(&r, f->image_seed);
 	for (unsigned i = 0; i < f->n_images; i++) {
 		char key[17], url[96];
 		for (int j = 0; j < 16; j++)
-			key[j] = alphabet[sim_rng_below(&r, 62)];
+			key[j] = alphabet[random_rng_below(&r, 62)];
 		key[16] = '\0';
 		snprintf(url, sizeof(url), "https://i.ebayimg.com/images/g/%s/s-l1600.jpg", key);
 		json_array_append_new(a, json_string(url));
@@ -386,13 +403,13 @@ static json_t *images_json(const struct facts *f)
 	return a;
 }
 
-static json_t *product_json(const struct sim_entry *e, const struct facts *f, struct sim_rng *vr)
+static json_t *product_json(const struct sim_entry *e, const struct facts *f, struct random_rng *vr)
 {
 	json_t *p = json_object();
-	struct sim_rng ar;
+	struct random_rng ar;
 	char title[160];
 
-	sim_rng_init(&ar, e->seed, e->id, SALT_STABLE + 1);
+	sim_gen_rng_init(&ar, e->seed, e->id, SALT_STABLE + 1);
 	title_of(f, e->version, vr, title, sizeof(title));
 	json_object_set_new(p, "title", json_string(title));
 	json_object_set_new(p, "aspects", aspects_json(f, &ar));
@@ -405,7 +422,7 @@ static json_t *product_json(const struct sim_entry *e, const struct facts *f, st
 	if (f->has_upc) {
 		char code[16];
 		snprintf(code, sizeof(code), "0%011u",
-			 (unsigned)(sim_rng_next(&ar) % 100000000000ULL));
+			 (unsigned)(random_rng_next(&ar) % 100000000000ULL));
 		json_object_set_new(p, f->market == &markets[0] ? "upc" : "ean", str_array1(code));
 	}
 	if (f->has_description)
@@ -419,18 +436,18 @@ static json_t *product_json(const struct sim_entry *e, const struct facts *f, st
 /* The item's quantity: its own stream, so offers can agree with it. */
 static long item_quantity(const struct sim_entry *e)
 {
-	struct sim_rng r;
+	struct random_rng r;
 	uint32_t u;
 
-	sim_rng_init(&r, e->seed ^ e->version, e->id, SALT_QUANTITY + e->version);
-	u = sim_rng_below(&r, 100);
-	return u < 10 ? 0 : u < 40 ? 1 : 2 + (long)sim_rng_below(&r, 499);
+	sim_gen_rng_init(&r, e->seed ^ e->version, e->id, SALT_QUANTITY + e->version);
+	u = random_rng_below(&r, 100);
+	return u < 10 ? 0 : u < 40 ? 1 : 2 + (long)random_rng_below(&r, 499);
 }
 
 json_t *sim_gen_item(const struct sim_entry *e, int bulk)
 {
 	struct facts f;
-	struct sim_rng vr;
+	struct random_rng vr;
 	json_t *item, *avail, *ship;
 	char sku[SIM_GEN_SKU_MAX + 1];
 	uint32_t u;
@@ -452,22 +469,21 @@ json_t *sim_gen_item(const struct sim_entry *e, int bulk)
 		return item;
 	}
 	stable_facts(e, &f);
-	sim_rng_init(&vr, e->seed ^ e->version, e->id, SALT_VOLATILE + e->version);
+	sim_gen_rng_init(&vr, e->seed ^ e->version, e->id, SALT_VOLATILE + e->version);
 	sim_gen_sku(e, sku);
 	item = json_object();
 	json_object_set_new(item, "sku", json_string(sku));
 	json_object_set_new(item, "locale", json_string(f.market->locale));
 	json_object_set_new(item, "product", product_json(e, &f, &vr));
-	u = sim_rng_below(&vr, 200);
+	u = random_rng_below(&vr, 200);
 	if (u < 2)
 		json_object_set_new(item, "condition", json_string("MANUFACTURER_REFURBISHED"));
 	else if (u < 70)
 		json_object_set_new(item, "condition", json_string("NEW"));
 	else
-		json_object_set_new(
-		    item, "condition",
-		    json_string(mapping_conditions[1 + u % (mapping_n_conditions - 1)]));
-	if (u >= 70 && sim_rng_below(&vr, 2))
+		json_object_set_new(item, "condition",
+				    json_string(conditions[1 + u % (N_OF(conditions) - 1)]));
+	if (u >= 70 && random_rng_below(&vr, 2))
 		json_object_set_new(item, "conditionDescription",
 				    json_string(condition_notes[u % N_OF(condition_notes)]));
 	ship = json_object();
@@ -496,12 +512,12 @@ json_t *sim_gen_item(const struct sim_entry *e, int bulk)
 
 static unsigned gen_offer_mask(const struct sim_entry *e, const struct facts *f)
 {
-	struct sim_rng r;
+	struct random_rng r;
 
 	/* One edit in twenty creates or withdraws an offer. */
-	sim_rng_init(&r, e->seed ^ e->version, e->id, SALT_OFFER + e->version);
-	if (e->version && sim_rng_below(&r, 20) == 0)
-		return (f->offer_mask + 1 + sim_rng_below(&r, 3)) & 3u;
+	sim_gen_rng_init(&r, e->seed ^ e->version, e->id, SALT_OFFER + e->version);
+	if (e->version && random_rng_below(&r, 20) == 0)
+		return (f->offer_mask + 1 + random_rng_below(&r, 3)) & 3u;
 	return f->offer_mask;
 }
 
@@ -540,10 +556,10 @@ int sim_gen_parse_offer_id(const char *s, uint32_t *id, int *k)
 }
 
 /* A price in cents, written as eBay does: "19.99", and sometimes "25.0" or "7". */
-static json_t *amount_json(long cents, const char *currency, struct sim_rng *r)
+static json_t *amount_json(long cents, const char *currency, struct random_rng *r)
 {
 	char value[32];
-	uint32_t style = sim_rng_below(r, 20);
+	uint32_t style = random_rng_below(r, 20);
 
 	if (cents % 100 == 0 && style < 6)
 		snprintf(value, sizeof(value), "%ld.0", cents / 100);
@@ -554,15 +570,15 @@ static json_t *amount_json(long cents, const char *currency, struct sim_rng *r)
 	return json_pack("{s:s,s:s}", "value", value, "currency", currency);
 }
 
-static long price_cents(struct sim_rng *r)
+static long price_cents(struct random_rng *r)
 {
-	uint32_t band = sim_rng_below(r, 10);
-	long whole = band < 4	? 1 + sim_rng_below(r, 30)
-		     : band < 8 ? 30 + sim_rng_below(r, 300)
-				: 300 + sim_rng_below(r, 4000);
-	uint32_t c = sim_rng_below(r, 4);
+	uint32_t band = random_rng_below(r, 10);
+	long whole = band < 4	? 1 + random_rng_below(r, 30)
+		     : band < 8 ? 30 + random_rng_below(r, 300)
+				: 300 + random_rng_below(r, 4000);
+	uint32_t c = random_rng_below(r, 4);
 
-	return whole * 100 + (c == 0 ? 0 : c == 1 ? 99 : c == 2 ? 95 : sim_rng_below(r, 100));
+	return whole * 100 + (c == 0 ? 0 : c == 1 ? 99 : c == 2 ? 95 : random_rng_below(r, 100));
 }
 
 static void iso_date(uint64_t h, char *out, size_t size)
@@ -576,18 +592,18 @@ static void iso_date(uint64_t h, char *out, size_t size)
 
 static json_t *gen_offer(const struct sim_entry *e, const struct facts *f, int k)
 {
-	struct sim_rng r, vr;
+	struct random_rng r, vr;
 	json_t *o, *pricing, *listing;
 	char id[32], sku[SIM_GEN_SKU_MAX + 1], date[40];
 	long qty, cents;
 	int published;
 	uint32_t u;
 
-	sim_rng_init(&r, e->seed, e->id, SALT_OFFER * 3 + (uint64_t)k);
-	sim_rng_init(&vr, e->seed ^ e->version, e->id, SALT_VOLATILE * 7 + e->version * 2 + k);
+	sim_gen_rng_init(&r, e->seed, e->id, SALT_OFFER * 3 + (uint64_t)k);
+	sim_gen_rng_init(&vr, e->seed ^ e->version, e->id, SALT_VOLATILE * 7 + e->version * 2 + k);
 	sim_gen_offer_id(e->id, k, id, sizeof(id));
 	sim_gen_sku(e, sku);
-	u = sim_rng_below(&vr, 100);
+	u = random_rng_below(&vr, 100);
 	published = u < 80;
 	o = json_object();
 	json_object_set_new(o, "offerId", json_string(id));
@@ -595,13 +611,13 @@ static json_t *gen_offer(const struct sim_entry *e, const struct facts *f, int k
 	json_object_set_new(o, "marketplaceId", json_string(f->market->id));
 	json_object_set_new(o, "format", json_string(k == 0 ? "FIXED_PRICE" : "AUCTION"));
 	qty = item_quantity(e);
-	if (k == 0 && qty > 1 && sim_rng_below(&vr, 5) == 0)
-		qty = 1 + (long)sim_rng_below(&vr, (uint32_t)qty); /* some held back */
+	if (k == 0 && qty > 1 && random_rng_below(&vr, 5) == 0)
+		qty = 1 + (long)random_rng_below(&vr, (uint32_t)qty); /* some held back */
 	else if (k == 1)
 		qty = qty > 0;
 	json_object_set_new(o, "availableQuantity", json_integer(qty));
 	json_object_set_new(o, "categoryId", json_string(f->cat->id));
-	if (sim_rng_below(&r, 4) == 0)
+	if (random_rng_below(&r, 4) == 0)
 		json_object_set_new(
 		    o, "listingDescription",
 		    json_sprintf("<b>%s</b> %s &amp; more", f->brand, f->cat->noun));
@@ -610,7 +626,7 @@ static json_t *gen_offer(const struct sim_entry *e, const struct facts *f, int k
 	    o, "listingPolicies",
 	    json_pack("{s:s,s:s,s:s}", "fulfillmentPolicyId", "6201234000", "paymentPolicyId",
 		      f->market->vat > 0 ? "6201234011" : "6201234010", "returnPolicyId",
-		      sim_rng_below(&r, 2) ? "6201234020" : "6201234021"));
+		      random_rng_below(&r, 2) ? "6201234020" : "6201234021"));
 	pricing = json_object();
 	cents = price_cents(&vr);
 	if (k == 0) {
@@ -618,21 +634,21 @@ static json_t *gen_offer(const struct sim_entry *e, const struct facts *f, int k
 	} else {
 		json_object_set_new(pricing, "auctionStartPrice",
 				    amount_json(cents, f->market->currency, &vr));
-		if (sim_rng_below(&vr, 5) == 0)
+		if (random_rng_below(&vr, 5) == 0)
 			json_object_set_new(pricing, "auctionReservePrice",
 					    amount_json(cents * 2, f->market->currency, &vr));
-		if (sim_rng_below(&vr, 2))
+		if (random_rng_below(&vr, 2))
 			json_object_set_new(pricing, "price",
 					    amount_json(cents * 3, f->market->currency, &vr));
 	}
 	json_object_set_new(o, "pricingSummary", pricing);
 	json_object_set_new(o, "merchantLocationKey",
-			    json_string(locations[sim_rng_below(&r, N_OF(locations))]));
-	if (f->market->vat > 0 && sim_rng_below(&r, 2))
+			    json_string(locations[random_rng_below(&r, N_OF(locations))]));
+	if (f->market->vat > 0 && random_rng_below(&r, 2))
 		json_object_set_new(
 		    o, "tax",
 		    json_pack("{s:b,s:f}", "applyTax", 1, "vatPercentage", f->market->vat));
-	if (k == 0 && sim_rng_below(&r, 5) == 0)
+	if (k == 0 && random_rng_below(&r, 5) == 0)
 		json_object_set_new(o, "quantityLimitPerBuyer", json_integer(2));
 	json_object_set_new(o, "includeCatalogProductDetails", json_true());
 	json_object_set_new(o, "status", json_string(published ? "PUBLISHED" : "UNPUBLISHED"));
@@ -640,7 +656,7 @@ static json_t *gen_offer(const struct sim_entry *e, const struct facts *f, int k
 		char lid[24];
 		const char *st;
 
-		u = sim_rng_below(&vr, 100);
+		u = random_rng_below(&vr, 100);
 		st = qty == 0 && u < 60 ? "OUT_OF_STOCK"
 		     : u < 70		? "ACTIVE"
 		     : u < 76		? "OUT_OF_STOCK"
@@ -655,11 +671,11 @@ static json_t *gen_offer(const struct sim_entry *e, const struct facts *f, int k
 		json_object_set_new(listing, "listingStatus", json_string(st));
 		json_object_set_new(
 		    listing, "soldQuantity",
-		    json_integer(sim_rng_below(&vr, 4) ? sim_rng_below(&vr, 50) : 0));
-		if (sim_rng_below(&vr, 10) == 0)
+		    json_integer(random_rng_below(&vr, 4) ? random_rng_below(&vr, 50) : 0));
+		if (random_rng_below(&vr, 10) == 0)
 			json_object_set_new(listing, "listingOnHold", json_false());
 		json_object_set_new(o, "listing", listing);
-		iso_date(sim_rng_next(&r), date, sizeof(date));
+		iso_date(random_rng_next(&r), date, sizeof(date));
 		json_object_set_new(o, "listingStartDate", json_string(date));
 	}
 	return o;

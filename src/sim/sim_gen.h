@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "random.h"
+
 /* eBay's SKU limit: 50 characters; ours are at most 50 bytes. */
 #define SIM_GEN_SKU_MAX 50
 /* Offer slot 0 is the FIXED_PRICE offer, slot 1 the AUCTION one. */
@@ -40,18 +42,11 @@ struct sim_entry {
 	uint32_t version; /* 0 when created, +1 per edit */
 };
 
-/* A small deterministic random stream (splitmix64). */
-struct sim_rng {
-	uint64_t s;
-};
-
-uint64_t sim_gen_mix(uint64_t x);
-void sim_rng_init(struct sim_rng *r, uint64_t seed, uint64_t a, uint64_t b);
-uint64_t sim_rng_next(struct sim_rng *r);
-/* Uniform in [0, n) for n >= 1. */
-uint32_t sim_rng_below(struct sim_rng *r, uint32_t n);
-/* Uniform in [0, 1). */
-double sim_rng_unit(struct sim_rng *r);
+/*
+ * Seeds r (random.h's splitmix64) for one stream of the catalog: seed is the
+ * catalog's, a and b tell the streams of one SKU apart (its id, a salt).
+ */
+void sim_gen_rng_init(struct random_rng *r, uint64_t seed, uint64_t a, uint64_t b);
 
 /* True when e's SKU comes from its file source rather than the generator. */
 int sim_gen_is_file(const struct sim_entry *e);

@@ -11,11 +11,9 @@
  */
 #include "sim_http.h"
 
-#include <arpa/inet.h>
 #include <stdatomic.h>
 #include <errno.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netaddr.h"
+#include "random.h"
 #include "sim_api.h"
 #include "sim_control.h"
 #include "timeutil.h"
@@ -46,7 +46,7 @@ struct sim_http {
 	struct sim *sim;
 	struct MHD_Daemon *daemon;
 	char url[96];
-	char host[80]; /* for requests without a usable Host header */
+	char host[NETADDR_TEXT_MAX]; /* for requests without a usable Host header */
 
 	pthread_mutex_t lock; /* guards the heap, stopping and suspended */
 	pthread_cond_t cond;
@@ -169,17 +169,17 @@ static int delay_until(struct sim_http *h, struct MHD_Connection *conn, struct r
 
 static double unit_draw(void)
 {
-	static _Thread_local struct sim_rng rng;
+	static _Thread_local struct random_rng rng;
 	static _Thread_local int seeded;
 
 	if (!seeded) {
 		uint64_t seed = 0;
 		if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
 			seed = (uint64_t)timeutil_mono_ms() ^ (uint64_t)(uintptr_t)&seed;
-		rng.s = seed;
+		random_rng_seed(&rng, seed);
 		seeded = 1;
 	}
-	return sim_rng_unit(&rng);
+	return random_rng_unit(&rng);
 }
 
 /* ---- answers ---- */
@@ -487,43 +487,22 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 
 /* ---- start and stop ---- */
 
-static int bind_listen(const char *listen_spec, struct sockaddr_in *sa, struct buf *why)
+/* A listening socket bound to listen_spec (netaddr.h); *sa is the address
+ * bound (with the port chosen for port 0). -1 with a reason in why. */
+static int bind_listen(const char *listen_spec, struct sockaddr_storage *sa, struct buf *why)
 {
-	char host[128];
-	const char *colon = strrchr(listen_spec, ':');
-	char *end;
-	long port;
+	socklen_t len;
 	int fd, one = 1;
-	socklen_t len = sizeof(*sa);
 
-	if (!colon || (size_t)(colon - listen_spec) >= sizeof(host)) {
-		buf_addf(why, "invalid --listen '%s' (want HOST:PORT, e.g. 127.0.0.1:0)",
-			 listen_spec);
+	if (netaddr_parse(listen_spec, sa, &len, why))
 		return -1;
-	}
-	memcpy(host, listen_spec, (size_t)(colon - listen_spec));
-	host[colon - listen_spec] = '\0';
-	port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 0 || port > 65535) {
-		buf_addf(why, "invalid port in --listen '%s' (want 0 to 65535)", listen_spec);
-		return -1;
-	}
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	if (!strcmp(host, "localhost"))
-		snprintf(host, sizeof(host), "127.0.0.1");
-	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
-		buf_addf(why, "invalid host in --listen '%s' (want an IPv4 address)", listen_spec);
-		return -1;
-	}
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		buf_addf(why, "cannot create a socket: %s", strerror(errno));
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)sa, sizeof(*sa)) || listen(fd, 1024) ||
+	if (bind(fd, (struct sockaddr *)sa, len) || listen(fd, 1024) ||
 	    getsockname(fd, (struct sockaddr *)sa, &len)) {
 		buf_addf(why, "cannot listen on %s: %s", listen_spec, strerror(errno));
 		close(fd);
@@ -536,8 +515,7 @@ struct sim_http *sim_http_start(struct sim *s, struct buf *why)
 {
 	struct sim_http *h = xcalloc(1, sizeof(*h));
 	struct sim_config cfg;
-	struct sockaddr_in sa;
-	char ip[INET_ADDRSTRLEN];
+	struct sockaddr_storage sa;
 	pthread_condattr_t ca;
 	int fd;
 
@@ -547,8 +525,7 @@ struct sim_http *sim_http_start(struct sim *s, struct buf *why)
 		free(h);
 		return NULL;
 	}
-	inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
-	snprintf(h->host, sizeof(h->host), "%s:%d", ip, ntohs(sa.sin_port));
+	netaddr_format(&sa, h->host, sizeof(h->host));
 	snprintf(h->url, sizeof(h->url), "http://%s", h->host);
 	h->sim = s;
 	pthread_mutex_init(&h->lock, NULL);

@@ -13,10 +13,10 @@
 
 struct sim_http;
 
-/* Binds s->cfg.listen ("HOST:PORT", port 0 for any free one) and starts
+/* Binds s->cfg.listen (netaddr.h; port 0 for any free one) and starts
  * serving s, which must outlive the server. NULL with a reason in why. */
 struct sim_http *sim_http_start(struct sim *s, struct buf *why);
-/* "http://HOST:PORT" with the port actually bound. */
+/* "http://HOST:PORT" (or "http://[V6]:PORT") with the port actually bound. */
 const char *sim_http_url(const struct sim_http *h);
 /* Ends delays and stalls, stops serving and frees h (NULL is fine). */
 void sim_http_stop(struct sim_http *h);

@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "encoding.h"
-#include "secret.h"
+#include "random.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -179,7 +179,7 @@ static struct tok *insert(struct sim_oauth *o, char *value, enum tok_kind kind,
  * (48 random bytes). */
 static char *new_token(const char *prefix)
 {
-	char *token = secret_random_token(48), *out = xasprintf("%s%s", prefix, token);
+	char *token = random_token(48), *out = xasprintf("%s%s", prefix, token);
 
 	free(token);
 	return out;

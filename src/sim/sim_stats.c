@@ -20,11 +20,6 @@ static const char *const endpoint_names[SIM_EP__COUNT] = {
     [SIM_EP_OTHER] = "other",
 };
 
-const char *sim_stats_endpoint_name(enum sim_endpoint ep)
-{
-	return ep >= 0 && ep < SIM_EP__COUNT ? endpoint_names[ep] : "other";
-}
-
 void sim_stats_reset(struct sim_stats *s)
 {
 	for (int e = 0; e < SIM_EP__COUNT; e++)

@@ -43,9 +43,6 @@ struct sim_stats {
 	_Atomic int max_concurrency;
 };
 
-/* The name in /sim/stats: "getInventoryItems", "getOffers", "token" ... */
-const char *sim_stats_endpoint_name(enum sim_endpoint ep);
-
 /* Zeroes every counter but the calls in flight now. */
 void sim_stats_reset(struct sim_stats *s);
 /* One call of ep ended with status (0: no answer). */

@@ -1239,6 +1239,65 @@ static enum error pg_cursor_set(struct store *s, const char *user_id, const char
 	return store_pg_unit(s, STORE_PG_TX, cursor_set_unit, &c);
 }
 
+/* ---- revoked tokens ---------------------------------------------------------------- */
+
+struct token_ctx {
+	const char *jti;
+	char expires[32];
+};
+
+static enum error token_revoke_unit(struct store *s, void *arg)
+{
+	struct token_ctx *c = arg;
+	const char *v[2] = {c->jti, c->expires};
+	char now[32];
+	const char *pv[1] = {now};
+	enum error err;
+
+	snprintf(now, sizeof(now), "%lld", timeutil_wall_ms());
+	err = store_pg_cmd(s, "DELETE FROM revoked_tokens WHERE expires_ms < $1::bigint", 1, pv,
+			   "cannot purge revoked_tokens");
+	if (!err)
+		err = store_pg_cmd(s,
+				   "INSERT INTO revoked_tokens (jti, expires_ms) VALUES ($1, "
+				   "$2::bigint) ON CONFLICT (jti) DO NOTHING",
+				   2, v, "cannot insert into revoked_tokens");
+	return err;
+}
+
+static enum error pg_token_revoke(struct store *s, const char *jti, long long expires_ms)
+{
+	struct token_ctx c = {.jti = jti};
+
+	if (!jti || !*jti)
+		return store_fail(s, ERR_INVALID, "cannot revoke a token without an id");
+	snprintf(c.expires, sizeof(c.expires), "%lld", expires_ms);
+	return store_pg_unit(s, STORE_PG_TX, token_revoke_unit, &c);
+}
+
+static enum error token_revoked_unit(struct store *s, void *arg)
+{
+	struct token_ctx *c = arg;
+	const char *v[1] = {c->jti};
+	PGresult *r;
+	int n;
+
+	r = store_pg_exec(s, NULL, "SELECT 1 FROM revoked_tokens WHERE jti = $1", 1, v,
+			  PGRES_TUPLES_OK, "cannot read revoked_tokens");
+	if (!r)
+		return store_pg_err(s);
+	n = PQntuples(r);
+	PQclear(r);
+	return n ? ERR_OK : store_fail(s, ERR_NOTFOUND, "token '%s' is not revoked", c->jti);
+}
+
+static enum error pg_token_revoked(struct store *s, const char *jti)
+{
+	struct token_ctx c = {.jti = jti};
+
+	return store_pg_unit(s, STORE_PG_NO_TX, token_revoked_unit, &c);
+}
+
 /* ---- users ------------------------------------------------------------------------- */
 
 #define USER_COLS                                                                                  \
@@ -1387,6 +1446,8 @@ const struct store_ops store_pg_ops = {
     .run_failures = pg_run_failures,
     .cursor_get = pg_cursor_get,
     .cursor_set = pg_cursor_set,
+    .token_revoke = pg_token_revoke,
+    .token_revoked = pg_token_revoked,
     .list_items = store_pg_list_items,
     .list_offers = store_pg_list_offers,
     .count_unseen = store_pg_count_unseen,

@@ -16,12 +16,14 @@
  */
 #include "store.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "migrate.h"
 #include "timeutil.h"
@@ -74,6 +76,9 @@ enum stmt_id {
 	S_USER_PUT,
 	S_USER_GET,
 	S_USER_LIST,
+	S_TOKEN_REVOKE,
+	S_TOKEN_PURGE,
+	S_TOKEN_REVOKED,
 	S_ITEM_DERIVED,
 	S__COUNT
 };
@@ -167,6 +172,10 @@ static const char *const stmt_sql[S__COUNT] = {
 		   "refresh_expires_ms = excluded.refresh_expires_ms",
     [S_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
     [S_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY id",
+    [S_TOKEN_REVOKE] = "INSERT INTO revoked_tokens (jti, expires_ms) VALUES (?1, ?2) "
+		       "ON CONFLICT (jti) DO NOTHING",
+    [S_TOKEN_PURGE] = "DELETE FROM revoked_tokens WHERE expires_ms < ?1",
+    [S_TOKEN_REVOKED] = "SELECT 1 FROM revoked_tokens WHERE jti = ?1",
 };
 
 struct sqlite_store {
@@ -414,6 +423,15 @@ static enum error sqlite_open(struct store *s, const char *url)
 	int rc;
 
 	s->priv = p;
+	/* SQLite creates files 0644 and gives the -wal and -shm files the
+	 * database file's mode: make a new file 0600 first, for it holds
+	 * password hashes. Only a new one (O_EXCL): closing a descriptor of a
+	 * file this process has open through SQLite would drop its locks. */
+	if (strcmp(url, ":memory:") && strncmp(url, "file:", 5)) {
+		int fd = open(url, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
 	rc = sqlite3_open_v2(
 	    url, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
@@ -1065,6 +1083,54 @@ static enum error sqlite_cursor_set(struct store *s, const char *user_id, const 
 	return err;
 }
 
+/* ---- revoked tokens ------------------------------------------------------ */
+
+static enum error sqlite_token_revoke(struct store *s, const char *jti, long long expires_ms)
+{
+	sqlite3_stmt *st;
+	enum error err;
+
+	if (!jti || !*jti)
+		return store_fail(s, ERR_INVALID, "cannot revoke a token without an id");
+	err = stmt(s, S_TOKEN_PURGE, &st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, timeutil_wall_ms());
+	if (!step_done(st))
+		err = db_fail(s, "cannot purge revoked_tokens");
+	sqlite3_reset(st);
+	if (err)
+		return err;
+	err = stmt(s, S_TOKEN_REVOKE, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, jti);
+	sqlite3_bind_int64(st, 2, expires_ms);
+	if (!step_done(st))
+		err = db_fail(s, "cannot insert revoked_tokens row '%s'", jti);
+	sqlite3_reset(st);
+	return err;
+}
+
+static enum error sqlite_token_revoked(struct store *s, const char *jti)
+{
+	sqlite3_stmt *st;
+	enum error err;
+	int rc;
+
+	err = stmt(s, S_TOKEN_REVOKED, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, jti);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		err = store_fail(s, ERR_NOTFOUND, "token '%s' is not revoked", jti);
+	else if (rc != SQLITE_ROW)
+		err = db_fail(s, "cannot read revoked_tokens row '%s'", jti);
+	sqlite3_reset(st);
+	return err;
+}
+
 /* ---- listing for the API ------------------------------------------------- */
 
 struct sort_col {
@@ -1411,6 +1477,8 @@ const struct store_ops store_sqlite_ops = {
     .run_failures = sqlite_run_failures,
     .cursor_get = sqlite_cursor_get,
     .cursor_set = sqlite_cursor_set,
+    .token_revoke = sqlite_token_revoke,
+    .token_revoked = sqlite_token_revoked,
     .list_items = sqlite_list_items,
     .list_offers = sqlite_list_offers,
     .count_unseen = sqlite_count_unseen,

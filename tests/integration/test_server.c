@@ -455,11 +455,12 @@ static void test_login_cookie_and_logout(void **state)
 {
 	struct fx *f = *state;
 	char *url = xasprintf("%s/auth/login", f->srv.base_url);
+	const char *json[] = {"Content-Type: application/json", NULL};
 	struct testutil_http r;
 
 	assert_int_equal(testutil_http("POST", url,
 				       "{\"username\":\"alice\",\"password\":\"" ALICE_PW "\"}",
-				       NULL, &r),
+				       json, &r),
 			 0);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.headers, "Set-Cookie: ebaysync_token=ey"));
@@ -479,7 +480,8 @@ static void test_bad_requests(void **state)
 {
 	struct fx *f = *state;
 	char *big = xmalloc(200001), *url;
-	const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
+	const char *chunked[] = {"Transfer-Encoding: chunked", "Content-Type: application/json",
+				 NULL};
 	struct testutil_http r;
 	long status;
 	json_t *j;

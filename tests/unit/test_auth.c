@@ -13,10 +13,13 @@
 #include <jwt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "encoding.h"
+#include "secret.h"
 #include "testutil.h"
 #include "xalloc.h"
 
@@ -267,13 +270,68 @@ static void test_keyfile_secret(void **state)
 	free(path);
 }
 
+/* A key file that another user owns is refused even at mode 0600 (they
+ * could have planted it, or can rewrite it), and the message says why.
+ * Both key files go through the same check: the JWT one and the sealing
+ * one. Needs root to give a file away; skipped otherwise. */
+static void test_keyfile_other_owner(void **state)
+{
+	char *dir = testutil_tmpdir(), *db = xasprintf("%s/x.db", dir);
+	char *path = xasprintf("%s/jwt.key", dir), *spath = xasprintf("%s/secret.key", dir);
+	struct passwd *nobody = getpwnam("nobody");
+	struct secret_key sk;
+	struct auth a;
+	struct buf why = BUF_INIT;
+
+	if (geteuid() != 0 || !nobody) {
+		testutil_rmrf(dir);
+		free(dir);
+		free(db);
+		free(path);
+		free(spath);
+		skip();
+	}
+	unsetenv("EBAYSYNC_JWT_SECRET");
+	unsetenv("EBAYSYNC_JWT_KEY_FILE");
+	unsetenv("EBAYSYNC_SECRET_KEY");
+	unsetenv("EBAYSYNC_SECRET_KEY_FILE");
+	assert_int_equal(auth_init(&a, db, &why), ERR_OK);
+	auth_release(&a);
+	assert_int_equal(secret_key_load(db, &sk, &why), ERR_OK);
+	assert_int_equal(chown(path, nobody->pw_uid, nobody->pw_gid), 0);
+	assert_int_equal(chown(spath, nobody->pw_uid, nobody->pw_gid), 0);
+	assert_int_equal(auth_init(&a, db, &why), ERR_INVALID);
+	if (!strstr(buf_str(&why), "owned by uid") || !strstr(buf_str(&why), "jwt.key"))
+		fail_msg("unexpected reason '%s'", buf_str(&why));
+	buf_reset(&why);
+	assert_int_equal(secret_key_load(db, &sk, &why), ERR_INVALID);
+	if (!strstr(buf_str(&why), "owned by uid") || !strstr(buf_str(&why), "secret.key"))
+		fail_msg("unexpected reason '%s'", buf_str(&why));
+	/* Given back, it is accepted again. */
+	assert_int_equal(chown(path, geteuid(), getegid()), 0);
+	buf_reset(&why);
+	assert_int_equal(auth_init(&a, db, &why), ERR_OK);
+	auth_release(&a);
+	buf_release(&why);
+	testutil_rmrf(dir);
+	free(dir);
+	free(db);
+	free(path);
+	free(spath);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_issue_verify),   cmocka_unit_test(test_alg_none_and_others),
-	    cmocka_unit_test(test_tampered),	   cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_missing_claims), cmocka_unit_test(test_passwords),
-	    cmocka_unit_test(test_user_names),	   cmocka_unit_test(test_keyfile_secret),
+	    cmocka_unit_test(test_issue_verify),
+	    cmocka_unit_test(test_alg_none_and_others),
+	    cmocka_unit_test(test_tampered),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_missing_claims),
+	    cmocka_unit_test(test_passwords),
+	    cmocka_unit_test(test_user_names),
+	    cmocka_unit_test(test_keyfile_secret),
+	    cmocka_unit_test(test_keyfile_other_owner),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

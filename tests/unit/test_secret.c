@@ -112,27 +112,6 @@ static void test_key_parse(void **state)
 	buf_release(&why);
 }
 
-/* Tokens are base64url of fresh random bytes: the right length, the url
- * alphabet, and never the same twice. */
-static void test_random_token(void **state)
-{
-	char *a = secret_random_token(48), *b = secret_random_token(48),
-	     *c = secret_random_token(1);
-	unsigned char *raw;
-	size_t n;
-
-	assert_int_equal(strlen(a), 64);
-	assert_true(encoding_is_b64(a, strlen(a), ENCODING_B64URL));
-	assert_string_not_equal(a, b);
-	assert_int_equal(encoding_b64_decode(a, strlen(a), ENCODING_B64URL, &raw, &n), ERR_OK);
-	assert_int_equal(n, 48);
-	free(raw);
-	assert_int_equal(strlen(c), 2);
-	free(a);
-	free(b);
-	free(c);
-}
-
 static void test_key_load(void **state)
 {
 	char *dir = testutil_tmpdir(), *db = xasprintf("%s/sub/x.db", dir);
@@ -182,7 +161,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_seal_open), cmocka_unit_test(test_tamper_and_garbage),
 	    cmocka_unit_test(test_too_big),   cmocka_unit_test(test_key_parse),
-	    cmocka_unit_test(test_key_load),  cmocka_unit_test(test_random_token),
+	    cmocka_unit_test(test_key_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,12 +124,48 @@ static void test_last_id(void **state)
 	assert_int_equal(sse_parse_last_id("99999999999999999999", &n), ERR_INVALID);
 }
 
+/* A user past their cap, or anyone past the total, gets no stream; a
+ * stream that ends makes room again. */
+static void test_stream_caps(void **state)
+{
+	struct sse_hub *h = sse_hub_new(NULL, 0, 0);
+	struct sse_stream *a1, *a2, *b1, *c1;
+
+	sse_hub_set_limits(h, 2, 3);
+	a1 = sse_stream_new(h, "alice", "r1", NULL, 0);
+	a2 = sse_stream_new(h, "alice", "r2", NULL, 0);
+	assert_non_null(a1);
+	assert_non_null(a2);
+	assert_null(sse_stream_new(h, "alice", "r3", NULL, 0));
+	b1 = sse_stream_new(h, "bob", "r4", NULL, 0);
+	assert_non_null(b1);
+	assert_null(sse_stream_new(h, "carol", "r5", NULL, 0));
+	sse_stream_free(a1);
+	c1 = sse_stream_new(h, "carol", "r5", NULL, 0);
+	assert_non_null(c1);
+	assert_null(sse_stream_new(h, "dave", "r6", NULL, 0));
+	sse_stream_free(a2);
+	sse_stream_free(b1);
+	sse_stream_free(c1);
+	/* All closed: the whole total is free again. */
+	a1 = sse_stream_new(h, "alice", "r1", NULL, 0);
+	b1 = sse_stream_new(h, "bob", "r4", NULL, 0);
+	c1 = sse_stream_new(h, "carol", "r5", NULL, 0);
+	assert_non_null(a1);
+	assert_non_null(b1);
+	assert_non_null(c1);
+	sse_stream_free(a1);
+	sse_stream_free(b1);
+	sse_stream_free(c1);
+	sse_hub_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_event_frame), cmocka_unit_test(test_multiline_data),
 	    cmocka_unit_test(test_bad_types),	cmocka_unit_test(test_comment_and_cap),
-	    cmocka_unit_test(test_last_id),
+	    cmocka_unit_test(test_last_id),	cmocka_unit_test(test_stream_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
