@@ -150,6 +150,26 @@ struct store_ops {
 	enum error (*count_unseen)(struct store *s, const char *user_id, const char *table,
 				   const char *run_id, long long *count);
 
+	/*
+	 * A run's SKU list (sync_run_skus): distinct SKUs at positions 0, 1,
+	 * 2 ... in the order they were added. skus_add appends those of
+	 * skus[0..n) that the list does not hold yet, in one transaction;
+	 * is_new[i] (if given) is 1 for each one appended, 0 for one already
+	 * there or repeated earlier in skus; *count (if given) receives the
+	 * list's length after.
+	 */
+	enum error (*skus_add)(struct store *s, const char *run_id, const char *const *skus,
+			       size_t n, unsigned char *is_new, long long *count);
+	/* Up to limit SKUs of the list from position from on, in order; free
+	 * each, then the array. */
+	enum error (*skus_range)(struct store *s, const char *run_id, long long from, size_t limit,
+				 char ***skus, size_t *n);
+	/* The position of sku in the list: ERR_NOTFOUND when it is not there. */
+	enum error (*skus_find)(struct store *s, const char *run_id, const char *sku,
+				long long *pos);
+	/* Drops the list of run_id; NULL: of every run that is not running. */
+	enum error (*skus_clear)(struct store *s, const char *run_id);
+
 	enum error (*user_put)(struct store *s, const struct user_row *u); /* insert or update */
 	enum error (*user_get)(struct store *s, const char *id, struct user_row *out);
 	enum error (*user_list)(struct store *s, struct user_row **out, size_t *n);
@@ -259,6 +279,12 @@ enum error store_list_offers(struct store *s, const struct store_query *q, json_
 			     long long *total);
 enum error store_count_unseen(struct store *s, const char *user_id, const char *table,
 			      const char *run_id, long long *count);
+enum error store_skus_add(struct store *s, const char *run_id, const char *const *skus, size_t n,
+			  unsigned char *is_new, long long *count);
+enum error store_skus_range(struct store *s, const char *run_id, long long from, size_t limit,
+			    char ***skus, size_t *n);
+enum error store_skus_find(struct store *s, const char *run_id, const char *sku, long long *pos);
+enum error store_skus_clear(struct store *s, const char *run_id);
 enum error store_user_put(struct store *s, const struct user_row *u);
 enum error store_user_get(struct store *s, const char *id, struct user_row *out);
 enum error store_user_list(struct store *s, struct user_row **out, size_t *n);

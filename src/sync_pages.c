@@ -37,43 +37,53 @@ static void bad_item(struct sync_run *r, long long page, size_t index, const cha
 }
 
 /*
- * Maps one page's records. With rows NULL only SKUs are kept. Returns the
- * number of rows made (new SKUs only) and the number of new SKUs.
+ * Maps one page's records into rows (room for every record) and adds their
+ * SKUs to the run's list in one call. Keeps in rows[0..*n_rows) the rows of
+ * SKUs new to the run when keep is set, none otherwise; *new_skus is how
+ * many were new. A row repeated by offset paging over a changing catalog is
+ * dropped here, so that it is neither counted nor stored twice.
  */
-static size_t map_page(struct sync_run *r, long long page, json_t *records, struct item_row *rows,
-		       size_t *new_skus)
+static enum error map_page(struct sync_run *r, long long page, json_t *records,
+			   struct item_row *rows, int keep, size_t *n_rows, size_t *new_skus)
 {
 	struct buf warn = BUF_INIT, why = BUF_INIT;
-	size_t i, n = 0;
+	size_t i, n = 0, kept = 0;
+	const char **skus = xcalloc(json_array_size(records) + 1, sizeof(*skus));
+	unsigned char *is_new = xcalloc(json_array_size(records) + 1, 1);
+	enum error err;
 	json_t *rec;
 
 	*new_skus = 0;
 	json_array_foreach(records, i, rec)
 	{
-		struct item_row row;
-
 		buf_reset(&warn);
 		buf_reset(&why);
-		if (mapping_item_from_json(rec, &row, &warn, &why)) {
+		if (mapping_item_from_json(rec, &rows[n], &warn, &why)) {
 			bad_item(r, page, i, buf_str(&why));
 			continue;
 		}
 		if (warn.len)
 			sync_emit(r, EVENT_WARNING, "⚠ %s", buf_str(&warn));
-		if (!sync_remember(r, row.sku)) { /* offset paging over a changing catalog */
-			r->walk_repeats++;
-			item_row_release(&row);
-			continue;
-		}
-		(*new_skus)++;
-		if (rows)
-			rows[n++] = row;
-		else
-			item_row_release(&row);
+		skus[n] = rows[n].sku;
+		n++;
 	}
+	err = sync_remember(r, skus, n, is_new);
+	for (i = 0; i < n; i++) {
+		if (!err && is_new[i])
+			(*new_skus)++;
+		else if (!err)
+			r->walk_repeats++;
+		if (!err && keep && is_new[i])
+			rows[kept++] = rows[i];
+		else
+			item_row_release(&rows[i]);
+	}
+	*n_rows = kept;
+	free(skus);
+	free(is_new);
 	buf_release(&warn);
 	buf_release(&why);
-	return n;
+	return err;
 }
 
 /* The state of one walk along the pages. */
@@ -94,9 +104,9 @@ static enum error plausible(struct sync_run *r, struct walk_state *w, long long 
 	w->idle = n_new ? 0 : w->idle + 1;
 	if (w->pass == 1 && w->idle >= SYNC_IDLE_PAGES) {
 		buf_addf(why,
-			 "%d pages in a row brought no new SKU (%zu SKUs from %lld pages, eBay's "
+			 "%d pages in a row brought no new SKU (%lld SKUs from %lld pages, eBay's "
 			 "total %lld)",
-			 w->idle, json_array_size(r->skus), page, r->available);
+			 w->idle, r->n_skus, page, r->available);
 		return ERR_PARSE;
 	}
 	if (w->pass > 1 && page >= w->max_page) {
@@ -165,9 +175,10 @@ static enum error one_page(struct sync_run *r, int store_items, long long page, 
 	} else {
 		sync_counts_set(r, page, page, "page");
 	}
-	if (store_items)
-		rows = xcalloc(n_records ? n_records : 1, sizeof(*rows));
-	n_rows = map_page(r, page, pg.records, rows, &n_new);
+	rows = xcalloc(n_records ? n_records : 1, sizeof(*rows));
+	err = map_page(r, page, pg.records, rows, store_items, &n_rows, &n_new);
+	if (err)
+		goto out;
 	sync_counts_add(r, store_items ? (long long)n_new : 0, 0, 0, 0);
 	if (store_items)
 		sync_emit(
@@ -249,22 +260,22 @@ static enum error walk(struct sync_run *r, int store_items, size_t pass, long lo
  */
 enum error sync_pages(struct sync_run *r, int store_items)
 {
-	size_t pass, before;
+	size_t pass;
+	long long before;
 	long long pages = 0;
 	enum error err;
 
 	for (pass = 1;; pass++) {
-		before = json_array_size(r->skus);
+		before = r->n_skus;
 		r->walk_repeats = 0;
 		err = walk(r, store_items, pass, &pages);
 		if (err)
 			return err;
 		if (pass == 1) {
 			if (r->walk_repeats == 0 && r->walk_first_total == r->available &&
-			    (r->available < 0 ||
-			     (long long)json_array_size(r->skus) >= r->available))
+			    (r->available < 0 || r->n_skus >= r->available))
 				return ERR_OK;
-		} else if (json_array_size(r->skus) == before) {
+		} else if (r->n_skus == before) {
 			sync_emit(r, EVENT_INFO, "Walk %zu found no SKU the earlier walks missed",
 				  pass);
 			return ERR_OK;
@@ -279,9 +290,9 @@ enum error sync_pages(struct sync_run *r, int store_items)
 		sync_emit(
 		    r, EVENT_WARNING,
 		    "⚠ The catalog changed while paging (total %lld → %lld, %lld rows "
-		    "repeated, %zu new SKUs in this walk): walking the pages again so that no "
+		    "repeated, %lld new SKUs in this walk): walking the pages again so that no "
 		    "SKU is skipped (walk %zu)",
-		    r->walk_first_total, r->available, r->walk_repeats,
-		    json_array_size(r->skus) - before, pass + 1);
+		    r->walk_first_total, r->available, r->walk_repeats, r->n_skus - before,
+		    pass + 1);
 	}
 }

@@ -333,11 +333,12 @@ int sync_should_stop(struct sync_run *r)
 	return atomic_load(&r->cancel);
 }
 
-int sync_remember(struct sync_run *r, const char *sku)
+enum error sync_remember(struct sync_run *r, const char *const *skus, size_t n,
+			 unsigned char *is_new)
 {
-	if (json_object_get(r->seen, sku))
-		return 0;
-	json_object_set_new(r->seen, sku, json_integer((json_int_t)json_array_size(r->skus)));
-	json_array_append_new(r->skus, json_string(sku));
-	return 1;
+	enum error err = store_skus_add(r->store, r->id, skus, n, is_new, &r->n_skus);
+
+	if (err)
+		return sync_fail(r, err, "cannot keep the SKU list: %s", store_errmsg(r->store));
+	return ERR_OK;
 }

@@ -133,10 +133,11 @@ struct sync_run {
 	long long walk_repeats;	     /* rows of this walk whose SKU was already seen */
 	char **wanted;		     /* SYNC_SKUS: the SKUs asked for */
 	size_t n_wanted;
-	char *summary;	   /* the final "... completed: ..." line of a done run */
-	json_t *skus;	   /* array: every distinct SKU seen, in order */
+	char *summary; /* the final "... completed: ..." line of a done run */
+	/* Every distinct SKU seen, in order, is in the store (store_skus_*,
+	 * under the run's id), not in memory: n_skus is how many. */
+	long long n_skus;
 	struct mark *mark; /* offers step: how far every SKU is stored */
-	json_t *seen;	   /* SKU -> its position in skus */
 };
 
 /* Counts helpers; all take the lock. */
@@ -165,8 +166,11 @@ enum error sync_flush_writer(struct sync_run *r);
  * strings of row point into r: row is not to be released. */
 void sync_run_fill_row(struct sync_run *r, struct run_row *row);
 
-/* Adds sku to r->skus (and r->seen) unless there; returns 1 if it was new. */
-int sync_remember(struct sync_run *r, const char *sku);
+/* Adds skus[0..n) to the run's SKU list, those not there yet, in order;
+ * is_new[i] (if given) says which were. On a storage failure records it as
+ * the run's failure and returns it. */
+enum error sync_remember(struct sync_run *r, const char *const *skus, size_t n,
+			 unsigned char *is_new);
 
 /* The path and query of url, for logs: no scheme, no host. */
 const char *sync_url_path(const char *url);

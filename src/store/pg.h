@@ -116,6 +116,14 @@ enum error store_pg_count_unseen(struct store *s, const char *user_id, const cha
 				 const char *run_id, long long *count);
 
 /* write_batch (store_pg_write.c). */
+/* A run's SKU list (pg_skus.c): the store_ops of the same names. */
+enum error store_pg_skus_add(struct store *s, const char *run_id, const char *const *skus, size_t n,
+			     unsigned char *is_new, long long *count);
+enum error store_pg_skus_range(struct store *s, const char *run_id, long long from, size_t limit,
+			       char ***skus, size_t *n);
+enum error store_pg_skus_find(struct store *s, const char *run_id, const char *sku, long long *pos);
+enum error store_pg_skus_clear(struct store *s, const char *run_id);
+
 enum error store_pg_write_batch(struct store *s, const char *user_id, const char *run_id,
 				const struct item_row *items, size_t n_items,
 				const struct offer_row *offers, size_t n_offers);
