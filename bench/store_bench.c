@@ -4,7 +4,7 @@
  * two batch sizes (a page of 200 and a few hundred offers), next to the
  * ceiling: a plain COPY of the same rows, batch by batch, into a table like
  * the real one (same columns and indexes) on the same PostgreSQL server in
- * the same run. PostgreSQL is measured in both write modes of store_pg
+ * the same run. PostgreSQL is measured in both write modes of store/pg.h
  * (multi-row INSERT ... ON CONFLICT, and COPY into a staging table + one
  * merge). bench/store_bench.sh builds it, starts a throwaway cluster, runs
  * it and stops the cluster.

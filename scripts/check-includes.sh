@@ -5,7 +5,11 @@
 # of src/ (src/store/ and src/sim/ too), resolves it as the compiler does (the
 # including file's folder first, then src/), and builds the graph of modules:
 # x.c and x.h are one node, named by their path under src/ without the
-# extension ("sync_run", "sim/sim_http"). Includes that resolve to no file
+# extension ("sync_run", "sim/sim_http"). A module's private header, a .h
+# with no .c of its own named <module>_backend.h or <module>_internal.h (as
+# store/store_backend.h, git's refs-internal.h), belongs to that module: the
+# module's own .c includes it, and it may include the module's public header.
+# Includes that resolve to no file
 # under src/ (system and library headers) are left out. Prints every cycle
 # found as "a -> b -> a" and exits 1, or exits 0 when there is none.
 #
@@ -24,10 +28,20 @@ src = os.path.realpath(sys.argv[1])
 include = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 
+private = re.compile(r"^(\w+)_(backend|internal)$")
+
+
 def node(path):
-    """The module a file belongs to: its path under src/ without .c/.h."""
+    """The module a file belongs to: its path under src/ without .c/.h, or
+    for a private header, the module it is private to."""
     rel = os.path.relpath(path, src)
-    return os.path.splitext(rel)[0]
+    base = os.path.splitext(rel)[0]
+    m = private.match(os.path.basename(base))
+    if path.endswith(".h") and not os.path.isfile(path[:-2] + ".c") and m:
+        for owner in (os.path.join(os.path.dirname(base), m.group(1)), m.group(1)):
+            if os.path.isfile(os.path.join(src, owner + ".c")):
+                return owner
+    return base
 
 
 def resolve(including, name):

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libmicrohttpd-dev
       libjansson-dev libsqlite3-dev sqlite3 libpq-dev libjwt-dev libssl-dev
-      libcmocka-dev libcrypt-dev postgresql curl jq)
+      libcmocka-dev libcrypt-dev libarchive-dev libxml2-dev libzip-dev
+      postgresql curl jq)
 if [ "${1:-}" = "--browser" ]; then
   pkgs+=(chromium)
   # Node.js may come from elsewhere than Debian (the machine image has its own).

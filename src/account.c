@@ -39,6 +39,7 @@ struct entry {
 	/* The last refusal by eBay, for the sealed refresh token it was for. */
 	char *refused_sealed;
 	char *refused_why;
+	enum error refused_err; /* ERR_RELINK or ERR_AUTH */
 	long long refused_mono;
 	struct entry *next;
 };
@@ -446,7 +447,8 @@ static int adopt_stored(struct account_source *src, const struct user_row *u, co
 	return 1;
 }
 
-/* The refresh token of u, opened; ERR_AUTH with a reason otherwise. */
+/* The refresh token of u, opened; otherwise ERR_RELINK (its expiry passed)
+ * or ERR_AUTH, with a reason. */
 static enum error open_refresh(struct account_source *src, const struct user_row *u, long long now,
 			       char **out, struct buf *why)
 {
@@ -466,7 +468,7 @@ static enum error open_refresh(struct account_source *src, const struct user_row
 	if (u->refresh_expires_ms && u->refresh_expires_ms <= now) {
 		timeutil_iso(u->refresh_expires_ms, iso, sizeof(iso));
 		buf_addf(why, "the eBay refresh token of '%s' expired at %s", user, iso);
-		return ERR_AUTH;
+		return ERR_RELINK;
 	}
 	context = account_refresh_context(user);
 	err = secret_open(&src->a->key, context, u->ebay_refresh_token, out, &w);
@@ -521,15 +523,16 @@ out:
 	buf_release(&why);
 }
 
-/* eBay refused this very refresh token a moment ago: say so again. */
-static int refused_recently(struct entry *e, const struct user_row *u, struct buf *why)
+/* eBay refused this very refresh token a moment ago: say so again, and
+ * return how it was refused (ERR_OK when it was not). */
+static enum error refused_recently(struct entry *e, const struct user_row *u, struct buf *why)
 {
 	if (!e->refused_sealed || !u->ebay_refresh_token ||
 	    strcmp(e->refused_sealed, u->ebay_refresh_token) ||
 	    timeutil_mono_ms() - e->refused_mono > ACCOUNT_REFUSAL_MEMO_MS)
-		return 0;
+		return ERR_OK;
 	buf_adds(why, e->refused_why);
-	return 1;
+	return e->refused_err;
 }
 
 /*
@@ -566,27 +569,29 @@ static enum error renew(struct account_source *src, const char *rejected, struct
 		goto out;
 	if (adopt_stored(src, &u, rejected, now))
 		goto out;
-	if (refused_recently(e, &u, why)) {
-		err = ERR_AUTH;
+	err = refused_recently(e, &u, why);
+	if (err)
 		goto out;
-	}
 	err = open_refresh(src, &u, now, &refresh, why);
 	if (err)
 		goto out;
 	err = oauth_refresh(&a->cfg, refresh, &tok, &w);
 	if (err) {
-		if (err == ERR_AUTH && !strcmp(tok.error, "invalid_grant"))
+		if (err == ERR_AUTH && !strcmp(tok.error, "invalid_grant")) {
 			buf_addf(why,
 				 "eBay authorization for %s expired or was revoked: link the "
 				 "account again (eBay refused the refresh token: %s)",
 				 e->user, buf_str(&w));
-		else
+			err = ERR_RELINK;
+		} else {
 			buf_addf(why, "cannot mint an eBay access token for '%s': %s", e->user,
 				 buf_str(&w));
-		if (err == ERR_AUTH) {
+		}
+		if (err == ERR_AUTH || err == ERR_RELINK) {
 			entry_forget_refusal(e);
 			e->refused_sealed = xstrdup(u.ebay_refresh_token);
 			e->refused_why = xstrdup(buf_str(why));
+			e->refused_err = err;
 			e->refused_mono = timeutil_mono_ms();
 		}
 		goto out;
@@ -603,7 +608,7 @@ out:
 	oauth_token_release(&tok);
 	user_row_release(&u);
 	buf_release(&w);
-	return err ? ERR_AUTH : ERR_OK;
+	return err == ERR_RELINK ? ERR_RELINK : err ? ERR_AUTH : ERR_OK;
 }
 
 enum error account_token(void *ctx, int refresh, char **token, struct buf *why)

@@ -111,10 +111,11 @@ void account_source_free(struct account_source *src);
 
 /*
  * An ebay_token_fn over a struct account_source (ctx): see the top of this
- * file. Every failure is ERR_AUTH, so that the run ends instead of failing
- * SKU after SKU; why says which: no account linked, the refresh token
- * expired, eBay refused it (invalid_grant), the client credentials, or the
- * token endpoint could not be reached.
+ * file. Every failure ends the run instead of failing SKU after SKU:
+ * ERR_RELINK when only linking the account again helps (the refresh
+ * token expired, or eBay refused it: invalid_grant), ERR_AUTH otherwise
+ * (no account linked, the client credentials, the sealing key, or the
+ * token endpoint could not be reached); why says which.
  */
 enum error account_token(void *ctx, int refresh, char **token, struct buf *why);
 

@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "jsonutil.h"
+#include "mapping.h"
 #include "metrics.h"
 #include "runlog.h"
 #include "runs.h"
@@ -170,13 +171,14 @@ json_t *api_run_json(const struct run_row *r, long long now_ms)
 {
 	long long end = r->finished_ms > 0 ? r->finished_ms : now_ms;
 
-	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:o,s:I,s:o}", "id", r->id, "kind",
+	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:o,s:I,s:o,s:o}", "id", r->id, "kind",
 			 r->kind, "status", r->status, "fetched", (json_int_t)r->fetched, "stored",
 			 (json_int_t)r->stored, "failed", (json_int_t)r->failed, "total",
 			 (json_int_t)r->total, "started_at", jsonutil_iso_or_null(r->started_ms),
 			 "finished_at", jsonutil_iso_or_null(r->finished_ms), "duration_ms",
 			 (json_int_t)(end > r->started_ms ? end - r->started_ms : 0), "error",
-			 r->error ? json_string(r->error) : json_null());
+			 r->error ? json_string(r->error) : json_null(), "error_code",
+			 r->error_code ? json_string(r->error_code) : json_null());
 }
 
 /* A query string value no longer than PARAM_MAX, or a 400 in res. */
@@ -766,6 +768,17 @@ void api_inventory_list(struct api *api, const struct api_req *req, struct api_r
 void api_offers_list(struct api *api, const struct api_req *req, struct api_res *res)
 {
 	list_rows(api, req, res, 1);
+}
+
+void api_conditions(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	json_t *list = json_array();
+
+	(void)api;
+	(void)req;
+	for (size_t i = 0; i < mapping_n_conditions; i++)
+		json_array_append_new(list, json_string(mapping_conditions[i]));
+	api_res_json(res, 200, json_pack("{s:o}", "conditions", list));
 }
 
 void api_inventory_get(struct api *api, const struct api_req *req, struct api_res *res)

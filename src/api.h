@@ -70,7 +70,8 @@ void api_res_error(struct api_res *res, unsigned status, const char *code, const
 void api_res_header(struct api_res *res, const char *name, const char *value);
 
 /* A run as the API shows it: id, kind, status, counts, started_at,
- * finished_at, duration_ms, error. */
+ * finished_at, duration_ms, error (for people) and error_code (for
+ * programs: error_code_name(), or null). */
 json_t *api_run_json(const struct run_row *r, long long now_ms);
 
 typedef void (*api_handler_fn)(struct api *api, const struct api_req *req, struct api_res *res);
@@ -94,6 +95,9 @@ void api_run_stop(struct api *api, const struct api_req *req, struct api_res *re
 void api_inventory_list(struct api *api, const struct api_req *req, struct api_res *res);
 void api_inventory_get(struct api *api, const struct api_req *req, struct api_res *res);
 void api_offers_list(struct api *api, const struct api_req *req, struct api_res *res);
+/* GET /ebay/conditions: {"conditions": [...]}, the condition values a
+ * stored item can hold (mapping_conditions), for the page's filter. */
+void api_conditions(struct api *api, const struct api_req *req, struct api_res *res);
 /* GET /ebay/oauth/start, GET /ebay/oauth/callback, GET /ebay/oauth/status
  * (api_oauth.c): linking the caller's eBay account. */
 void api_oauth_start(struct api *api, const struct api_req *req, struct api_res *res);

@@ -111,10 +111,10 @@ struct ebay_client {
 	ebay_log_fn log_fn;
 	void *log_ctx;
 
-	char *token;		 /* current access token, NULL until first needed */
-	unsigned long token_gen; /* bumped by every refresh */
-	int refresh_failed;	 /* the refresh for this generation failed ... */
-	char refresh_error[256]; /* ... with this message */
+	char *token;		   /* current access token, NULL until first needed */
+	unsigned long token_gen;   /* bumped by every refresh */
+	enum error refresh_failed; /* the refresh for this generation failed ... */
+	char refresh_error[256];   /* ... with this message */
 
 	CURLM *multi;
 	CURL **idle; /* easy handles ready for reuse */
@@ -492,7 +492,7 @@ static enum error ensure_token(struct ebay_client *c, struct request *r, long lo
 		free_token(c->token);
 		c->token = token;
 		c->token_gen++;
-		c->refresh_failed = 0;
+		c->refresh_failed = ERR_OK;
 	} else {
 		free_token(token);
 	}
@@ -725,12 +725,15 @@ static void take_off_active(struct ebay_client *c, struct request *r)
  * generation (requests that failed with an older token than the current
  * one just retry with it; a refresh that failed is not tried again for the
  * same generation), one retry per request. Returns 1 when r was queued
- * again, 0 when it must end.
+ * again, 0 when it must end: refused (ERR_AUTH), or ERR_RELINK when the
+ * token source says that only linking the account again helps.
  */
-static int retry_after_refresh(struct ebay_client *c, struct request *r, long long now)
+static int retry_after_refresh(struct ebay_client *c, struct request *r, struct verdict *v,
+			       long long now)
 {
 	char first[sizeof(r->resp.message)];
 	char *token = NULL;
+	enum error err;
 
 	if (r->auth_retried) {
 		snprintf(first, sizeof(first), "%s", r->resp.message);
@@ -741,13 +744,16 @@ static int retry_after_refresh(struct ebay_client *c, struct request *r, long lo
 		return 0;
 	if (r->token_gen == c->token_gen && c->refresh_failed) {
 		set_message(r, "%s", c->refresh_error);
+		v->err = c->refresh_failed;
 		return 0;
 	}
 	if (r->token_gen == c->token_gen) {
-		if (fetch_token(c, 1, &token, c->refresh_error, sizeof(c->refresh_error),
-				"cannot refresh the eBay access token")) {
-			c->refresh_failed = 1;
+		err = fetch_token(c, 1, &token, c->refresh_error, sizeof(c->refresh_error),
+				  "cannot refresh the eBay access token");
+		if (err) {
+			c->refresh_failed = err == ERR_RELINK ? ERR_RELINK : ERR_AUTH;
 			set_message(r, "%s", c->refresh_error);
+			v->err = c->refresh_failed;
 			return 0;
 		}
 		free_token(c->token);
@@ -811,7 +817,7 @@ static void on_transfer_done(struct ebay_client *c, CURL *easy, CURLcode rc)
 		log_event(c, r, "success", duration, -1);
 		return;
 	}
-	if (v.auth && retry_after_refresh(c, r, now))
+	if (v.auth && retry_after_refresh(c, r, &v, now))
 		return;
 	if (!v.auth && v.retry && r->resp.attempts < c->cfg.max_attempts) {
 		wait = retry_wait(c, r, &v);

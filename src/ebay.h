@@ -49,7 +49,8 @@ enum ebay_req {
  * The token source. Called with refresh 0 for the current access token and
  * with refresh 1 after eBay rejected it; stores a malloc'd token in *token
  * (the client frees it). An error (ERR_AUTH with a reason in why) ends the
- * request with that error.
+ * request with that error; after a refused token, with ERR_AUTH, or with
+ * ERR_RELINK when the source says that only linking the account again helps.
  */
 typedef enum error (*ebay_token_fn)(void *ctx, int refresh, char **token, struct buf *why);
 

@@ -86,7 +86,8 @@ enum error mapping_offer_from_json(const json_t *offer, struct offer_row *out, s
 void mapping_item_apply_offers(struct item_row *row, const struct offer_row *offers, size_t n);
 
 /* eBay's ConditionEnum values (mapping_n_conditions of them, "NEW" first):
- * what a row's condition may hold. */
+ * what a row's condition may hold, and all it may hold (no deprecated
+ * name). GET /ebay/conditions serves this list to the page's filter. */
 extern const char *const mapping_conditions[];
 extern const size_t mapping_n_conditions;
 

@@ -2,7 +2,7 @@
  * The schema migrations compiled into the binary (migrations/<backend>/
  * NNNN_name.sql, see embed.h), listed in version order for the store
  * backends, which apply the ones a database has not seen yet. Shared by
- * store_sqlite.c and store_pg.c so both read the same files the same way.
+ * store/sqlite.c and store/pg.c so both read the same files the same way.
  */
 #ifndef MIGRATE_H
 #define MIGRATE_H

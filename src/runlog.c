@@ -96,7 +96,7 @@ void runlog_set_sink(struct runlog *l, runlog_sink_fn fn, void *ctx)
 	pthread_mutex_unlock(&l->lock);
 }
 
-static char *event_json(const struct event *e, const struct run_counts *c)
+static char *event_json(const struct event *e, const struct run_counts *c, const char *error_code)
 {
 	char hms[16], iso[32];
 	json_t *o;
@@ -114,13 +114,15 @@ static char *event_json(const struct event *e, const struct run_counts *c)
 		o = json_pack("{s:I, s:s, s:s, s:s, s:s}", "seq", (json_int_t)e->seq, "ts", iso,
 			      "time", hms, "type", event_type_name(e->type), "line",
 			      "(log line was not valid UTF-8)");
+	if (error_code)
+		json_object_set_new(o, "error_code", json_string(error_code));
 	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(o);
 	return s;
 }
 
-long long runlog_vemit(struct runlog *l, enum event_type t, const struct run_counts *c,
-		       const char *fmt, va_list ap)
+static long long emit(struct runlog *l, enum event_type t, const struct run_counts *c,
+		      const char *error_code, const char *fmt, va_list ap)
 {
 	static const struct run_counts zero;
 	struct event *slot;
@@ -138,7 +140,7 @@ long long runlog_vemit(struct runlog *l, enum event_type t, const struct run_cou
 	slot->type = t;
 	slot->ts_ms = timeutil_wall_ms();
 	slot->line = buf_detach(&line, NULL);
-	slot->data = event_json(slot, c ? c : &zero);
+	slot->data = event_json(slot, c ? c : &zero, error_code);
 	if (l->n_pending == l->alloc_pending) {
 		l->alloc_pending = l->alloc_pending ? 2 * l->alloc_pending : 256;
 		l->pending = xrealloc(l->pending, l->alloc_pending * sizeof(*l->pending));
@@ -150,6 +152,24 @@ long long runlog_vemit(struct runlog *l, enum event_type t, const struct run_cou
 		l->sink(l->sink_ctx, slot);
 	pthread_cond_broadcast(&l->cond);
 	pthread_mutex_unlock(&l->lock);
+	return seq;
+}
+
+long long runlog_vemit(struct runlog *l, enum event_type t, const struct run_counts *c,
+		       const char *fmt, va_list ap)
+{
+	return emit(l, t, c, NULL, fmt, ap);
+}
+
+long long runlog_emit_failed(struct runlog *l, const struct run_counts *c, const char *error_code,
+			     const char *fmt, ...)
+{
+	va_list ap;
+	long long seq;
+
+	va_start(ap, fmt);
+	seq = emit(l, EVENT_FAILED, c, error_code, fmt, ap);
+	va_end(ap);
 	return seq;
 }
 

@@ -47,7 +47,8 @@ struct event {
 	enum event_type type;
 	long long ts_ms; /* wall clock */
 	char *line;	 /* the document's log line, without [HH:MM:SS] */
-	char *data;	 /* JSON object text: {"ts","type","line","counts":{...}} */
+	char *data;	 /* JSON object text: {"ts","type","line","counts":{...}},
+			    and "error_code" in a failed run's final event */
 };
 
 void event_release(struct event *e);
@@ -63,6 +64,10 @@ long long runlog_emit(struct runlog *l, enum event_type t, const struct run_coun
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 long long runlog_vemit(struct runlog *l, enum event_type t, const struct run_counts *c,
 		       const char *fmt, va_list ap);
+/* Appends the final EVENT_FAILED event, whose data carries error_code
+ * (error_code_name() of what ended the run) for programs; returns its seq. */
+long long runlog_emit_failed(struct runlog *l, const struct run_counts *c, const char *error_code,
+			     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Called (under the log's lock, keep it short) for every event emitted:
  * the CLI prints from here. */

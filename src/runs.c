@@ -602,6 +602,7 @@ void runs_entry_row(struct runs_entry *e, struct run_row *out)
 {
 	struct run_counts c = sync_run_counts(e->run);
 	const char *error;
+	enum error result;
 	int running;
 
 	memset(out, 0, sizeof(*out));
@@ -622,6 +623,9 @@ void runs_entry_row(struct runs_entry *e, struct run_row *out)
 	/* The engine sets its error while it runs, unlocked: read it after. */
 	error = running ? NULL : sync_run_error(e->run);
 	out->error = error ? xstrdup(error) : NULL;
+	result = running ? ERR_OK : sync_run_result(e->run);
+	if (result && result != ERR_CANCELLED)
+		out->error_code = xstrdup(error_code_name(result));
 	out->owner = xstrdup(e->owner->owner);
 }
 

@@ -88,6 +88,7 @@ static const struct route routes[] = {
     {"GET", "/ebay/inventory", api_inventory_list, ROUTE_USER},
     {"GET", "/ebay/inventory/{}", api_inventory_get, ROUTE_USER},
     {"GET", "/ebay/offers", api_offers_list, ROUTE_USER},
+    {"GET", "/ebay/conditions", api_conditions, ROUTE_USER},
     {"GET", "/ebay/oauth/start", api_oauth_start, ROUTE_USER},
     {"GET", "/ebay/oauth/callback", api_oauth_callback, ROUTE_PUBLIC},
     {"GET", "/ebay/oauth/status", api_oauth_status, ROUTE_USER},

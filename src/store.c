@@ -2,10 +2,12 @@
  * The backend-independent half of the storage interface (see store.h):
  * store_open() picks the backend from the URL, and the store_* wrappers call
  * through the backend's operation table, so nothing above this file knows
- * which database is underneath. Also what the backends share: the checks of
- * a batch and of a listing query before either reaches a database, the LIKE
- * pattern of a search, and the release functions of the row types that
- * store.h declares.
+ * which database is underneath. Each wrapper first clears the outputs and
+ * refuses missing arguments, once for every backend, so the backends
+ * (store/store_backend.h) assume valid arguments. Also what the backends
+ * share: the price check, the conflict message of a run, the LIKE pattern of
+ * a search, and the release functions of the row types that store.h
+ * declares.
  *
  * A backend's open() may leave s->priv set when it fails; store_open() then
  * calls the backend's close() to free what was built, so close() must cope
@@ -13,6 +15,7 @@
  * it).
  */
 #include "store.h"
+#include "store/store_backend.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -86,8 +89,13 @@ enum error store_fail(struct store *s, enum error err, const char *fmt, ...)
 	return err;
 }
 
-enum error store_check_batch(struct store *s, const char *user_id, const struct item_row *items,
-			     size_t n_items, const struct offer_row *offers, size_t n_offers)
+/*
+ * Refuses a batch that no backend could store, before any transaction
+ * starts: no user id, an item without SKU, an offer without offer id or
+ * SKU. ERR_INVALID with a message naming the row.
+ */
+static enum error check_batch(struct store *s, const char *user_id, const struct item_row *items,
+			      size_t n_items, const struct offer_row *offers, size_t n_offers)
 {
 	size_t i;
 
@@ -111,7 +119,9 @@ enum error store_check_batch(struct store *s, const char *user_id, const struct 
 	return ERR_OK;
 }
 
-enum error store_check_query(struct store *s, const char *table, const struct store_query *q)
+/* Refuses a listing of table ("inventory", "offers") without a user id or
+ * with search text over STORE_SEARCH_MAX bytes: ERR_INVALID. */
+static enum error check_query(struct store *s, const char *table, const struct store_query *q)
 {
 	if (!q || !q->user_id)
 		return store_fail(s, ERR_INVALID, "cannot list %s without a user id", table);
@@ -121,13 +131,14 @@ enum error store_check_query(struct store *s, const char *table, const struct st
 	return ERR_OK;
 }
 
-enum error store_check_unseen(struct store *s, const char *user_id, const char *table, int *offers)
+/* Refuses count_unseen without user or with a table other than
+ * "inventory" and "offers": ERR_INVALID. */
+static enum error check_unseen(struct store *s, const char *user_id, const char *table)
 {
 	if (!user_id || !table)
 		return store_fail(s, ERR_INVALID,
 				  "cannot count unseen rows without user and table");
-	*offers = !strcmp(table, "offers");
-	if (!*offers && strcmp(table, "inventory"))
+	if (strcmp(table, "offers") && strcmp(table, "inventory"))
 		return store_fail(s, ERR_INVALID,
 				  "cannot count unseen rows of '%.64s': use inventory or offers",
 				  table);
@@ -169,166 +180,280 @@ char *store_like_pattern(const char *text)
 }
 
 /* Every wrapper starts with an empty message, so an old one never leaks
- * into a later success. */
-#define CALL(s, fn, ...) ((s)->errmsg[0] = '\0', (s)->ops->fn((s), __VA_ARGS__))
+ * into a later success, then refuses what no backend could do. */
+static void begin(struct store *s)
+{
+	s->errmsg[0] = '\0';
+}
 
 enum error store_write_batch(struct store *s, const char *user_id, const char *run_id,
 			     const struct item_row *items, size_t n_items,
 			     const struct offer_row *offers, size_t n_offers)
 {
-	return CALL(s, write_batch, user_id, run_id, items, n_items, offers, n_offers);
+	enum error err;
+
+	begin(s);
+	err = check_batch(s, user_id, items, n_items, offers, n_offers);
+	if (err || (n_items == 0 && n_offers == 0))
+		return err;
+	return s->ops->write_batch(s, user_id, run_id, items, n_items, offers, n_offers);
 }
 
 enum error store_run_insert(struct store *s, const struct run_row *r)
 {
-	return CALL(s, run_insert, r);
+	begin(s);
+	if (!r->id || !r->user_id || !r->kind || !r->status)
+		return store_fail(s, ERR_INVALID,
+				  "cannot insert a run without id, user, kind and status");
+	return s->ops->run_insert(s, r);
 }
 
 enum error store_run_update(struct store *s, const struct run_row *r)
 {
-	return CALL(s, run_update, r);
+	begin(s);
+	if (!r->id || !r->status)
+		return store_fail(s, ERR_INVALID, "cannot update a run without id and status");
+	return s->ops->run_update(s, r);
 }
 
 enum error store_run_get(struct store *s, const char *user_id, const char *run_id,
 			 struct run_row *out)
 {
-	return CALL(s, run_get, user_id, run_id, out);
+	begin(s);
+	memset(out, 0, sizeof(*out));
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot look up a run without its id");
+	return s->ops->run_get(s, user_id, run_id, out);
 }
 
 enum error store_run_list(struct store *s, const char *user_id, long long limit, long long offset,
 			  struct run_row **out, size_t *n, long long *total)
 {
-	return CALL(s, run_list, user_id, limit, offset, out, n, total);
+	begin(s);
+	*out = NULL;
+	*n = 0;
+	if (total)
+		*total = 0;
+	return s->ops->run_list(s, user_id, limit, offset, out, n, total);
 }
 
 enum error store_run_request_stop(struct store *s, const char *user_id, const char *run_id)
 {
-	return CALL(s, run_request_stop, user_id, run_id);
+	begin(s);
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot stop a run without its id");
+	return s->ops->run_request_stop(s, user_id, run_id);
 }
 
 enum error store_runs_interrupt_stale(struct store *s, const char *owner, long long stale_ms,
 				      long long *count)
 {
-	return CALL(s, runs_interrupt_stale, owner, stale_ms, count);
+	begin(s);
+	if (count)
+		*count = 0;
+	return s->ops->runs_interrupt_stale(s, owner, stale_ms, count);
 }
 
 enum error store_events_append(struct store *s, const char *run_id, const struct event_row *ev,
 			       size_t n)
 {
-	return CALL(s, events_append, run_id, ev, n);
+	size_t i;
+
+	begin(s);
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot append events without a run id");
+	for (i = 0; i < n; i++)
+		if (!ev[i].type)
+			return store_fail(s, ERR_INVALID,
+					  "cannot append event %lld of run '%s': it has no type",
+					  ev[i].seq, run_id);
+	if (n == 0)
+		return ERR_OK;
+	return s->ops->events_append(s, run_id, ev, n);
 }
 
 enum error store_events_list(struct store *s, const char *run_id, long long after_seq,
 			     long long limit, struct event_row **out, size_t *n)
 {
-	return CALL(s, events_list, run_id, after_seq, limit, out, n);
+	begin(s);
+	*out = NULL;
+	*n = 0;
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot list events without a run id");
+	return s->ops->events_list(s, run_id, after_seq, limit, out, n);
 }
 
 enum error store_failure_add(struct store *s, const char *user_id, const char *kind,
 			     const char *run_id, const char *sku, const char *error, int attempts)
 {
-	return CALL(s, failure_add, user_id, kind, run_id, sku, error, attempts);
+	begin(s);
+	if (!user_id || !kind || !run_id || !sku)
+		return store_fail(s, ERR_INVALID,
+				  "cannot record a failure without user, kind, run and sku");
+	return s->ops->failure_add(s, user_id, kind, run_id, sku, error, attempts);
 }
 
 enum error store_failure_clear(struct store *s, const char *user_id, const char *kind,
 			       const char *sku)
 {
-	return CALL(s, failure_clear, user_id, kind, sku);
+	begin(s);
+	if (!user_id || !kind || !sku)
+		return store_fail(s, ERR_INVALID,
+				  "cannot clear a failure without user, kind and sku");
+	return s->ops->failure_clear(s, user_id, kind, sku);
 }
 
 enum error store_failure_list(struct store *s, const char *user_id, const char *kind, char ***skus,
 			      size_t *n)
 {
-	return CALL(s, failure_list, user_id, kind, skus, n);
+	begin(s);
+	*skus = NULL;
+	*n = 0;
+	if (!user_id || !kind)
+		return store_fail(s, ERR_INVALID, "cannot list failures without user and kind");
+	return s->ops->failure_list(s, user_id, kind, skus, n);
 }
 
 enum error store_run_failures(struct store *s, const char *run_id, json_t **out)
 {
-	return CALL(s, run_failures, run_id, out);
+	begin(s);
+	*out = NULL;
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot list failures without a run id");
+	return s->ops->run_failures(s, run_id, out);
 }
 
 enum error store_token_revoke(struct store *s, const char *jti, long long expires_ms)
 {
-	return CALL(s, token_revoke, jti, expires_ms);
+	begin(s);
+	if (!jti || !*jti)
+		return store_fail(s, ERR_INVALID, "cannot revoke a token without an id");
+	return s->ops->token_revoke(s, jti, expires_ms);
 }
 
 enum error store_token_revoked(struct store *s, const char *jti)
 {
-	return CALL(s, token_revoked, jti);
+	begin(s);
+	if (!jti || !*jti)
+		return store_fail(s, ERR_INVALID, "cannot look up a token without an id");
+	return s->ops->token_revoked(s, jti);
 }
 
 enum error store_cursor_get(struct store *s, const char *user_id, const char *name, char **value)
 {
-	return CALL(s, cursor_get, user_id, name, value);
+	begin(s);
+	*value = NULL;
+	if (!user_id || !name)
+		return store_fail(s, ERR_INVALID, "cannot read a cursor without user and name");
+	return s->ops->cursor_get(s, user_id, name, value);
 }
 
 enum error store_cursor_set(struct store *s, const char *user_id, const char *name,
 			    const char *value)
 {
-	return CALL(s, cursor_set, user_id, name, value);
+	begin(s);
+	if (!user_id || !name || !value)
+		return store_fail(s, ERR_INVALID,
+				  "cannot set a cursor without user, name and value");
+	return s->ops->cursor_set(s, user_id, name, value);
 }
 
 enum error store_list_items(struct store *s, const struct store_query *q, json_t **rows,
 			    long long *total)
 {
-	return CALL(s, list_items, q, rows, total);
+	enum error err;
+
+	begin(s);
+	*rows = NULL;
+	if (total)
+		*total = 0;
+	err = check_query(s, "inventory", q);
+	return err ? err : s->ops->list_items(s, q, rows, total);
 }
 
 enum error store_list_offers(struct store *s, const struct store_query *q, json_t **rows,
 			     long long *total)
 {
-	return CALL(s, list_offers, q, rows, total);
+	enum error err;
+
+	begin(s);
+	*rows = NULL;
+	if (total)
+		*total = 0;
+	err = check_query(s, "offers", q);
+	return err ? err : s->ops->list_offers(s, q, rows, total);
 }
 
 enum error store_count_unseen(struct store *s, const char *user_id, const char *table,
 			      const char *run_id, long long *count)
 {
-	return CALL(s, count_unseen, user_id, table, run_id, count);
+	enum error err;
+
+	begin(s);
+	*count = 0;
+	err = check_unseen(s, user_id, table);
+	return err ? err : s->ops->count_unseen(s, user_id, table, run_id, count);
 }
 
 enum error store_skus_add(struct store *s, const char *run_id, const char *const *skus, size_t n,
 			  unsigned char *is_new, long long *count)
 {
+	begin(s);
 	if (!run_id)
 		return store_fail(s, ERR_INVALID, "cannot add to a SKU list without a run id");
-	return CALL(s, skus_add, run_id, skus, n, is_new, count);
+	return s->ops->skus_add(s, run_id, skus, n, is_new, count);
 }
 
 enum error store_skus_range(struct store *s, const char *run_id, long long from, size_t limit,
 			    char ***skus, size_t *n)
 {
+	begin(s);
 	*skus = NULL;
 	*n = 0;
 	if (!run_id || from < 0)
-		return store_fail(s, ERR_INVALID, "cannot read a SKU list without a run id");
-	return CALL(s, skus_range, run_id, from, limit, skus, n);
+		return store_fail(s, ERR_INVALID,
+				  "cannot read a SKU list without a run id and a position");
+	return s->ops->skus_range(s, run_id, from, limit, skus, n);
 }
 
 enum error store_skus_find(struct store *s, const char *run_id, const char *sku, long long *pos)
 {
+	begin(s);
 	if (!run_id || !sku)
 		return store_fail(s, ERR_INVALID, "cannot find a SKU without run id and SKU");
-	return CALL(s, skus_find, run_id, sku, pos);
+	return s->ops->skus_find(s, run_id, sku, pos);
 }
 
 enum error store_skus_clear(struct store *s, const char *run_id)
 {
-	return CALL(s, skus_clear, run_id);
+	begin(s);
+	return s->ops->skus_clear(s, run_id);
 }
 
 enum error store_user_put(struct store *s, const struct user_row *u)
 {
-	return CALL(s, user_put, u);
+	begin(s);
+	if (!u->id || !*u->id || !u->password_hash)
+		return store_fail(s, ERR_INVALID,
+				  "cannot store a user without id and password hash");
+	return s->ops->user_put(s, u);
 }
 
 enum error store_user_get(struct store *s, const char *id, struct user_row *out)
 {
-	return CALL(s, user_get, id, out);
+	begin(s);
+	memset(out, 0, sizeof(*out));
+	if (!id)
+		return store_fail(s, ERR_INVALID, "cannot look up a user without an id");
+	return s->ops->user_get(s, id, out);
 }
 
 enum error store_user_list(struct store *s, struct user_row **out, size_t *n)
 {
-	return CALL(s, user_list, out, n);
+	begin(s);
+	*out = NULL;
+	*n = 0;
+	return s->ops->user_list(s, out, n);
 }
 
 void run_row_release(struct run_row *r)
@@ -340,6 +465,7 @@ void run_row_release(struct run_row *r)
 	free(r->kind);
 	free(r->status);
 	free(r->error);
+	free(r->error_code);
 	free(r->owner);
 	memset(r, 0, sizeof(*r));
 }

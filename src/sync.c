@@ -159,8 +159,9 @@ static void finish(struct sync_run *r, enum error err)
 			  c.current, c.total, ms);
 	} else if (err) {
 		final = EVENT_FAILED;
-		sync_emit(r, final, "%s sync failed: %s (%lld fetched, %lld stored in %lldms)",
-			  title_of(r->opts.kind), r->error, c.fetched, c.stored, ms);
+		runlog_emit_failed(r->log, &c, error_code_name(err),
+				   "%s sync failed: %s (%lld fetched, %lld stored in %lldms)",
+				   title_of(r->opts.kind), r->error, c.fetched, c.stored, ms);
 	}
 	persist_rest(r);
 }

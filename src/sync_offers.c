@@ -252,10 +252,10 @@ static void sku_done(void *ctx, const struct ebay_response *resp)
 			  "⚠ [%zu/%zu] SKU %s no longer exists on eBay (removed during the run)",
 			  j->index, s->n_skus, j->sku);
 		store_failure_clear(r->store, r->user_id, "offers", j->sku);
-	} else if (resp->err == ERR_AUTH) {
+	} else if (resp->err == ERR_AUTH || resp->err == ERR_RELINK) {
 		if (!s->fatal)
 			s->fatal =
-			    sync_fail(r, ERR_AUTH, "eBay refused the access token (SKU %s): %s",
+			    sync_fail(r, resp->err, "eBay refused the access token (SKU %s): %s",
 				      j->sku, resp->message);
 	} else {
 		record_failure(s, j, resp);

@@ -139,10 +139,10 @@ static enum error one_page(struct sync_run *r, int store_items, long long page, 
 		sync_emit(r, EVENT_REQUEST, "→ Fetching inventory items page %lld: GET %s", page,
 			  sync_url_path(url));
 	err = ebay_get(r->client, EBAY_REQ_INVENTORY, url, NULL, &resp);
-	if (resp.err == ERR_AUTH) {
+	if (resp.err == ERR_AUTH || resp.err == ERR_RELINK) {
 		/* The token source says what to do (for a linked account whose
 		 * consent ended: "link the account again"). */
-		err = sync_fail(r, ERR_AUTH,
+		err = sync_fail(r, resp.err,
 				"eBay refused the access token (inventory page %lld): %s", page,
 				resp.message);
 		goto out;

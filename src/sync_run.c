@@ -303,6 +303,8 @@ void sync_run_fill_row(struct sync_run *r, struct run_row *row)
 	pthread_mutex_lock(&r->lock);
 	row->status = (char *)r->status;
 	row->error = r->error;
+	if (r->result && r->result != ERR_CANCELLED)
+		row->error_code = (char *)error_code_name(r->result);
 	pthread_mutex_unlock(&r->lock);
 	row->fetched = c.fetched;
 	row->stored = c.stored;

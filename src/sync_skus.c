@@ -80,10 +80,10 @@ static void bulk_done(void *ctx, const struct ebay_response *resp)
 	sync_counts_add(b->r, 0, 0, 0, 1);
 	if (resp->err == ERR_CANCELLED)
 		return;
-	if (resp->err == ERR_AUTH) {
+	if (resp->err == ERR_AUTH || resp->err == ERR_RELINK) {
 		if (!b->fatal)
 			b->fatal =
-			    sync_fail(b->r, ERR_AUTH,
+			    sync_fail(b->r, resp->err,
 				      "eBay refused the access token (bulkGetInventoryItem): %s",
 				      resp->message);
 		return;

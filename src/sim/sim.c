@@ -84,6 +84,7 @@ struct sim *sim_new(const struct sim_config *cfg, struct buf *why)
 	pthread_condattr_destroy(&ca);
 	s->oauth = sim_oauth_new();
 	s->limiter = sim_limiter_new();
+	s->feed = sim_feed_new();
 	if (pthread_create(&s->churn_thread, NULL, churn_main, s)) {
 		fprintf(stderr, "ebaysync-sim: cannot start the churn thread\n");
 		abort();
@@ -103,6 +104,7 @@ void sim_free(struct sim *s)
 	sim_catalog_free(s->catalog);
 	sim_oauth_free(s->oauth);
 	sim_limiter_free(s->limiter);
+	sim_feed_free(s->feed);
 	pthread_cond_destroy(&s->churn_cond);
 	pthread_mutex_destroy(&s->churn_lock);
 	pthread_mutex_destroy(&s->config_lock);
@@ -155,6 +157,7 @@ enum error sim_reset(struct sim *s, struct buf *why)
 	if (!err) {
 		sim_stats_reset(&s->stats);
 		sim_limiter_reset(s->limiter, timeutil_mono_ms());
+		sim_feed_reset(s->feed);
 	}
 	pthread_mutex_unlock(&s->config_lock);
 	return err;

@@ -23,6 +23,7 @@
 #include "sim_catalog.h"
 #include "sim_config.h"
 #include "sim_faults.h"
+#include "sim_feed.h"
 #include "sim_oauth.h"
 #include "sim_stats.h"
 
@@ -33,6 +34,7 @@ struct sim {
 	struct sim_catalog *catalog;
 	struct sim_oauth *oauth;
 	struct sim_limiter *limiter;
+	struct sim_feed *feed; /* the Feed API's report tasks */
 	struct sim_stats stats;
 
 	/* The churn thread: applies cfg.churn catalog changes a second. */

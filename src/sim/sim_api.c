@@ -51,6 +51,8 @@ enum sim_endpoint sim_api_route(const char *method, const char *path, int *allow
 	} else if (!strncmp(path, OFFER_PATH "/", strlen(OFFER_PATH) + 1)) {
 		ep = SIM_EP_GET_OFFER;
 		ok = get;
+	} else if (sim_feed_route(method, path, &ep, &ok)) {
+		/* the Feed API (sim_feed.c) */
 	} else if (!strncmp(path, SIM_API_BASE "/", strlen(SIM_API_BASE) + 1)) {
 		ep = SIM_EP_API_OTHER;
 		ok = 1;
@@ -472,6 +474,11 @@ void sim_api_serve(struct sim *s, const struct sim_config *cfg, enum sim_endpoin
 		break;
 	case SIM_EP_GET_OFFER:
 		get_offer(s, rq, out);
+		break;
+	case SIM_EP_FEED_CREATE_TASK:
+	case SIM_EP_FEED_GET_TASK:
+	case SIM_EP_FEED_DOWNLOAD:
+		sim_feed_serve(s->feed, s->catalog, cfg, ep, rq, out);
 		break;
 	default:
 		sim_reply_error(out, 404, 2002, "ACCESS", "REQUEST", "Resource not found",

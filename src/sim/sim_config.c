@@ -106,6 +106,19 @@ static const struct opt opts[] = {
      "catalog edits a second while serving: adds, removes and edits (default 0)"},
     {"no-offers-404", OPT_BOOL, F(no_offers_404), 0, 0, NULL, 0, NULL,
      "answer getOffers for a SKU without offers with 404 errorId 25713"},
+    {"feed-delay-ms", OPT_INT, F(feed_delay_ms), 0, 86400000, NULL, 0, "MS",
+     "time an inventory report task takes from CREATED to COMPLETED (default 2000)"},
+    {"feed-daily-cap", OPT_INT, F(feed_daily_cap), 0, 1e9, NULL, 0, "N",
+     "report tasks a seller may create per 24 hours; past it, 409 errorId 160025 "
+     "(default 25, eBay's; 0: none)"},
+    {"feed-fail", OPT_DOUBLE, F(feed_fail), 0, 1, NULL, 0, "P",
+     "share of report tasks that end FAILED"},
+    {"feed-partial", OPT_DOUBLE, F(feed_partial), 0, 1, NULL, 0, "P",
+     "share of report tasks that end COMPLETED_WITH_ERROR"},
+    {"feed-cut", OPT_DOUBLE, F(feed_cut), 0, 1, NULL, 0, "P",
+     "share of report downloads cut off halfway"},
+    {"feed-corrupt", OPT_DOUBLE, F(feed_corrupt), 0, 1, NULL, 0, "P",
+     "share of report downloads whose archive is damaged"},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -124,6 +137,8 @@ void sim_config_defaults(struct sim_config *cfg)
 	snprintf(cfg->client_id, sizeof(cfg->client_id), "ebaysync-sim-client");
 	snprintf(cfg->client_secret, sizeof(cfg->client_secret), "ebaysync-sim-secret");
 	cfg->stall_ms = 120000;
+	cfg->feed_delay_ms = 2000;
+	cfg->feed_daily_cap = 25;
 	cfg->threads = cpus > 2 ? (int)(cpus > 64 ? 64 : cpus) : 2;
 }
 

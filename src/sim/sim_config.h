@@ -60,6 +60,13 @@ struct sim_config {
 	char catalog[SIM_CONFIG_PATH_MAX];
 	int threads;
 	int no_offers_404;
+	/* The Feed API's Active Inventory Report (sim_feed.h). */
+	long long feed_delay_ms;  /* from a task's creation to its completion */
+	long long feed_daily_cap; /* report tasks a day; 0: none */
+	double feed_fail;	  /* share of tasks that end FAILED */
+	double feed_partial;	  /* share of tasks that end COMPLETED_WITH_ERROR */
+	double feed_cut;	  /* share of downloads cut short */
+	double feed_corrupt;	  /* share of downloads with a damaged archive */
 };
 
 /* What a change of settings asks the simulator to do besides storing them. */

@@ -281,7 +281,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct sim_reply 
 		out->stream_free = NULL; /* the response owns it now */
 		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
 							 stream_read, s, stream_free);
-	} else if (fault == SIM_FAULT_TRUNCATE) {
+	} else if (fault == SIM_FAULT_TRUNCATE || out->cut) {
 		struct cut_body *c = xmalloc(sizeof(*c));
 		c->data = out->body;
 		c->len = out->len / 2;
@@ -305,6 +305,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct sim_reply 
 	}
 	if (out->location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, out->location);
+	if (out->disposition)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+					out->disposition);
 	ret = MHD_queue_response(conn, (unsigned)out->status, resp);
 	MHD_destroy_response(resp);
 	sim_reply_release(out);

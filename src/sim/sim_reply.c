@@ -18,6 +18,7 @@ void sim_reply_release(struct sim_reply *r)
 {
 	free(r->body);
 	free(r->location);
+	free(r->disposition);
 	if (r->stream_free)
 		r->stream_free(r->stream_ctx);
 	sim_reply_init(r);

@@ -37,6 +37,8 @@ struct sim_reply {
 	const char *content_type; /* static string */
 	long long retry_after_s;  /* >= 0: send Retry-After */
 	char *location;		  /* malloc'd redirect target, or NULL */
+	char *disposition;	  /* malloc'd Content-Disposition, or NULL */
+	int cut;		  /* send half the body, then drop the connection */
 	long error_id;		  /* eBay errorId of an error answer, else 0 */
 	sim_stream_fn stream;	  /* a body of unknown length, or NULL */
 	void *stream_ctx;

@@ -17,7 +17,10 @@ enum sim_endpoint {
 	SIM_EP_BULK_GET_INVENTORY_ITEM,
 	SIM_EP_GET_OFFERS,
 	SIM_EP_GET_OFFER,
-	SIM_EP_API_OTHER, /* any other path under /sell/inventory/v1 */
+	SIM_EP_FEED_CREATE_TASK, /* Feed API: createInventoryTask (sim_feed.h) */
+	SIM_EP_FEED_GET_TASK,	 /* getInventoryTask */
+	SIM_EP_FEED_DOWNLOAD,	 /* getResultFile */
+	SIM_EP_API_OTHER,	 /* any other path under /sell/inventory/v1 */
 	SIM_EP_TOKEN,
 	SIM_EP_AUTHORIZE,
 	SIM_EP_REVOKE,
@@ -26,7 +29,7 @@ enum sim_endpoint {
 	SIM_EP__COUNT
 };
 
-/* Inventory API endpoints: authenticated, rate limited, faulty. */
+/* Inventory and Feed API endpoints: authenticated, rate limited, faulty. */
 #define SIM_EP_IS_API(ep) ((ep) <= SIM_EP_API_OTHER)
 
 /* Statuses 0 (no answer: reset) to 599 are counted. */

@@ -1,20 +1,22 @@
 /*
- * The PostgreSQL backend of the storage interface (store.h), on libpq: the
- * production store, for many sellers, several workers or a large catalog.
+ * The PostgreSQL backend of the storage interface (store_backend.h), on
+ * libpq: the production store, for many sellers, several workers or a large
+ * catalog.
  *
  * This file holds the connection (open, session settings, reconnection with
  * backoff), the unit runner that makes every operation one transaction that
  * is repeated whole after a reconnect, the migrations (applied at open under
  * an advisory lock, so two processes starting at once are safe), and the
- * small operations: runs, events, failures, cursors and users. The batched
- * writes live in store_pg_write.c and the listings in store_pg_query.c; see
- * store_pg.h for the failure model and docs/postgres.md for the operator's
- * view.
+ * small operations: runs, events, failures, cursors and users, most of them
+ * one statement run as a unit (query() and command()). The batched writes live in
+ * store/pg_write.c and the listings in store/pg_query.c; see store/pg.h for
+ * the failure model and docs/postgres.md for the operator's view.
  *
- * Same schema and same answers as store_sqlite.c: the tests in
- * tests/unit/test_store.c run on both.
+ * Same schema and same answers as store/sqlite.c: the tests in
+ * tests/unit/test_store_{open,rows,list,runs,users}.c run on both.
  */
 #include "pg.h"
+#include "store_backend.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -547,11 +549,84 @@ void store_pg_set_write_mode(struct store *s, enum store_pg_write_mode mode)
 		((struct store_pg *)s->priv)->mode = mode;
 }
 
+/* ---- one statement as a unit ---------------------------------------------- */
+
+/*
+ * Most operations are one statement: its text and parameters, the context
+ * of its error message, and, for a query, what to do with the rows.
+ * query() and command() run it as a unit (store_pg_unit), so that it is
+ * repeated whole after a reconnect: a query alone, a command in a
+ * transaction.
+ */
+struct stmt {
+	const char *sql;
+	int n;
+	const char *const *values;
+	const char *context;
+	/* A query's reader, called once with the rows of a statement that
+	 * succeeded (none, perhaps); NULL for a command. */
+	void (*read)(const PGresult *r, void *out);
+	void *out;
+	long long rows; /* what the query returned, or the command changed */
+};
+
+static enum error stmt_unit(struct store *s, void *arg)
+{
+	struct stmt *st = arg;
+	PGresult *r;
+
+	r = store_pg_exec(s, NULL, st->sql, st->n, st->values,
+			  st->read ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, st->context);
+	if (!r)
+		return store_pg_err(s);
+	if (st->read) {
+		st->rows = PQntuples(r);
+		st->read(r, st->out);
+	} else {
+		st->rows = strtoll(PQcmdTuples(r), NULL, 10);
+	}
+	PQclear(r);
+	return ERR_OK;
+}
+
+/* Runs a query alone, passing its rows to read(out); *rows (if given) is how
+ * many it returned. */
+static enum error query(struct store *s, const char *sql, int n, const char *const *values,
+			const char *context, void (*read)(const PGresult *r, void *out), void *out,
+			long long *rows)
+{
+	struct stmt st = {sql, n, values, context, read, out, 0};
+	enum error err = store_pg_unit(s, STORE_PG_NO_TX, stmt_unit, &st);
+
+	if (rows)
+		*rows = st.rows;
+	return err;
+}
+
+/* Runs a command in a transaction; *changed (if given) is how many rows it
+ * changed. */
+static enum error command(struct store *s, const char *sql, int n, const char *const *values,
+			  const char *context, long long *changed)
+{
+	struct stmt st = {sql, n, values, context, NULL, NULL, 0};
+	enum error err = store_pg_unit(s, STORE_PG_TX, stmt_unit, &st);
+
+	if (changed)
+		*changed = st.rows;
+	return err;
+}
+
+/* The first column of the first row, or NULL (into a char *). */
+static void read_first(const PGresult *r, void *out)
+{
+	*(char **)out = PQntuples(r) ? dup_col(r, 0, 0) : NULL;
+}
+
 /* ---- runs -------------------------------------------------------------------- */
 
 #define RUN_COLS                                                                                   \
 	"id, user_id, kind, status, fetched, stored, failed, total, started_ms, "                  \
-	"coalesce(finished_ms, 0), heartbeat_ms, stop_requested, error, owner"
+	"coalesce(finished_ms, 0), heartbeat_ms, stop_requested, error, owner, error_code"
 
 static void run_from(const PGresult *r, int i, struct run_row *out)
 {
@@ -570,13 +645,13 @@ static void run_from(const PGresult *r, int i, struct run_row *out)
 	out->stop_requested = store_pg_get_ll(r, i, 11) != 0;
 	out->error = dup_col(r, i, 12);
 	out->owner = dup_col(r, i, 13);
+	out->error_code = dup_col(r, i, 14);
 }
 
 struct run_ctx {
-	const char *user_id, *run_id;
+	const char *user_id;
 	const struct run_row *in;
-	struct run_row *out;
-	long long limit, offset, stale_ms, count;
+	long long limit, offset, count;
 	struct run_row *rows;
 	size_t n;
 	int one_running; /* run_insert broke the one-running-run index: 1, 2 on a repeat */
@@ -589,7 +664,7 @@ static enum error run_insert_unit(struct store *s, void *arg)
 	const struct run_row *r = c->in;
 	struct nums ns = {0};
 	char context[200];
-	const char *v[14];
+	const char *v[15];
 	enum error err;
 
 	v[0] = r->id;
@@ -606,14 +681,14 @@ static enum error run_insert_unit(struct store *s, void *arg)
 	v[11] = r->stop_requested ? "1" : "0";
 	v[12] = r->error;
 	v[13] = r->owner;
+	v[14] = r->error_code;
 	snprintf(context, sizeof(context), "cannot insert run '%s' into sync_runs", r->id);
-	err =
-	    store_pg_cmd(s,
-			 "INSERT INTO sync_runs (id, user_id, kind, status, fetched, stored, "
-			 "failed, total, started_ms, finished_ms, heartbeat_ms, stop_requested, "
-			 "error, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-			 "$13, $14)",
-			 14, v, context);
+	err = store_pg_cmd(s,
+			   "INSERT INTO sync_runs (id, user_id, kind, status, fetched, stored, "
+			   "failed, total, started_ms, finished_ms, heartbeat_ms, stop_requested, "
+			   "error, owner, error_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+			   "$10, $11, $12, $13, $14, $15)",
+			   15, v, context);
 	if (err && !strcmp(p->sqlstate, "23505")) {
 		/* Another run of this kind is running for the user (the index of
 		 * migration 0003): pg_run_insert names it, after this unit. */
@@ -630,45 +705,28 @@ static enum error run_insert_unit(struct store *s, void *arg)
 	return err;
 }
 
-/* The id of the user's running run of r's kind, if any (c->out->id). */
-static enum error running_unit(struct store *s, void *arg)
-{
-	struct run_ctx *c = arg;
-	const char *v[2] = {c->in->user_id, c->in->kind};
-	PGresult *res;
-
-	res = store_pg_exec(s, NULL,
-			    "SELECT id FROM sync_runs WHERE user_id = $1 AND kind = $2 "
-			    "AND status = 'running'",
-			    2, v, PGRES_TUPLES_OK, "cannot look up the running run in sync_runs");
-	if (!res)
-		return store_pg_err(s);
-	c->out->id = PQntuples(res) ? dup_col(res, 0, 0) : NULL;
-	PQclear(res);
-	return ERR_OK;
-}
-
 static enum error pg_run_insert(struct store *s, const struct run_row *r)
 {
-	struct run_row running = {0};
-	struct run_ctx c = {.in = r, .out = &running};
+	struct run_ctx c = {.in = r};
+	const char *v[2] = {r->user_id, r->kind};
+	char *running = NULL;
 	enum error err;
 
-	if (!r->id || !r->user_id || !r->kind || !r->status)
-		return store_fail(s, ERR_INVALID,
-				  "cannot insert a run without id, user, kind and status");
 	err = store_pg_unit(s, STORE_PG_TX, run_insert_unit, &c);
 	if (err != ERR_CONFLICT || !c.one_running)
 		return err;
 	/* The running one may have ended since; and on a repeat after a
 	 * reconnect it may be this very run, whose first try committed. */
-	if (store_pg_unit(s, STORE_PG_NO_TX, running_unit, &c))
-		running.id = NULL;
-	if (c.one_running == 2 && running.id && !strcmp(running.id, r->id))
+	if (query(s,
+		  "SELECT id FROM sync_runs WHERE user_id = $1 AND kind = $2 "
+		  "AND status = 'running'",
+		  2, v, "cannot look up the running run in sync_runs", read_first, &running, NULL))
+		running = NULL;
+	if (c.one_running == 2 && running && !strcmp(running, r->id))
 		err = ERR_OK;
 	else
-		err = store_run_conflict(s, r, running.id);
-	free(running.id);
+		err = store_run_conflict(s, r, running);
+	free(running);
 	return err;
 }
 
@@ -678,7 +736,7 @@ static enum error run_update_unit(struct store *s, void *arg)
 	const struct run_row *r = c->in;
 	struct nums ns = {0};
 	char context[200];
-	const char *v[9];
+	const char *v[10];
 	PGresult *res;
 	int changed;
 
@@ -691,12 +749,13 @@ static enum error run_update_unit(struct store *s, void *arg)
 	v[6] = num(&ns, r->heartbeat_ms);
 	v[7] = num_or_null(&ns, r->finished_ms, 0);
 	v[8] = r->error;
+	v[9] = r->error_code;
 	snprintf(context, sizeof(context), "cannot update run '%s' in sync_runs", r->id);
 	res = store_pg_exec(s, NULL,
 			    "UPDATE sync_runs SET status = $2, fetched = $3, stored = $4, "
 			    "failed = $5, total = $6, heartbeat_ms = $7, finished_ms = $8, "
-			    "error = $9 WHERE id = $1",
-			    9, v, PGRES_COMMAND_OK, context);
+			    "error = $9, error_code = $10 WHERE id = $1",
+			    10, v, PGRES_COMMAND_OK, context);
 	if (!res)
 		return store_pg_err(s);
 	changed = strcmp(PQcmdTuples(res), "0") != 0;
@@ -710,45 +769,34 @@ static enum error pg_run_update(struct store *s, const struct run_row *r)
 {
 	struct run_ctx c = {.in = r};
 
-	if (!r->id || !r->status)
-		return store_fail(s, ERR_INVALID, "cannot update a run without id and status");
 	return store_pg_unit(s, STORE_PG_TX, run_update_unit, &c);
 }
 
-static enum error run_get_unit(struct store *s, void *arg)
+static void read_run(const PGresult *r, void *out)
 {
-	struct run_ctx *c = arg;
-	const char *v[2] = {c->run_id, c->user_id};
-	char context[200];
-	PGresult *r;
-
-	snprintf(context, sizeof(context), "cannot read run '%s' from sync_runs", c->run_id);
-	r = store_pg_exec(s, NULL,
-			  "SELECT " RUN_COLS " FROM sync_runs WHERE id = $1 "
-			  "AND ($2::text IS NULL OR user_id = $2)",
-			  2, v, PGRES_TUPLES_OK, context);
-	if (!r)
-		return store_pg_err(s);
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return store_fail(s, ERR_NOTFOUND, "no run '%s'%s%s%s", c->run_id,
-				  c->user_id ? " for user '" : "", c->user_id ? c->user_id : "",
-				  c->user_id ? "'" : "");
-	}
-	run_from(r, 0, c->out);
-	PQclear(r);
-	return ERR_OK;
+	if (PQntuples(r))
+		run_from(r, 0, out);
 }
 
 static enum error pg_run_get(struct store *s, const char *user_id, const char *run_id,
 			     struct run_row *out)
 {
-	struct run_ctx c = {.user_id = user_id, .run_id = run_id, .out = out};
+	const char *v[2] = {run_id, user_id};
+	char context[200];
+	long long rows;
+	enum error err;
 
 	memset(out, 0, sizeof(*out));
-	if (!run_id)
-		return store_fail(s, ERR_INVALID, "cannot look up a run without its id");
-	return store_pg_unit(s, STORE_PG_NO_TX, run_get_unit, &c);
+	snprintf(context, sizeof(context), "cannot read run '%s' from sync_runs", run_id);
+	err = query(s,
+		    "SELECT " RUN_COLS " FROM sync_runs WHERE id = $1 "
+		    "AND ($2::text IS NULL OR user_id = $2)",
+		    2, v, context, read_run, out, &rows);
+	if (!err && rows == 0)
+		err = store_fail(s, ERR_NOTFOUND, "no run '%s'%s%s%s", run_id,
+				 user_id ? " for user '" : "", user_id ? user_id : "",
+				 user_id ? "'" : "");
+	return err;
 }
 
 static enum error run_list_unit(struct store *s, void *arg)
@@ -790,8 +838,6 @@ static enum error pg_run_list(struct store *s, const char *user_id, long long li
 	struct run_ctx c = {.user_id = user_id, .limit = limit, .offset = offset};
 	enum error err;
 
-	*out = NULL;
-	*n = 0;
 	err = store_pg_unit(s, STORE_PG_SNAPSHOT, run_list_unit, &c);
 	if (err) {
 		for (size_t i = 0; i < c.n; i++)
@@ -806,38 +852,21 @@ static enum error pg_run_list(struct store *s, const char *user_id, long long li
 	return ERR_OK;
 }
 
-static enum error run_stop_unit(struct store *s, void *arg)
-{
-	struct run_ctx *c = arg;
-	const char *v[2] = {c->run_id, c->user_id};
-	char context[200];
-	PGresult *r;
-	int changed;
-
-	snprintf(context, sizeof(context), "cannot request a stop of run '%s' in sync_runs",
-		 c->run_id);
-	r = store_pg_exec(s, NULL,
-			  "UPDATE sync_runs SET stop_requested = 1 WHERE id = $1 "
-			  "AND ($2::text IS NULL OR user_id = $2) AND status = 'running'",
-			  2, v, PGRES_COMMAND_OK, context);
-	if (!r)
-		return store_pg_err(s);
-	changed = strcmp(PQcmdTuples(r), "0") != 0;
-	PQclear(r);
-	c->count = changed;
-	return ERR_OK;
-}
-
 static enum error pg_run_request_stop(struct store *s, const char *user_id, const char *run_id)
 {
-	struct run_ctx c = {.user_id = user_id, .run_id = run_id};
+	const char *v[2] = {run_id, user_id};
+	char context[200];
+	long long rows;
 	struct run_row r;
 	enum error err;
 
-	if (!run_id)
-		return store_fail(s, ERR_INVALID, "cannot stop a run without its id");
-	err = store_pg_unit(s, STORE_PG_TX, run_stop_unit, &c);
-	if (err || c.count)
+	snprintf(context, sizeof(context), "cannot request a stop of run '%s' in sync_runs",
+		 run_id);
+	err = command(s,
+		      "UPDATE sync_runs SET stop_requested = 1 WHERE id = $1 "
+		      "AND ($2::text IS NULL OR user_id = $2) AND status = 'running'",
+		      2, v, context, &rows);
+	if (err || rows)
 		return err;
 	/* Nothing changed: say whether the run is missing or just not running. */
 	err = pg_run_get(s, user_id, run_id, &r);
@@ -848,38 +877,25 @@ static enum error pg_run_request_stop(struct store *s, const char *user_id, cons
 	return err;
 }
 
-static enum error interrupt_unit(struct store *s, void *arg)
-{
-	struct run_ctx *c = arg;
-	struct nums ns = {0};
-	long long now = timeutil_wall_ms();
-	const char *v[3];
-	PGresult *r;
-
-	v[0] = c->user_id; /* the owner */
-	v[1] = num(&ns, now);
-	v[2] = num(&ns, c->stale_ms < 0 ? now : c->stale_ms >= now ? LLONG_MIN : now - c->stale_ms);
-	r = store_pg_exec(s, NULL,
-			  "UPDATE sync_runs SET status = 'interrupted', finished_ms = $2 "
-			  "WHERE status = 'running' AND "
-			  "(($1::text IS NOT NULL AND owner = $1) OR heartbeat_ms < $3::bigint)",
-			  3, v, PGRES_COMMAND_OK,
-			  "cannot mark stale runs interrupted in sync_runs");
-	if (!r)
-		return store_pg_err(s);
-	c->count = strtoll(PQcmdTuples(r), NULL, 10);
-	PQclear(r);
-	return ERR_OK;
-}
-
 static enum error pg_runs_interrupt_stale(struct store *s, const char *owner, long long stale_ms,
 					  long long *count)
 {
-	struct run_ctx c = {.user_id = owner, .stale_ms = stale_ms};
-	enum error err = store_pg_unit(s, STORE_PG_TX, interrupt_unit, &c);
+	long long now = timeutil_wall_ms();
+	struct nums ns = {0};
+	const char *v[3] = {owner, num(&ns, now),
+			    num(&ns, stale_ms < 0      ? now
+				     : stale_ms >= now ? LLONG_MIN
+						       : now - stale_ms)};
+	long long rows;
+	enum error err =
+	    command(s,
+		    "UPDATE sync_runs SET status = 'interrupted', finished_ms = $2 "
+		    "WHERE status = 'running' AND "
+		    "(($1::text IS NOT NULL AND owner = $1) OR heartbeat_ms < $3::bigint)",
+		    3, v, "cannot mark stale runs interrupted in sync_runs", &rows);
 
 	if (count)
-		*count = err ? 0 : c.count;
+		*count = err ? 0 : rows;
 	return err;
 }
 
@@ -902,9 +918,6 @@ struct events_ctx {
 	const char *run_id;
 	const struct event_row *ev;
 	size_t n;
-	long long after_seq, limit;
-	struct event_row *out;
-	size_t n_out;
 };
 
 static enum error events_append_unit(struct store *s, void *arg)
@@ -951,292 +964,176 @@ static enum error pg_events_append(struct store *s, const char *run_id, const st
 {
 	struct events_ctx c = {.run_id = run_id, .ev = ev, .n = n};
 
-	if (!run_id)
-		return store_fail(s, ERR_INVALID, "cannot append events without a run id");
-	for (size_t i = 0; i < n; i++)
-		if (!ev[i].type)
-			return store_fail(s, ERR_INVALID,
-					  "cannot append event %lld of run '%s': it has no type",
-					  ev[i].seq, run_id);
-	if (n == 0)
-		return ERR_OK;
 	return store_pg_unit(s, STORE_PG_TX, events_append_unit, &c);
 }
 
-static enum error events_list_unit(struct store *s, void *arg)
+struct event_list {
+	struct event_row *rows;
+	size_t n;
+};
+
+static void read_events(const PGresult *r, void *out)
 {
-	struct events_ctx *c = arg;
-	struct nums ns = {0};
-	const char *v[3];
-	char context[160];
-	PGresult *r;
+	struct event_list *l = out;
 	int i;
 
-	v[0] = c->run_id;
-	v[1] = num(&ns, c->after_seq);
-	v[2] = c->limit > 0 ? num(&ns, c->limit) : NULL;
-	snprintf(context, sizeof(context), "cannot read events of run '%s' from sync_events",
-		 c->run_id);
-	r = store_pg_exec(s, NULL,
-			  "SELECT seq, type, ts_ms, line, data FROM sync_events "
-			  "WHERE run_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT $3::bigint",
-			  3, v, PGRES_TUPLES_OK, context);
-	if (!r)
-		return store_pg_err(s);
-	c->n_out = (size_t)PQntuples(r);
-	c->out = xcalloc(c->n_out ? c->n_out : 1, sizeof(*c->out));
+	l->n = (size_t)PQntuples(r);
+	l->rows = xcalloc(l->n ? l->n : 1, sizeof(*l->rows));
 	for (i = 0; i < PQntuples(r); i++) {
-		c->out[i].seq = store_pg_get_ll(r, i, 0);
-		c->out[i].type = dup_col(r, i, 1);
-		c->out[i].ts_ms = store_pg_get_ll(r, i, 2);
-		c->out[i].line = dup_col(r, i, 3);
-		c->out[i].data = dup_col(r, i, 4);
+		l->rows[i].seq = store_pg_get_ll(r, i, 0);
+		l->rows[i].type = dup_col(r, i, 1);
+		l->rows[i].ts_ms = store_pg_get_ll(r, i, 2);
+		l->rows[i].line = dup_col(r, i, 3);
+		l->rows[i].data = dup_col(r, i, 4);
 	}
-	PQclear(r);
-	return ERR_OK;
 }
 
 static enum error pg_events_list(struct store *s, const char *run_id, long long after_seq,
 				 long long limit, struct event_row **out, size_t *n)
 {
-	struct events_ctx c = {.run_id = run_id, .after_seq = after_seq, .limit = limit};
+	struct nums ns = {0};
+	const char *v[3] = {run_id, num(&ns, after_seq), limit > 0 ? num(&ns, limit) : NULL};
+	struct event_list l = {0};
+	char context[160];
 	enum error err;
 
-	*out = NULL;
-	*n = 0;
-	if (!run_id)
-		return store_fail(s, ERR_INVALID, "cannot list events without a run id");
-	err = store_pg_unit(s, STORE_PG_NO_TX, events_list_unit, &c);
+	snprintf(context, sizeof(context), "cannot read events of run '%s' from sync_events",
+		 run_id);
+	err = query(s,
+		    "SELECT seq, type, ts_ms, line, data FROM sync_events "
+		    "WHERE run_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT $3::bigint",
+		    3, v, context, read_events, &l, NULL);
 	if (err)
 		return err;
-	*out = c.out;
-	*n = c.n_out;
+	*out = l.rows;
+	*n = l.n;
 	return ERR_OK;
 }
 
 /* ---- failures ------------------------------------------------------------------ */
 
-struct failure_ctx {
-	const char *user_id, *kind, *run_id, *sku, *error;
-	int attempts;
-	char **skus;
-	size_t n;
-	json_t *json;
-};
-
-static enum error failure_add_unit(struct store *s, void *arg)
-{
-	struct failure_ctx *c = arg;
-	struct nums ns = {0};
-	const char *v[6] = {c->user_id, c->kind,  c->sku,
-			    c->run_id,	c->error, num(&ns, c->attempts)};
-	char context[200];
-
-	snprintf(context, sizeof(context), "cannot record the failure of sku '%s' in sync_failures",
-		 c->sku);
-	return store_pg_cmd(s,
-			    "INSERT INTO sync_failures (user_id, kind, sku_code, run_id, error, "
-			    "attempts, first_failed, last_failed) VALUES ($1, $2, $3, $4, $5, $6, "
-			    "now(), now()) ON CONFLICT (user_id, kind, sku_code) DO UPDATE SET "
-			    "run_id = excluded.run_id, error = excluded.error, "
-			    "attempts = excluded.attempts, last_failed = excluded.last_failed",
-			    6, v, context);
-}
-
 static enum error pg_failure_add(struct store *s, const char *user_id, const char *kind,
 				 const char *run_id, const char *sku, const char *error,
 				 int attempts)
 {
-	struct failure_ctx c = {.user_id = user_id,
-				.kind = kind,
-				.run_id = run_id,
-				.sku = sku,
-				.error = error ? error : "",
-				.attempts = attempts};
-
-	if (!user_id || !kind || !run_id || !sku)
-		return store_fail(s, ERR_INVALID,
-				  "cannot record a failure without user, kind, run and sku");
-	return store_pg_unit(s, STORE_PG_TX, failure_add_unit, &c);
-}
-
-static enum error failure_clear_unit(struct store *s, void *arg)
-{
-	struct failure_ctx *c = arg;
-	const char *v[3] = {c->user_id, c->kind, c->sku};
+	struct nums ns = {0};
+	const char *v[6] = {user_id, kind, sku, run_id, error ? error : "", num(&ns, attempts)};
 	char context[200];
 
-	snprintf(context, sizeof(context), "cannot clear the failure of sku '%s' in sync_failures",
-		 c->sku);
-	return store_pg_cmd(s,
-			    "DELETE FROM sync_failures WHERE user_id = $1 AND kind = $2 "
-			    "AND sku_code = $3",
-			    3, v, context);
+	snprintf(context, sizeof(context), "cannot record the failure of sku '%s' in sync_failures",
+		 sku);
+	return command(s,
+		       "INSERT INTO sync_failures (user_id, kind, sku_code, run_id, error, "
+		       "attempts, first_failed, last_failed) VALUES ($1, $2, $3, $4, $5, $6, "
+		       "now(), now()) ON CONFLICT (user_id, kind, sku_code) DO UPDATE SET "
+		       "run_id = excluded.run_id, error = excluded.error, "
+		       "attempts = excluded.attempts, last_failed = excluded.last_failed",
+		       6, v, context, NULL);
 }
 
 static enum error pg_failure_clear(struct store *s, const char *user_id, const char *kind,
 				   const char *sku)
 {
-	struct failure_ctx c = {.user_id = user_id, .kind = kind, .sku = sku};
+	const char *v[3] = {user_id, kind, sku};
+	char context[200];
 
-	if (!user_id || !kind || !sku)
-		return store_fail(s, ERR_INVALID,
-				  "cannot clear a failure without user, kind and sku");
-	return store_pg_unit(s, STORE_PG_TX, failure_clear_unit, &c);
+	snprintf(context, sizeof(context), "cannot clear the failure of sku '%s' in sync_failures",
+		 sku);
+	return command(s,
+		       "DELETE FROM sync_failures WHERE user_id = $1 AND kind = $2 "
+		       "AND sku_code = $3",
+		       3, v, context, NULL);
 }
 
-static enum error failure_list_unit(struct store *s, void *arg)
+struct sku_list {
+	char **skus;
+	size_t n;
+};
+
+static void read_skus(const PGresult *r, void *out)
 {
-	struct failure_ctx *c = arg;
-	const char *v[2] = {c->user_id, c->kind};
-	PGresult *r;
+	struct sku_list *l = out;
 	int i;
 
-	r = store_pg_exec(s, NULL,
-			  "SELECT sku_code FROM sync_failures WHERE user_id = $1 AND kind = $2 "
-			  "ORDER BY first_failed, sku_code",
-			  2, v, PGRES_TUPLES_OK, "cannot list the failures in sync_failures");
-	if (!r)
-		return store_pg_err(s);
-	c->n = (size_t)PQntuples(r);
-	c->skus = xcalloc(c->n ? c->n : 1, sizeof(*c->skus));
+	l->n = (size_t)PQntuples(r);
+	l->skus = xcalloc(l->n ? l->n : 1, sizeof(*l->skus));
 	for (i = 0; i < PQntuples(r); i++)
-		c->skus[i] = dup_col(r, i, 0);
-	PQclear(r);
-	return ERR_OK;
+		l->skus[i] = dup_col(r, i, 0);
 }
 
 static enum error pg_failure_list(struct store *s, const char *user_id, const char *kind,
 				  char ***skus, size_t *n)
 {
-	struct failure_ctx c = {.user_id = user_id, .kind = kind};
+	const char *v[2] = {user_id, kind};
+	struct sku_list l = {0};
 	enum error err;
 
-	*skus = NULL;
-	*n = 0;
-	if (!user_id || !kind)
-		return store_fail(s, ERR_INVALID, "cannot list failures without user and kind");
-	err = store_pg_unit(s, STORE_PG_NO_TX, failure_list_unit, &c);
+	err = query(s,
+		    "SELECT sku_code FROM sync_failures WHERE user_id = $1 AND kind = $2 "
+		    "ORDER BY first_failed, sku_code",
+		    2, v, "cannot list the failures in sync_failures", read_skus, &l, NULL);
 	if (err)
 		return err;
-	*skus = c.skus;
-	*n = c.n;
+	*skus = l.skus;
+	*n = l.n;
 	return ERR_OK;
 }
 
-static enum error run_failures_unit(struct store *s, void *arg)
+static void read_failures(const PGresult *r, void *out)
 {
-	struct failure_ctx *c = arg;
-	const char *v[1] = {c->run_id};
-	char context[200];
-	PGresult *r;
+	json_t *arr = json_array();
 	int i;
 
-	snprintf(context, sizeof(context),
-		 "cannot read the failures of run '%s' from sync_failures", c->run_id);
-	r = store_pg_exec(s, NULL,
-			  "SELECT sku_code, error, attempts FROM sync_failures WHERE run_id = $1 "
-			  "ORDER BY sku_code COLLATE \"C\"",
-			  1, v, PGRES_TUPLES_OK, context);
-	if (!r)
-		return store_pg_err(s);
-	c->json = json_array();
 	for (i = 0; i < PQntuples(r); i++)
-		json_array_append_new(c->json,
-				      json_pack("{s:s, s:s, s:I}", "sku", PQgetvalue(r, i, 0),
-						"error", PQgetvalue(r, i, 1), "attempts",
-						(json_int_t)store_pg_get_ll(r, i, 2)));
-	PQclear(r);
-	return ERR_OK;
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:I}", "sku", PQgetvalue(r, i, 0),
+						     "error", PQgetvalue(r, i, 1), "attempts",
+						     (json_int_t)store_pg_get_ll(r, i, 2)));
+	*(json_t **)out = arr;
 }
 
 static enum error pg_run_failures(struct store *s, const char *run_id, json_t **out)
 {
-	struct failure_ctx c = {.run_id = run_id};
-	enum error err;
+	const char *v[1] = {run_id};
+	char context[200];
 
-	*out = NULL;
-	if (!run_id)
-		return store_fail(s, ERR_INVALID, "cannot list failures without a run id");
-	err = store_pg_unit(s, STORE_PG_NO_TX, run_failures_unit, &c);
-	if (err) {
-		json_decref(c.json);
-		return err;
-	}
-	*out = c.json;
-	return ERR_OK;
+	snprintf(context, sizeof(context),
+		 "cannot read the failures of run '%s' from sync_failures", run_id);
+	return query(s,
+		     "SELECT sku_code, error, attempts FROM sync_failures WHERE run_id = $1 "
+		     "ORDER BY sku_code COLLATE \"C\"",
+		     1, v, context, read_failures, out, NULL);
 }
 
 /* ---- cursors --------------------------------------------------------------------- */
 
-struct cursor_ctx {
-	const char *user_id, *name, *value;
-	char *out;
-};
-
-static enum error cursor_get_unit(struct store *s, void *arg)
-{
-	struct cursor_ctx *c = arg;
-	const char *v[2] = {c->user_id, c->name};
-	char context[200];
-	PGresult *r;
-
-	snprintf(context, sizeof(context), "cannot read cursor '%s' from ebay_sync_cursors",
-		 c->name);
-	r = store_pg_exec(s, NULL,
-			  "SELECT value FROM ebay_sync_cursors WHERE user_id = $1 AND name = $2", 2,
-			  v, PGRES_TUPLES_OK, context);
-	if (!r)
-		return store_pg_err(s);
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return store_fail(s, ERR_NOTFOUND, "no cursor '%s' for user '%s'", c->name,
-				  c->user_id);
-	}
-	c->out = dup_col(r, 0, 0);
-	PQclear(r);
-	return ERR_OK;
-}
-
 static enum error pg_cursor_get(struct store *s, const char *user_id, const char *name,
 				char **value)
 {
-	struct cursor_ctx c = {.user_id = user_id, .name = name};
+	const char *v[2] = {user_id, name};
+	char context[200];
+	long long rows;
 	enum error err;
 
-	*value = NULL;
-	if (!user_id || !name)
-		return store_fail(s, ERR_INVALID, "cannot read a cursor without user and name");
-	err = store_pg_unit(s, STORE_PG_NO_TX, cursor_get_unit, &c);
-	if (!err)
-		*value = c.out;
+	snprintf(context, sizeof(context), "cannot read cursor '%s' from ebay_sync_cursors", name);
+	err = query(s, "SELECT value FROM ebay_sync_cursors WHERE user_id = $1 AND name = $2", 2, v,
+		    context, read_first, value, &rows);
+	if (!err && rows == 0)
+		err = store_fail(s, ERR_NOTFOUND, "no cursor '%s' for user '%s'", name, user_id);
 	return err;
-}
-
-static enum error cursor_set_unit(struct store *s, void *arg)
-{
-	struct cursor_ctx *c = arg;
-	const char *v[3] = {c->user_id, c->name, c->value};
-	char context[200];
-
-	snprintf(context, sizeof(context), "cannot write cursor '%s' to ebay_sync_cursors",
-		 c->name);
-	return store_pg_cmd(s,
-			    "INSERT INTO ebay_sync_cursors (user_id, name, value, updated) "
-			    "VALUES ($1, $2, $3, now()) ON CONFLICT (user_id, name) DO UPDATE SET "
-			    "value = excluded.value, updated = excluded.updated",
-			    3, v, context);
 }
 
 static enum error pg_cursor_set(struct store *s, const char *user_id, const char *name,
 				const char *value)
 {
-	struct cursor_ctx c = {.user_id = user_id, .name = name, .value = value};
+	const char *v[3] = {user_id, name, value};
+	char context[200];
 
-	if (!user_id || !name || !value)
-		return store_fail(s, ERR_INVALID,
-				  "cannot set a cursor without user, name and value");
-	return store_pg_unit(s, STORE_PG_TX, cursor_set_unit, &c);
+	snprintf(context, sizeof(context), "cannot write cursor '%s' to ebay_sync_cursors", name);
+	return command(s,
+		       "INSERT INTO ebay_sync_cursors (user_id, name, value, updated) "
+		       "VALUES ($1, $2, $3, now()) ON CONFLICT (user_id, name) DO UPDATE SET "
+		       "value = excluded.value, updated = excluded.updated",
+		       3, v, context, NULL);
 }
 
 /* ---- revoked tokens ---------------------------------------------------------------- */
@@ -1269,8 +1166,6 @@ static enum error pg_token_revoke(struct store *s, const char *jti, long long ex
 {
 	struct token_ctx c = {.jti = jti};
 
-	if (!jti || !*jti)
-		return store_fail(s, ERR_INVALID, "cannot revoke a token without an id");
 	snprintf(c.expires, sizeof(c.expires), "%lld", expires_ms);
 	return store_pg_unit(s, STORE_PG_TX, token_revoke_unit, &c);
 }
@@ -1316,17 +1211,8 @@ static void user_from(const PGresult *r, int i, struct user_row *u)
 	u->ebay_token_expires_ms = store_pg_get_ll(r, i, 6);
 }
 
-struct user_ctx {
-	const struct user_row *in;
-	const char *id;
-	struct user_row *out;
-	size_t n;
-};
-
-static enum error user_put_unit(struct store *s, void *arg)
+static enum error pg_user_put(struct store *s, const struct user_row *u)
 {
-	struct user_ctx *c = arg;
-	const struct user_row *u = c->in;
 	struct nums ns = {0};
 	const char *v[7] = {u->id,
 			    u->password_hash,
@@ -1338,90 +1224,66 @@ static enum error user_put_unit(struct store *s, void *arg)
 	char context[200];
 
 	snprintf(context, sizeof(context), "cannot write user '%s' to users", u->id);
-	return store_pg_cmd(
-	    s,
-	    "INSERT INTO users (id, password_hash, ebay_token, ebay_refresh_token, "
-	    "refresh_expires_ms, created_ms, ebay_token_expires_ms) "
-	    "VALUES ($1, $2, $3, $4, $5, $6, $7) "
-	    "ON CONFLICT (id) DO UPDATE SET password_hash = excluded.password_hash, "
-	    "ebay_token = excluded.ebay_token, "
-	    "ebay_token_expires_ms = excluded.ebay_token_expires_ms, "
-	    "ebay_refresh_token = excluded.ebay_refresh_token, "
-	    "refresh_expires_ms = excluded.refresh_expires_ms",
-	    7, v, context);
+	return command(s,
+		       "INSERT INTO users (id, password_hash, ebay_token, ebay_refresh_token, "
+		       "refresh_expires_ms, created_ms, ebay_token_expires_ms) "
+		       "VALUES ($1, $2, $3, $4, $5, $6, $7) "
+		       "ON CONFLICT (id) DO UPDATE SET password_hash = excluded.password_hash, "
+		       "ebay_token = excluded.ebay_token, "
+		       "ebay_token_expires_ms = excluded.ebay_token_expires_ms, "
+		       "ebay_refresh_token = excluded.ebay_refresh_token, "
+		       "refresh_expires_ms = excluded.refresh_expires_ms",
+		       7, v, context, NULL);
 }
 
-static enum error pg_user_put(struct store *s, const struct user_row *u)
+static void read_user(const PGresult *r, void *out)
 {
-	struct user_ctx c = {.in = u};
-
-	if (!u->id || !*u->id || !u->password_hash)
-		return store_fail(s, ERR_INVALID,
-				  "cannot store a user without id and password hash");
-	return store_pg_unit(s, STORE_PG_TX, user_put_unit, &c);
-}
-
-static enum error user_get_unit(struct store *s, void *arg)
-{
-	struct user_ctx *c = arg;
-	const char *v[1] = {c->id};
-	char context[200];
-	PGresult *r;
-
-	snprintf(context, sizeof(context), "cannot read user '%s' from users", c->id);
-	r = store_pg_exec(s, NULL, "SELECT " USER_COLS " FROM users WHERE id = $1", 1, v,
-			  PGRES_TUPLES_OK, context);
-	if (!r)
-		return store_pg_err(s);
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return store_fail(s, ERR_NOTFOUND, "no user '%s'", c->id);
-	}
-	user_from(r, 0, c->out);
-	PQclear(r);
-	return ERR_OK;
+	if (PQntuples(r))
+		user_from(r, 0, out);
 }
 
 static enum error pg_user_get(struct store *s, const char *id, struct user_row *out)
 {
-	struct user_ctx c = {.id = id, .out = out};
+	const char *v[1] = {id};
+	char context[200];
+	long long rows;
+	enum error err;
 
-	memset(out, 0, sizeof(*out));
-	if (!id)
-		return store_fail(s, ERR_INVALID, "cannot look up a user without an id");
-	return store_pg_unit(s, STORE_PG_NO_TX, user_get_unit, &c);
+	snprintf(context, sizeof(context), "cannot read user '%s' from users", id);
+	err = query(s, "SELECT " USER_COLS " FROM users WHERE id = $1", 1, v, context, read_user,
+		    out, &rows);
+	if (!err && rows == 0)
+		err = store_fail(s, ERR_NOTFOUND, "no user '%s'", id);
+	return err;
 }
 
-static enum error user_list_unit(struct store *s, void *arg)
+struct user_list {
+	struct user_row *rows;
+	size_t n;
+};
+
+static void read_users(const PGresult *r, void *out)
 {
-	struct user_ctx *c = arg;
-	PGresult *r;
+	struct user_list *l = out;
 	int i;
 
-	r = store_pg_exec(s, NULL, "SELECT " USER_COLS " FROM users ORDER BY id", 0, NULL,
-			  PGRES_TUPLES_OK, "cannot list the users in users");
-	if (!r)
-		return store_pg_err(s);
-	c->n = (size_t)PQntuples(r);
-	c->out = xcalloc(c->n ? c->n : 1, sizeof(*c->out));
+	l->n = (size_t)PQntuples(r);
+	l->rows = xcalloc(l->n ? l->n : 1, sizeof(*l->rows));
 	for (i = 0; i < PQntuples(r); i++)
-		user_from(r, i, &c->out[i]);
-	PQclear(r);
-	return ERR_OK;
+		user_from(r, i, &l->rows[i]);
 }
 
 static enum error pg_user_list(struct store *s, struct user_row **out, size_t *n)
 {
-	struct user_ctx c = {0};
+	struct user_list l = {0};
 	enum error err;
 
-	*out = NULL;
-	*n = 0;
-	err = store_pg_unit(s, STORE_PG_NO_TX, user_list_unit, &c);
+	err = query(s, "SELECT " USER_COLS " FROM users ORDER BY id", 0, NULL,
+		    "cannot list the users in users", read_users, &l, NULL);
 	if (err)
 		return err;
-	*out = c.out;
-	*n = c.n;
+	*out = l.rows;
+	*n = l.n;
 	return ERR_OK;
 }
 

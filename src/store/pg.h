@@ -1,10 +1,12 @@
 /*
- * The PostgreSQL backend's insides, shared by store_pg.c (connection,
+ * The PostgreSQL backend's insides, shared by store/pg.c (connection,
  * reconnection, migrations, runs, events, failures, cursors, users),
- * store_pg_write.c (write_batch) and store_pg_query.c (the listings), plus a
- * few knobs for its own tests and the benchmark. Nothing outside store_pg*.c,
- * tests/unit/test_store_pg.c and bench/ includes this header: everything else
- * goes through store.h.
+ * store/pg_write.c (write_batch) and store/pg_query.c (the listings), plus a
+ * few knobs for its own tests and the benchmark. Only store/pg*.c,
+ * tests/unit/test_store_pg.c and bench/store_bench.c include this header:
+ * the tests and the benchmark for the knobs at the end, which is why it does
+ * not include store_backend.h (the .c files do) and sees struct store only
+ * as store.h shows it, opaque. Everything else goes through store.h.
  *
  * Failure model: every operation runs as one unit (a transaction when it
  * writes). When the connection is lost in the middle (PQstatus bad, SQLSTATE
@@ -41,7 +43,7 @@ enum store_pg_write_mode {
 #define STORE_PG_STMT_CACHE 12
 
 struct store_pg_stmt {
-	int kind; /* enum in store_pg_write.c; 0: free slot */
+	int kind; /* enum in store/pg_write.c; 0: free slot */
 	int rows;
 	unsigned long long used; /* tick of last use */
 	char name[32];
@@ -64,7 +66,7 @@ struct store_pg {
 	int single_prepared; /* the one-off prepared statements exist on conn */
 };
 
-/* ---- helpers for store_pg*.c --------------------------------------------- */
+/* ---- helpers for store/pg*.c --------------------------------------------- */
 
 /* A unit of work; returns ERR_OK or an error with s->errmsg set. */
 typedef enum error (*store_pg_unit_fn)(struct store *s, void *ctx);
@@ -107,7 +109,7 @@ const char *store_pg_prepare(struct store *s, int kind, int rows,
 const char *store_pg_get(const PGresult *r, int i, int c);
 long long store_pg_get_ll(const PGresult *r, int i, int c);
 
-/* The row sets of list_items/list_offers and count_unseen (store_pg_query.c). */
+/* The row sets of list_items/list_offers and count_unseen (store/pg_query.c). */
 enum error store_pg_list_items(struct store *s, const struct store_query *q, json_t **rows,
 			       long long *total);
 enum error store_pg_list_offers(struct store *s, const struct store_query *q, json_t **rows,
@@ -115,8 +117,7 @@ enum error store_pg_list_offers(struct store *s, const struct store_query *q, js
 enum error store_pg_count_unseen(struct store *s, const char *user_id, const char *table,
 				 const char *run_id, long long *count);
 
-/* write_batch (store_pg_write.c). */
-/* A run's SKU list (pg_skus.c): the store_ops of the same names. */
+/* A run's SKU list (store/pg_skus.c): the store_ops of the same names. */
 enum error store_pg_skus_add(struct store *s, const char *run_id, const char *const *skus, size_t n,
 			     unsigned char *is_new, long long *count);
 enum error store_pg_skus_range(struct store *s, const char *run_id, long long from, size_t limit,
@@ -124,6 +125,7 @@ enum error store_pg_skus_range(struct store *s, const char *run_id, long long fr
 enum error store_pg_skus_find(struct store *s, const char *run_id, const char *sku, long long *pos);
 enum error store_pg_skus_clear(struct store *s, const char *run_id);
 
+/* write_batch (store/pg_write.c). */
 enum error store_pg_write_batch(struct store *s, const char *user_id, const char *run_id,
 				const struct item_row *items, size_t n_items,
 				const struct offer_row *offers, size_t n_offers);

@@ -3,13 +3,14 @@
  * page's tables, with search, filters, sort and paging) and count_unseen.
  *
  * Rows come back as JSON objects with the same keys and value types as
- * store_sqlite.c gives: integers for integer columns, price_value as the
+ * store/sqlite.c gives: integers for integer columns, price_value as the
  * exact decimal string (NUMERIC keeps the scale it was given), raw_payload
  * parsed, and timestamps as "YYYY-MM-DDTHH:MM:SS.mmmZ" in UTC. The search is
  * lower(column) LIKE '%text%' with the user's text escaped, which the
  * pg_trgm indexes of the schema serve.
  */
 #include "pg.h"
+#include "store_backend.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,10 +229,6 @@ static enum error list(struct store *s, const struct table *t, const struct stor
 	struct list_ctx c = {.t = t, .q = q};
 	enum error err;
 
-	*rows = NULL;
-	err = store_check_query(s, t->name, q);
-	if (err)
-		return err;
 	/* One snapshot for the count and the rows. */
 	err = store_pg_unit(s, STORE_PG_SNAPSHOT, list_unit, &c);
 	if (err) {
@@ -281,13 +278,8 @@ enum error store_pg_count_unseen(struct store *s, const char *user_id, const cha
 {
 	struct list_ctx c = {.user_id = user_id, .run_id = run_id};
 	enum error err;
-	int offers;
 
-	*count = 0;
-	err = store_check_unseen(s, user_id, table, &offers);
-	if (err)
-		return err;
-	c.t = offers ? &OFFERS : &ITEMS;
+	c.t = strcmp(table, "offers") ? &ITEMS : &OFFERS;
 	err = store_pg_unit(s, STORE_PG_NO_TX, unseen_unit, &c);
 	if (!err)
 		*count = c.count;

@@ -8,6 +8,7 @@
  * from what the statement returns rather than assumed.
  */
 #include "pg.h"
+#include "store_backend.h"
 
 #include <stdlib.h>
 #include <string.h>

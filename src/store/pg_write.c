@@ -22,6 +22,7 @@
  * back, only to name the SKU or offer in the message.
  */
 #include "pg.h"
+#include "store_backend.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -313,7 +314,7 @@ static int keyset_add(struct keyset *ks, const char *key)
 }
 
 /* The end of the chunk that starts at from: before a repeated key, at
- * MAX_ROWS or at n. Keys are never NULL (store_check_batch). */
+ * MAX_ROWS or at n. Keys are never NULL (store.c checks the batch). */
 static size_t chunk_end(struct keyset *ks, const void *rows, size_t size, size_t key_off,
 			size_t from, size_t n)
 {
@@ -358,7 +359,7 @@ static int row_error(const struct store *s)
 }
 
 /* Context of a failure of rows [from, to) of the batch, naming the table
- * and the SKUs or offers (for one row in store_sqlite.c's words). */
+ * and the SKUs or offers (for one row in store/sqlite.c's words). */
 static void chunk_context(const struct batch *b, int offers, size_t from, size_t to, char *out,
 			  size_t size)
 {
@@ -696,9 +697,6 @@ enum error store_pg_write_batch(struct store *s, const char *user_id, const char
 	struct batch *b;
 	enum error err;
 
-	err = store_check_batch(s, user_id, items, n_items, offers, n_offers);
-	if (err || (n_items == 0 && n_offers == 0))
-		return err;
 	b = xcalloc(1, sizeof(*b));
 	b->user_id = user_id;
 	b->run_id = run_id;

@@ -1,6 +1,6 @@
 /*
- * The SQLite backend of the storage interface (see store.h and
- * docs/schema.md), the embedded default.
+ * The SQLite backend of the storage interface (store_backend.h; see store.h
+ * and docs/schema.md), the embedded default.
  *
  * A connection runs in WAL mode with synchronous=NORMAL, so readers (the API)
  * never wait for the writer (the sync) and a commit costs no fsync of the
@@ -14,7 +14,7 @@
  * list queries, whose WHERE and ORDER BY depend on the request, are prepared
  * per call from allow-listed pieces, with every value bound.
  */
-#include "store.h"
+#include "store_backend.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -35,7 +35,7 @@
 
 #define RUN_COLS                                                                                   \
 	"id, user_id, kind, status, fetched, stored, failed, total, started_ms, finished_ms, "     \
-	"heartbeat_ms, stop_requested, error, owner"
+	"heartbeat_ms, stop_requested, error, owner, error_code"
 #define ITEM_COLS                                                                                  \
 	"user_id, sku_code, title, condition, part_number, model, category, price_value, "         \
 	"price_currency, quantity, ebay_listing_id, ebay_status, photo_count, raw_payload, "       \
@@ -131,9 +131,10 @@ static const char *const stmt_sql[S__COUNT] = {
 	"raw_payload = excluded.raw_payload, last_seen_run = excluded.last_seen_run, "
 	"rec_updated = excluded.rec_updated",
     [S_RUN_INSERT] = "INSERT INTO sync_runs (" RUN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-		     "?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+		     "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [S_RUN_UPDATE] = "UPDATE sync_runs SET status = ?2, fetched = ?3, stored = ?4, failed = ?5, "
-		     "total = ?6, heartbeat_ms = ?7, finished_ms = ?8, error = ?9 WHERE id = ?1",
+		     "total = ?6, heartbeat_ms = ?7, finished_ms = ?8, error = ?9, "
+		     "error_code = ?10 WHERE id = ?1",
     [S_RUN_GET] = "SELECT " RUN_COLS " FROM sync_runs WHERE id = ?1 "
 		  "AND (?2 IS NULL OR user_id = ?2)",
     [S_RUN_LIST] = "SELECT " RUN_COLS " FROM sync_runs WHERE (?1 IS NULL OR user_id = ?1) "
@@ -580,9 +581,6 @@ static enum error sqlite_write_batch(struct store *s, const char *user_id, const
 	size_t i;
 	enum error err;
 
-	err = store_check_batch(s, user_id, items, n_items, offers, n_offers);
-	if (err || (n_items == 0 && n_offers == 0))
-		return err;
 	err = stmt(s, S_ITEM_UPSERT, &ist);
 	if (!err)
 		err = stmt(s, S_OFFER_UPSERT, &ost);
@@ -629,6 +627,7 @@ static void read_run(sqlite3_stmt *st, struct run_row *r)
 	r->stop_requested = sqlite3_column_int(st, 11) != 0;
 	r->error = col_text(st, 12);
 	r->owner = col_text(st, 13);
+	r->error_code = col_text(st, 14);
 }
 
 /* Refuses r because the user has a running run of its kind: names that
@@ -657,10 +656,6 @@ static enum error sqlite_run_insert(struct store *s, const struct run_row *r)
 	enum error err;
 	int running = 0;
 
-	if (!r->id || !r->user_id || !r->kind || !r->status)
-		return store_fail(s, ERR_INVALID,
-				  "cannot insert a run without id, user, kind and "
-				  "status");
 	err = stmt(s, S_RUN_INSERT, &st);
 	if (err)
 		return err;
@@ -681,6 +676,7 @@ static enum error sqlite_run_insert(struct store *s, const struct run_row *r)
 	sqlite3_bind_int(st, 12, r->stop_requested != 0);
 	bind_text(st, 13, r->error);
 	bind_text(st, 14, r->owner);
+	bind_text(st, 15, r->error_code);
 	if (!step_done(st)) {
 		/* The index of migration 0003: the user already has a running
 		 * run of this kind (a taken id is SQLITE_CONSTRAINT_PRIMARYKEY). */
@@ -696,8 +692,6 @@ static enum error sqlite_run_update(struct store *s, const struct run_row *r)
 	sqlite3_stmt *st;
 	enum error err;
 
-	if (!r->id || !r->status)
-		return store_fail(s, ERR_INVALID, "cannot update a run without id and status");
 	err = stmt(s, S_RUN_UPDATE, &st);
 	if (err)
 		return err;
@@ -713,6 +707,7 @@ static enum error sqlite_run_update(struct store *s, const struct run_row *r)
 	else
 		sqlite3_bind_null(st, 8);
 	bind_text(st, 9, r->error);
+	bind_text(st, 10, r->error_code);
 	if (!step_done(st))
 		err = db_fail(s, "cannot update sync_runs row '%s'", r->id);
 	else if (sqlite3_changes(db_of(s)) == 0)
@@ -729,8 +724,6 @@ static enum error sqlite_run_get(struct store *s, const char *user_id, const cha
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!run_id)
-		return store_fail(s, ERR_INVALID, "cannot look up a run without its id");
 	err = stmt(s, S_RUN_GET, &st);
 	if (err)
 		return err;
@@ -759,8 +752,6 @@ static enum error sqlite_run_list(struct store *s, const char *user_id, long lon
 	enum error err;
 	int rc;
 
-	*out = NULL;
-	*n = 0;
 	err = stmt(s, S_RUN_COUNT, &st);
 	if (err)
 		return err;
@@ -800,8 +791,6 @@ static enum error sqlite_run_request_stop(struct store *s, const char *user_id, 
 	enum error err;
 	int changed;
 
-	if (!run_id)
-		return store_fail(s, ERR_INVALID, "cannot stop a run without its id");
 	err = stmt(s, S_RUN_STOP, &st);
 	if (err)
 		return err;
@@ -830,8 +819,6 @@ static enum error sqlite_runs_interrupt_stale(struct store *s, const char *owner
 	sqlite3_stmt *st;
 	enum error err;
 
-	if (count)
-		*count = 0;
 	err = stmt(s, S_RUN_INTERRUPT, &st);
 	if (err)
 		return err;
@@ -855,15 +842,6 @@ static enum error sqlite_events_append(struct store *s, const char *run_id,
 	enum error err;
 	size_t i;
 
-	if (!run_id)
-		return store_fail(s, ERR_INVALID, "cannot append events without a run id");
-	for (i = 0; i < n; i++)
-		if (!ev[i].type)
-			return store_fail(s, ERR_INVALID,
-					  "cannot append event %lld of run '%s': it has no type",
-					  ev[i].seq, run_id);
-	if (n == 0)
-		return ERR_OK;
 	err = stmt(s, S_EVENT_INSERT, &st);
 	if (!err)
 		err = tx_run(s, S_BEGIN, "begin");
@@ -898,10 +876,6 @@ static enum error sqlite_events_list(struct store *s, const char *run_id, long l
 	enum error err;
 	int rc;
 
-	*out = NULL;
-	*n = 0;
-	if (!run_id)
-		return store_fail(s, ERR_INVALID, "cannot list events without a run id");
 	err = stmt(s, S_EVENT_LIST, &st);
 	if (err)
 		return err;
@@ -941,9 +915,6 @@ static enum error sqlite_failure_add(struct store *s, const char *user_id, const
 	char now[32];
 	enum error err;
 
-	if (!user_id || !kind || !run_id || !sku)
-		return store_fail(s, ERR_INVALID,
-				  "cannot record a failure without user, kind, run and sku");
 	err = stmt(s, S_FAILURE_UPSERT, &st);
 	if (err)
 		return err;
@@ -967,9 +938,6 @@ static enum error sqlite_failure_clear(struct store *s, const char *user_id, con
 	sqlite3_stmt *st;
 	enum error err;
 
-	if (!user_id || !kind || !sku)
-		return store_fail(s, ERR_INVALID,
-				  "cannot clear a failure without user, kind and sku");
 	err = stmt(s, S_FAILURE_DELETE, &st);
 	if (err)
 		return err;
@@ -991,10 +959,6 @@ static enum error sqlite_failure_list(struct store *s, const char *user_id, cons
 	enum error err;
 	int rc;
 
-	*skus = NULL;
-	*n = 0;
-	if (!user_id || !kind)
-		return store_fail(s, ERR_INVALID, "cannot list failures without user and kind");
 	err = stmt(s, S_FAILURE_LIST, &st);
 	if (err)
 		return err;
@@ -1023,9 +987,6 @@ static enum error sqlite_run_failures(struct store *s, const char *run_id, json_
 	enum error err;
 	int rc;
 
-	*out = NULL;
-	if (!run_id)
-		return store_fail(s, ERR_INVALID, "cannot list failures without a run id");
 	err = stmt(s, S_RUN_FAILURES, &st);
 	if (err)
 		return err;
@@ -1055,9 +1016,6 @@ static enum error sqlite_cursor_get(struct store *s, const char *user_id, const 
 	enum error err;
 	int rc;
 
-	*value = NULL;
-	if (!user_id || !name)
-		return store_fail(s, ERR_INVALID, "cannot read a cursor without user and name");
 	err = stmt(s, S_CURSOR_GET, &st);
 	if (err)
 		return err;
@@ -1081,9 +1039,6 @@ static enum error sqlite_cursor_set(struct store *s, const char *user_id, const 
 	char now[32];
 	enum error err;
 
-	if (!user_id || !name || !value)
-		return store_fail(s, ERR_INVALID,
-				  "cannot set a cursor without user, name and value");
 	err = stmt(s, S_CURSOR_SET, &st);
 	if (err)
 		return err;
@@ -1105,8 +1060,6 @@ static enum error sqlite_token_revoke(struct store *s, const char *jti, long lon
 	sqlite3_stmt *st;
 	enum error err;
 
-	if (!jti || !*jti)
-		return store_fail(s, ERR_INVALID, "cannot revoke a token without an id");
 	err = stmt(s, S_TOKEN_PURGE, &st);
 	if (err)
 		return err;
@@ -1257,14 +1210,8 @@ static enum error list_rows(struct store *s, const struct list_spec *spec,
 	enum error err = ERR_OK;
 	int rc;
 
-	*rows = NULL;
-	if (total)
-		*total = 0;
 	buf_init(&where, 0);
 	buf_init(&sql, 0);
-	err = store_check_query(s, spec->table, q);
-	if (err)
-		goto out;
 	while (sort->name && strcmp(sort->name, q->sort ? q->sort : "sku_code") != 0)
 		sort++;
 	if (!sort->name) {
@@ -1358,13 +1305,8 @@ static enum error sqlite_count_unseen(struct store *s, const char *user_id, cons
 {
 	sqlite3_stmt *st;
 	enum error err;
-	int offers;
 
-	*count = 0;
-	err = store_check_unseen(s, user_id, table, &offers);
-	if (err)
-		return err;
-	err = stmt(s, offers ? S_UNSEEN_OFFERS : S_UNSEEN_INVENTORY, &st);
+	err = stmt(s, strcmp(table, "offers") ? S_UNSEEN_INVENTORY : S_UNSEEN_OFFERS, &st);
 	if (err)
 		return err;
 	bind_text(st, 1, user_id);
@@ -1395,9 +1337,6 @@ static enum error sqlite_user_put(struct store *s, const struct user_row *u)
 	sqlite3_stmt *st;
 	enum error err;
 
-	if (!u->id || !*u->id || !u->password_hash)
-		return store_fail(s, ERR_INVALID,
-				  "cannot store a user without id and password hash");
 	err = stmt(s, S_USER_PUT, &st);
 	if (err)
 		return err;
@@ -1426,9 +1365,6 @@ static enum error sqlite_user_get(struct store *s, const char *id, struct user_r
 	enum error err;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if (!id)
-		return store_fail(s, ERR_INVALID, "cannot look up a user without an id");
 	err = stmt(s, S_USER_GET, &st);
 	if (err)
 		return err;
@@ -1452,8 +1388,6 @@ static enum error sqlite_user_list(struct store *s, struct user_row **out, size_
 	enum error err;
 	int rc;
 
-	*out = NULL;
-	*n = 0;
 	err = stmt(s, S_USER_LIST, &st);
 	if (err)
 		return err;

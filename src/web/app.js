@@ -6,11 +6,14 @@ import { api, ApiError, clearSession, getSession, loadSession, login, logout, on
 import { Terminal } from './terminal.js';
 import { RunStream } from './stream.js';
 import { StatusStrip, formatCount, formatDuration } from './status.js';
-import { CONDITIONS, DataTable, SkuDetail, badge, formatWhen, inventoryColumns, offerColumns } from './tables.js';
+import { DataTable, SkuDetail, badge, formatWhen, inventoryColumns, offerColumns } from './tables.js';
 
 const $ = (id) => document.getElementById(id);
 const HISTORY_PAGE = 10;
-const RELINK_PHRASE = 'link the account again';
+// The error_code of a run (and of its final "error" event) that failed
+// because the eBay account must be linked again: error_code_name(ERR_RELINK)
+// in src/error.c. The page acts on this code, never on the English text.
+const RELINK_CODE = 'ebay_relink';
 
 const ui = {
   loginView: $('login-view'),
@@ -49,10 +52,27 @@ const detail = new SkuDetail({
   error: $('detail-error'), close: $('detail-close'),
 });
 
-for (const c of CONDITIONS) {
-  const opt = document.createElement('option');
-  opt.textContent = c;
-  $('inv-condition').append(opt);
+// The condition filter offers what the server can store, as it says
+// (GET /ebay/conditions), once per page load; "Any" until then.
+let conditionsLoaded = false;
+async function loadConditions() {
+  if (conditionsLoaded) return;
+  try {
+    const { data } = await api('GET', '/ebay/conditions');
+    const list = Array.isArray(data?.conditions) ? data.conditions.filter((c) => typeof c === 'string') : [];
+    const sel = $('inv-condition');
+    const keep = sel.value;
+    sel.replaceChildren(sel.options[0]);
+    for (const c of list) {
+      const opt = document.createElement('option');
+      opt.textContent = c;
+      sel.append(opt);
+    }
+    sel.value = list.includes(keep) ? keep : '';
+    conditionsLoaded = true;
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) showError(`cannot load the condition values: ${err.message}`);
+  }
 }
 
 const inventory = new DataTable({
@@ -138,6 +158,7 @@ function showApp() {
     ui.linked.hidden = false;
     terminal.note('eBay account linked');
   }
+  loadConditions();
   refreshAll(true);
 }
 
@@ -225,7 +246,7 @@ function showRun(runId, { live, kind = '', run = null }) {
     event(ev) {
       terminal.event(ev);
       status.update(ev);
-      if ((ev.type === 'error' || ev.wire === 'error') && String(ev.line).toLowerCase().includes(RELINK_PHRASE)) view.relink = true;
+      if (ev.error_code === RELINK_CODE) view.relink = true;
     },
     note: (t) => terminal.note(t),
     fetchRun,
@@ -233,7 +254,7 @@ function showRun(runId, { live, kind = '', run = null }) {
       if (view.runId !== runId) return;
       status.finish(state === 'signed-out' ? 'unknown' : state);
       ui.termTitle.textContent = `Terminal — ${live ? '' : 'replay of '}${kind || 'sync'} run, ${status.state}`;
-      if (finalRun && finalRun.error && state === 'failed' && String(finalRun.error).toLowerCase().includes(RELINK_PHRASE)) view.relink = true;
+      if (finalRun && state === 'failed' && finalRun.error_code === RELINK_CODE) view.relink = true;
       if (view.relink) account.relinkDismissed = false;
       renderAccount();
       view.stream = null;

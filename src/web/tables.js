@@ -9,13 +9,6 @@ import { formatCount } from './status.js';
 
 const SEARCH_DEBOUNCE_MS = 250;
 
-export const CONDITIONS = [
-  'NEW', 'LIKE_NEW', 'NEW_OTHER', 'NEW_WITH_DEFECTS', 'CERTIFIED_REFURBISHED', 'EXCELLENT_REFURBISHED',
-  'VERY_GOOD_REFURBISHED', 'GOOD_REFURBISHED', 'SELLER_REFURBISHED', 'MANUFACTURER_REFURBISHED',
-  'USED_EXCELLENT', 'USED_VERY_GOOD', 'USED_GOOD', 'USED_ACCEPTABLE', 'FOR_PARTS_OR_NOT_WORKING',
-  'PRE_OWNED_EXCELLENT', 'PRE_OWNED_FAIR',
-];
-
 export function text(v) {
   return v === null || v === undefined ? '' : String(v);
 }

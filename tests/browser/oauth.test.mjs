@@ -5,13 +5,18 @@
 // eBay revokes the refresh token (and the access token in hand has
 // expired) the next run fails asking to link again, the page offers
 // "Reconnect eBay", and going through consent again makes syncs work.
+//
+// The page offers "Reconnect eBay" on the run's machine-readable
+// error_code ("ebay_relink", in the run and in its final "error" event),
+// never on the English of its message: a replay whose text is reworded
+// still shows it, one whose code is taken away does not.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
 import { counters, launch, newPage, screenshot, signIn, terminalLines, terminalNotes, waitForEnd } from './lib/browser.mjs';
-import { getJson, login, simCatalog } from './lib/api.mjs';
+import { getJson, login, runEvents, simCatalog } from './lib/api.mjs';
 import { addUsers, ebaysync, freePort, startServer, startSim, stopChild, tmpDir } from './lib/stack.mjs';
 
 const SKUS = 300;
@@ -36,6 +41,24 @@ function trackErrors(page, base) {
     if (/status of (401|409)/.test(m.text())) return;
     page.ownErrors.push(`console: ${m.text()} (${at})`);
   });
+}
+
+// Replays runId in page with every answer about it (its event stream, its
+// run) rewritten by edit(text), and resolves the state the replay ends in.
+async function replayRewritten(page, runId, edit) {
+  const id = encodeURIComponent(runId);
+  const handler = async (route) => {
+    const res = await route.fetch();
+    await route.fulfill({ response: res, body: edit(await res.text()) });
+  };
+  const urls = [`**/ebay/sync/events/${id}*`, `**/ebay/sync/runs/${id}`];
+  for (const u of urls) await page.route(u, handler);
+  try {
+    await page.click(`#history-body tr[data-run="${runId}"] button`);
+    return await waitForEnd(page);
+  } finally {
+    for (const u of urls) await page.unroute(u, handler);
+  }
 }
 
 function pageErrors(page) {
@@ -180,9 +203,16 @@ describe('linking an eBay account from the page', () => {
     assert.deepEqual(pageErrors(page), []);
   });
 
+  // Starts an offers sync and resolves the state it ends in. It waits for
+  // the status strip to show the new run rather than for STOP to be armed:
+  // a run refused at once may end before a check of STOP sees it enabled.
   async function syncOffers() {
+    const before = (await page.textContent('#st-run')).trim();
     await page.getByRole('button', { name: 'Sync offers' }).click();
-    await page.waitForSelector('#stop:not([disabled])');
+    await page.waitForFunction((b) => {
+      const now = document.getElementById('st-run').textContent.trim();
+      return now !== '' && now !== b;
+    }, before);
     return waitForEnd(page);
   }
 
@@ -227,6 +257,20 @@ describe('linking an eBay account from the page', () => {
     assert.equal(last.type, 'error');
     assert.match(last.text, /eBay authorization for linda expired or was revoked: link the account again/);
     assert.match(last.text, /invalid_grant/);
+    // The contract the page acts on: the code, in the run and in its final event.
+    const failedId = (await page.textContent('#st-run')).trim();
+    const run = await getJson(`${base}/ebay/sync/runs/${encodeURIComponent(failedId)}`, token);
+    const runRow = run.run ?? run;
+    assert.equal(runRow.status, 'failed');
+    assert.equal(runRow.error_code, 'ebay_relink');
+    assert.match(runRow.error, /link the account again/, 'the English stays, for people');
+    const events = await runEvents(base, token, failedId);
+    const final = events[events.length - 1];
+    assert.equal(final.type, 'error');
+    assert.equal(final.error_code, 'ebay_relink');
+    assert.deepEqual(events.filter((e) => e.error_code !== undefined).map((e) => e.seq), [final.seq], 'only the final event carries a code');
+    const listed = (await getJson(`${base}/ebay/sync/runs`, token)).runs.find((r) => r.id === failedId);
+    assert.equal(listed.error_code, 'ebay_relink');
     await page.waitForSelector('#relink:not([hidden])');
     assert.equal(await page.isVisible('#connect'), false, 'linked (if revoked): Reconnect, not Connect');
     assert.ok(tokenCalls(await simStats(sim.url), '400') > refusedBefore, 'eBay refused the refresh token');
@@ -237,6 +281,21 @@ describe('linking an eBay account from the page', () => {
     await page.getByRole('button', { name: 'Dismiss', exact: true }).click();
     assert.equal(await page.isVisible('#relink'), false);
     const failedRun = (await page.textContent('#st-run')).trim();
+    await page.click(`#history-body tr[data-run="${failedRun}"] button`);
+    assert.equal(await waitForEnd(page), 'failed');
+    await page.waitForSelector('#relink:not([hidden])');
+
+    // The code decides, not the words: reworded, the banner still comes ...
+    await page.getByRole('button', { name: 'Dismiss', exact: true }).click();
+    const reworded = await replayRewritten(page, failedRun, (t) => t.replace(/link the account again/gi, 'see your eBay settings'));
+    assert.equal(reworded, 'failed');
+    assert.ok(!(await terminalLines(page)).some((l) => /link the account again/i.test(l.text)), 'the phrase is gone from the replay');
+    await page.waitForSelector('#relink:not([hidden])');
+    // ... and without the code the same words bring nothing.
+    const uncoded = await replayRewritten(page, failedRun, (t) => t.replace(/"error_code"\s*:\s*"ebay_relink"/g, '"error_code":null'));
+    assert.equal(uncoded, 'failed');
+    assert.ok((await terminalLines(page)).some((l) => /link the account again/.test(l.text)), 'the phrase is in the replay');
+    assert.equal(await page.isVisible('#relink'), false, 'no code, no banner');
     await page.click(`#history-body tr[data-run="${failedRun}"] button`);
     assert.equal(await waitForEnd(page), 'failed');
     await page.waitForSelector('#relink:not([hidden])');

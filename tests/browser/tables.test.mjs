@@ -1,6 +1,8 @@
 // The Inventory and Offers tables after a "Sync all": they show the synced
 // rows, search finds a hostile SKU (and shows it as text, never as markup),
 // the SKU detail shows its offers and raw payload, paging and sorting work,
+// the condition filter offers exactly what the server can store (GET
+// /ebay/conditions) and each of its values finds the rows stored with it,
 // and the page reads on a phone.
 
 import { after, before, describe, test } from 'node:test';
@@ -168,6 +170,48 @@ describe('tables', () => {
     assert.ok(states.length > 0 && states.every((s) => s === 'PUBLISHED'), states.join(','));
     await page.selectOption('#off-status', '');
     await page.getByRole('tab', { name: /Inventory/ }).click();
+    assert.deepEqual(page.errors, []);
+  });
+
+  test('the condition filter offers what the server stores, and each value finds its rows', async () => {
+    const served = (await getJson(`${stack.server.url}/ebay/conditions`, token)).conditions;
+    assert.ok(Array.isArray(served) && served.length > 0, 'the server lists its condition values');
+    // Loaded once after sign-in: "Any" and then the values.
+    await page.waitForFunction(() => document.querySelectorAll('#inv-condition option').length > 1);
+    const options = await page.$$eval('#inv-condition option', (os) => os.map((o) => o.value));
+    assert.equal(options[0], '', '"Any" first');
+    const offered = options.slice(1);
+    assert.deepEqual(offered, served, 'the page offers the list the server serves, in its order');
+
+    // What the synced catalog stored, condition by condition.
+    const all = await getJson(`${stack.server.url}/ebay/inventory?limit=500`, token);
+    assert.equal(all.items.length, catalog.items);
+    const stored = new Map();
+    for (const it of all.items) if (it.condition) stored.set(it.condition, (stored.get(it.condition) || 0) + 1);
+    for (const c of stored.keys()) assert.ok(offered.includes(c), `the stored condition ${c} is offered`);
+    // eBay still sends the deprecated MANUFACTURER_REFURBISHED: stored as
+    // CERTIFIED_REFURBISHED, so a filter on the old name could never match.
+    const deprecated = [...catalog.conditions].filter(([, c]) => c === 'MANUFACTURER_REFURBISHED').map(([sku]) => sku);
+    assert.ok(deprecated.length > 0, 'the catalog sends the deprecated condition name');
+    for (const sku of deprecated) assert.equal(all.items.find((it) => it.sku_code === sku)?.condition, 'CERTIFIED_REFURBISHED', sku);
+    assert.ok(!offered.includes('MANUFACTURER_REFURBISHED'), 'the deprecated name is not offered');
+
+    // Every value offered filters to the rows stored with it, and to some:
+    // a value the server never stores would show an empty table.
+    for (const c of offered) {
+      await page.selectOption('#inv-condition', c);
+      await page.waitForFunction(
+        (want) => new URLSearchParams(document.getElementById('inv-table').dataset.query || '').get('condition') === want,
+        c,
+      );
+      const want = stored.get(c) || 0;
+      assert.ok(want > 0, `the filter value ${c} matches rows stored on a synced catalog`);
+      assert.equal(norm(await page.textContent('#inv-page')).replace(/\s/g, '').split('of')[1], String(want), `${c}: the total`);
+      const shown = await page.$$eval('#inv-body tr td:nth-child(3)', (tds) => tds.map((t) => t.textContent));
+      assert.ok(shown.length > 0 && shown.every((s) => s === c), `${c}: ${shown.join(',')}`);
+    }
+    await page.selectOption('#inv-condition', '');
+    await page.waitForFunction(() => !new URLSearchParams(document.getElementById('inv-table').dataset.query || '').has('condition'));
     assert.deepEqual(page.errors, []);
   });
 

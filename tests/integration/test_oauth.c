@@ -901,11 +901,13 @@ static void test_consent_flow(void **state)
 	    !strstr(text, "invalid_grant"))
 		fail_msg("offers run error: %s", text);
 	print_message("after the revocation: %s\n", text);
+	assert_string_equal(json_string_value(json_object_get(j, "error_code")), "ebay_relink");
 	json_decref(j);
 	j = run(&f, "inventory");
 	assert_string_equal(json_string_value(json_object_get(j, "status")), "failed");
 	assert_non_null(strstr(json_string_value(json_object_get(j, "error")),
 			       "expired or was revoked: link the account again"));
+	assert_string_equal(json_string_value(json_object_get(j, "error_code")), "ebay_relink");
 	json_decref(j);
 
 	/* Linking again is the cure. */

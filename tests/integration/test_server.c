@@ -8,9 +8,10 @@
  * failure and bad request with its status and message; one user cannot see
  * another's run; 100 subscribers of one run each get every event in order;
  * SIGTERM during a run ends it cancelled and exits 0; a run left running by
- * a killed server is interrupted after a restart; and, when a PostgreSQL
- * server is configured, a run started through one server is followed and
- * stopped through another.
+ * a killed server is interrupted after a restart; GET /ebay/conditions
+ * lists every condition a synced catalog stored, and only values that find
+ * stored items; and, when a PostgreSQL server is configured, a run started
+ * through one server is followed and stopped through another.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -566,6 +567,8 @@ static void test_inventory_run(void **state)
 	assert_string_equal(json_string_value(json_object_get(run, "status")), "done");
 	assert_int_equal(json_integer_value(json_object_get(run, "stored")), skus);
 	assert_true(json_is_array(json_object_get(run, "failures")));
+	assert_true(json_is_null(json_object_get(run, "error")));
+	assert_true(json_is_null(json_object_get(run, "error_code")));
 	json_decref(run);
 	sse_client_release(&c);
 	free(id);
@@ -615,6 +618,60 @@ static void test_all_run(void **state)
 	assert_int_equal(api_total(&f->srv, f->alice, "/ebay/offers?limit=1"), offers);
 	sse_client_release(&c);
 	free(id);
+}
+
+/*
+ * GET /ebay/conditions after the inventory is synced: a list of distinct
+ * values that holds every condition stored, each of them found by the
+ * inventory's condition filter (a value listed that nothing can be stored
+ * under would find nothing), and not the deprecated name that eBay still
+ * sends and that is stored under its new one.
+ */
+static void test_conditions(void **state)
+{
+	struct fx *f = *state;
+	json_t *j, *list, *items, *v, *it;
+	long long skus, offers;
+	size_t i, k;
+	long status;
+	char *path;
+
+	j = call(&f->srv, "GET", "/ebay/conditions", NULL, NULL, &status);
+	expect_error(j, status, 401, "unauthorized", "missing credentials");
+	j = call(&f->srv, "GET", "/ebay/conditions", f->alice, NULL, &status);
+	assert_int_equal(status, 200);
+	list = json_object_get(j, "conditions");
+	assert_true(json_is_array(list));
+	assert_true(json_array_size(list) > 1);
+	json_array_foreach(list, i, v)
+	{
+		assert_true(json_is_string(v));
+		assert_string_not_equal(json_string_value(v), "MANUFACTURER_REFURBISHED");
+		for (k = 0; k < i; k++)
+			assert_string_not_equal(json_string_value(json_array_get(list, k)),
+						json_string_value(v));
+		path = xasprintf("/ebay/inventory?limit=1&condition=%s", json_string_value(v));
+		if (api_total(&f->srv, f->alice, path) <= 0)
+			fail_msg("the listed condition %s finds no stored item",
+				 json_string_value(v));
+		free(path);
+	}
+	items = call(&f->srv, "GET", "/ebay/inventory?limit=500", f->alice, NULL, &status);
+	assert_int_equal(status, 200);
+	sim_counts(f, &skus, &offers);
+	assert_int_equal(json_array_size(json_object_get(items, "items")), skus);
+	json_array_foreach(json_object_get(items, "items"), i, it)
+	{
+		const char *c = json_string_value(json_object_get(it, "condition"));
+		int listed = 0;
+
+		for (k = 0; k < json_array_size(list); k++)
+			listed |= c && !strcmp(json_string_value(json_array_get(list, k)), c);
+		if (c && !listed)
+			fail_msg("the stored condition %s is not listed", c);
+	}
+	json_decref(items);
+	json_decref(j);
 }
 
 /* A slow offers run: 409 for a second start, STOP midway, cancelled. */
@@ -1194,19 +1251,13 @@ static void test_no_token_leaks(void **state)
 int main(void)
 {
 	const struct CMUnitTest shared[] = {
-	    cmocka_unit_test(test_auth_failures),
-	    cmocka_unit_test(test_login_cookie_and_logout),
-	    cmocka_unit_test(test_bad_requests),
-	    cmocka_unit_test(test_inventory_run),
-	    cmocka_unit_test(test_offers_run),
-	    cmocka_unit_test(test_all_run),
-	    cmocka_unit_test(test_conflict_and_stop),
-	    cmocka_unit_test(test_resume),
-	    cmocka_unit_test(test_skus_and_start_bodies),
-	    cmocka_unit_test(test_other_user),
-	    cmocka_unit_test(test_many_subscribers),
-	    cmocka_unit_test(test_slow_subscriber),
-	    cmocka_unit_test(test_token_command),
+	    cmocka_unit_test(test_auth_failures),   cmocka_unit_test(test_login_cookie_and_logout),
+	    cmocka_unit_test(test_bad_requests),    cmocka_unit_test(test_inventory_run),
+	    cmocka_unit_test(test_offers_run),	    cmocka_unit_test(test_all_run),
+	    cmocka_unit_test(test_conditions),	    cmocka_unit_test(test_conflict_and_stop),
+	    cmocka_unit_test(test_resume),	    cmocka_unit_test(test_skus_and_start_bodies),
+	    cmocka_unit_test(test_other_user),	    cmocka_unit_test(test_many_subscribers),
+	    cmocka_unit_test(test_slow_subscriber), cmocka_unit_test(test_token_command),
 	    cmocka_unit_test(test_no_token_leaks),
 	};
 	const struct CMUnitTest own[] = {

@@ -1098,6 +1098,7 @@ static void test_rerun_after_kill_9(void **state)
 		/* until its run row is there */
 		for (t0 = timeutil_mono_ms(); n == 0 && timeutil_mono_ms() - t0 < 10000;) {
 			timeutil_sleep_ms(50);
+			free(runs);
 			assert_int_equal(store_run_list(s, "kim", 1, 0, &runs, &n, &total), ERR_OK);
 		}
 		assert_int_equal(n, 1);

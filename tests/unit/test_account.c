@@ -5,8 +5,9 @@
  * the token source caches, respects the expiry margin, refreshes once per
  * refusal and once for many concurrent refusals (threads as concurrent
  * runs), shares minted tokens with another process through the store,
- * counts METRIC_TOKEN_REFRESHES, and ends with ERR_AUTH and a reason for an
- * unlinked account, a refused or expired refresh token, or a wrong key.
+ * counts METRIC_TOKEN_REFRESHES, and ends with a reason and ERR_RELINK for
+ * a refused (invalid_grant) or expired refresh token, ERR_AUTH for an
+ * unlinked account, a wrong key or wrong client credentials.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -455,12 +456,15 @@ static void test_shared_between_processes(void **state)
 	each_backend(t_shared_between_processes);
 }
 
-static void expect_refusal(struct account_source *src, int refresh, const char *part)
+/* A refusal: want is ERR_RELINK when only linking the account again helps,
+ * ERR_AUTH otherwise; part is in the reason. */
+static void expect_refusal(struct account_source *src, int refresh, enum error want,
+			   const char *part)
 {
 	struct buf why = BUF_INIT;
 	char *t = NULL;
 
-	assert_int_equal(account_token(src, refresh, &t, &why), ERR_AUTH);
+	assert_int_equal(account_token(src, refresh, &t, &why), want);
 	assert_null(t);
 	if (!strstr(buf_str(&why), part))
 		fail_msg("reason '%s' lacks '%s'", buf_str(&why), part);
@@ -478,16 +482,17 @@ static void t_refusals(struct fx *f)
 	struct user_row u;
 	struct buf why = BUF_INIT;
 
-	expect_refusal(src, 0, "no eBay account is linked for 'alice'");
+	expect_refusal(src, 0, ERR_AUTH, "no eBay account is linked for 'alice'");
 	assert_int_equal(token_server_hits(f->ts), 0);
 
 	/* Revoked at eBay: invalid_grant, said once, not asked again at once. */
 	link_unverified(f, "alice");
 	token_server_set_refresh_token(f->ts, "RT-someone-else");
-	expect_refusal(src, 0,
+	expect_refusal(src, 0, ERR_RELINK,
 		       "eBay authorization for alice expired or was revoked: link the account "
 		       "again (eBay refused the refresh token: HTTP 400 invalid_grant");
-	expect_refusal(src, 0, "invalid_grant");
+	/* Remembered, with its code. */
+	expect_refusal(src, 0, ERR_RELINK, "invalid_grant");
 	assert_int_equal(token_server_hits(f->ts), 1);
 	assert_int_equal(metrics_get(METRIC_TOKEN_REFRESHES) - m0, 0);
 	/* Linked anew: asked again. */
@@ -501,7 +506,7 @@ static void t_refusals(struct fx *f)
 	u.ebay_token_expires_ms = 0;
 	assert_int_equal(store_user_put(f->s, &u), ERR_OK);
 	user_row_release(&u);
-	expect_refusal(src, 1, "the eBay refresh token of 'alice' expired at ");
+	expect_refusal(src, 1, ERR_RELINK, "the eBay refresh token of 'alice' expired at ");
 	assert_int_equal(token_server_hits(f->ts), 2);
 
 	/* Another secret key: the sealed token does not open. */
@@ -514,7 +519,7 @@ static void t_refusals(struct fx *f)
 	other = accounts_new(&f->cfg, f->pool, &key2);
 	account_source_free(src);
 	src = account_source_new(other, "alice");
-	expect_refusal(src, 0, "does not open with this secret key");
+	expect_refusal(src, 0, ERR_AUTH, "does not open with this secret key");
 	account_source_free(src);
 	accounts_free(other);
 
@@ -523,14 +528,14 @@ static void t_refusals(struct fx *f)
 	f->cfg.client_secret = xstrdup("not-the-secret");
 	other = accounts_new(&f->cfg, f->pool, &f->key);
 	src = account_source_new(other, "alice");
-	expect_refusal(src, 0, "invalid_client");
+	expect_refusal(src, 0, ERR_AUTH, "invalid_client");
 	account_source_free(src);
 	accounts_free(other);
 	free(f->cfg.api_base);
 	f->cfg.api_base = xstrdup("http://127.0.0.1:1");
 	other = accounts_new(&f->cfg, f->pool, &f->key);
 	src = account_source_new(other, "alice");
-	expect_refusal(src, 0, "cannot reach eBay's token endpoint");
+	expect_refusal(src, 0, ERR_AUTH, "cannot reach eBay's token endpoint");
 	account_source_free(src);
 	accounts_free(other);
 	buf_release(&why);

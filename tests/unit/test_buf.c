@@ -88,12 +88,31 @@ static void test_strerror(void **state)
 	assert_string_equal(error_strerror((enum error)999), "unknown error");
 }
 
+/* The codes are the API's contract: each value has its own, made of
+ * [a-z_], and the ones clients act on keep their spelling. */
+static void test_code_names(void **state)
+{
+	for (int i = 0; i < ERR__COUNT; i++) {
+		const char *c = error_code_name((enum error)i);
+
+		assert_true(strlen(c) > 0 && strspn(c, "abcdefghijklmnopqrstuvwxyz_") == strlen(c));
+		assert_string_not_equal(c, "unknown");
+		for (int k = 0; k < i; k++)
+			assert_string_not_equal(c, error_code_name((enum error)k));
+	}
+	assert_string_equal(error_code_name(ERR_OK), "ok");
+	assert_string_equal(error_code_name(ERR_RELINK), "ebay_relink");
+	assert_string_equal(error_code_name(ERR_AUTH), "auth");
+	assert_string_equal(error_code_name(ERR_CONFLICT), "conflict");
+	assert_string_equal(error_code_name((enum error)999), "unknown");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_grow_and_format), cmocka_unit_test(test_cap_is_hard),
 	    cmocka_unit_test(test_detach),	    cmocka_unit_test(test_add_html),
-	    cmocka_unit_test(test_strerror),
+	    cmocka_unit_test(test_strerror),	    cmocka_unit_test(test_code_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

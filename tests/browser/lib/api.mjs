@@ -47,7 +47,8 @@ export function parseSse(text) {
 }
 
 // The whole event list of a finished run: its stream replays everything and
-// ends. Resolves [{seq, event, type, line, time}].
+// ends. Resolves [{seq, event, type, line, time, error_code}] (error_code:
+// what failed the run, on its final "error" event only).
 export async function runEvents(base, token, runId, timeoutMs = 30000) {
   const ac = new AbortController();
   const t = setTimeout(() => ac.abort(), timeoutMs);
@@ -64,6 +65,7 @@ export async function runEvents(base, token, runId, timeoutMs = 30000) {
       type: e.data.type,
       line: e.data.line,
       time: e.data.time,
+      error_code: e.data.error_code,
     }));
   } finally {
     clearTimeout(t);
@@ -71,7 +73,8 @@ export async function runEvents(base, token, runId, timeoutMs = 30000) {
 }
 
 // The simulator's catalog (GET /sim/catalog, JSON lines): how many items and
-// offers it holds, and every SKU.
+// offers it holds, every SKU, and each SKU's condition as eBay sends it
+// (conditions: Map sku -> value, for the items that have one).
 export async function simCatalog(simUrl) {
   const r = await fetch(`${simUrl}/sim/catalog`);
   if (!r.ok) throw new Error(`GET ${simUrl}/sim/catalog answered ${r.status}`);
@@ -79,6 +82,7 @@ export async function simCatalog(simUrl) {
   let items = 0;
   let offers = 0;
   const skus = [];
+  const conditions = new Map();
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     const o = JSON.parse(line);
@@ -86,9 +90,10 @@ export async function simCatalog(simUrl) {
     if (item) {
       items++;
       skus.push(item.sku ?? o.sku);
+      if (typeof item.condition === 'string') conditions.set(item.sku ?? o.sku, item.condition);
     }
     if (Array.isArray(o.offers)) offers += o.offers.length;
     else if (o.offerId !== undefined) offers++;
   }
-  return { items, offers, skus };
+  return { items, offers, skus, conditions };
 }
