@@ -622,6 +622,10 @@ enum error sync_offers_step2(struct sync_run *r)
 			s.next_progress = now + PROGRESS_MS;
 		}
 	}
+	/* Requests still pending end now, while s (their callbacks' state) is
+	 * alive: whatever ended the loop, none may complete after return. */
+	if (err)
+		ebay_cancel_all(r->client);
 	/* What was fetched is stored, whether the run ends done or cancelled. */
 	if (!err || err == ERR_CANCELLED) {
 		enum error ferr = flush_batch(&s);
