@@ -134,20 +134,36 @@ char *ebay_offers_url(const struct ebay_config *cfg, const char *sku, int limit)
 struct ebay_page {
 	json_t *records;  /* the inventoryItems or offers array (maybe empty) */
 	const char *next; /* NULL when there is no next page */
-	long long total;  /* -1 when absent */
-	long long limit;  /* -1 when absent */
+	long long total;  /* -1 when absent; else 0..EBAY_TOTAL_MAX */
+	long long limit;  /* -1 when absent or ignored; else 1..EBAY_LIMIT_MAX */
+	/* "" or why limit or size was ignored, for a warning: the walk needs
+	 * neither, so nonsense there does not refuse the page. */
+	char warning[256];
 };
 
-/* Reads a page; array_key is "inventoryItems" or "offers". ERR_PARSE with a
- * reason in why when the body is not such a page. */
+/* eBay's contract declares total an int32; and no page holds more than 200
+ * records (200 is eBay's largest limit; a little room is left). */
+#define EBAY_TOTAL_MAX 2147483647LL
+#define EBAY_LIMIT_MAX 1000
+
+/*
+ * Reads a page; array_key is "inventoryItems" or "offers". ERR_PARSE with a
+ * reason in why when the body is not such a page: the records are not an
+ * array, next is not a string, total is not a whole number within
+ * 0..EBAY_TOTAL_MAX. A limit or size that is not a plausible whole number
+ * is ignored, with the reason in out->warning.
+ */
 enum error ebay_parse_page(const json_t *body, const char *array_key, struct ebay_page *out,
 			   struct buf *why);
 
 /*
  * Guards the walk along `next` links: each next must be a URL on the same
  * scheme and host as the first request, never seen before in this walk,
- * and the number of pages stays under what total/limit implies plus a margin.
+ * and the number of pages stays under what total implies plus a margin (the
+ * page size taken from limit, or from the records of a page holding fewer),
+ * and under EBAY_PAGER_HARD_CAP whatever total says.
  */
+#define EBAY_PAGER_HARD_CAP 100000
 struct ebay_pager {
 	char *origin; /* scheme://host[:port] of the first URL */
 	char **seen;  /* every URL requested in this walk */

@@ -28,8 +28,6 @@
 
 #include "banned.h"
 
-/* Pages a walk may take when the answers never say how many there are. */
-#define EBAY_PAGER_HARD_CAP 100000
 /* Pages allowed past what total/limit implies (a catalog that grows while
  * it is being read). */
 #define EBAY_PAGER_MARGIN 2
@@ -78,6 +76,32 @@ char *ebay_offers_url(const struct ebay_config *cfg, const char *sku, int limit)
 	return url;
 }
 
+/* Reads body[key], a count the walk does not need, into *out: -1 when
+ * absent, or when it is not a whole number within 1..max (0..max for
+ * size), in which case the reason is added to warning. */
+static void loose_count(const json_t *body, const char *key, long long min, long long max,
+			long long *out, struct ebay_page *page)
+{
+	const json_t *v = json_object_get(body, key);
+	size_t used = strlen(page->warning);
+	char *w = page->warning + used;
+	size_t room = sizeof(page->warning) - used;
+	int r = jsonutil_whole_number(v, out);
+
+	if (r == 1 && *out >= min && *out <= max)
+		return;
+	if (r == 1)
+		snprintf(w, room, "%spage field '%s' is ignored: %lld is not within %lld..%lld",
+			 used ? "; " : "", key, *out, min, max);
+	else if (r < 0 && json_is_string(v))
+		snprintf(w, room, "%spage field '%s' is ignored: \"%.40s\" is not a whole number",
+			 used ? "; " : "", key, json_string_value(v));
+	else if (r < 0)
+		snprintf(w, room, "%spage field '%s' is ignored: it is %s, not a whole number",
+			 used ? "; " : "", key, jsonutil_type_name(v));
+	*out = -1;
+}
+
 /* Reads body[key] as a count into *out (-1 when absent). */
 static enum error count_field(const json_t *body, const char *key, long long *out, struct buf *why)
 {
@@ -119,6 +143,7 @@ static enum error parse_page(const json_t *body, const char *array_key, struct e
 	out->next = NULL;
 	out->total = -1;
 	out->limit = -1;
+	out->warning[0] = '\0';
 	buf_reset(why);
 	if (!body || !json_is_object(body)) {
 		buf_addf(why, "page is %s, not a JSON object",
@@ -134,13 +159,16 @@ static enum error parse_page(const json_t *body, const char *array_key, struct e
 		}
 		out->records = (json_t *)records;
 	}
+	out->warning[0] = '\0';
 	err = count_field(body, "total", &out->total, why);
-	if (!err)
-		err = count_field(body, "limit", &out->limit, why);
-	if (!err)
-		err = count_field(body, "size", &size, why);
 	if (err)
 		return err;
+	if (out->total > EBAY_TOTAL_MAX) {
+		buf_addf(why, "page field 'total' is %lld, beyond eBay's int32 range", out->total);
+		return ERR_PARSE;
+	}
+	loose_count(body, "limit", 1, EBAY_LIMIT_MAX, &out->limit, out);
+	loose_count(body, "size", 0, EBAY_TOTAL_MAX, &size, out);
 	next = json_object_get(body, "next");
 	if (next && !json_is_null(next)) {
 		if (!json_is_string(next)) {
@@ -269,15 +297,19 @@ static enum error pager_next(struct ebay_pager *p, const struct ebay_page *page,
 			     struct buf *why)
 {
 	struct link next = {NULL, NULL};
-	long long cap, pages;
+	long long cap, pages, per = page->limit;
+	long long records = (long long)json_array_size(page->records);
 	enum error err = ERR_PARSE;
 	size_t i;
 
 	*url = NULL;
 	buf_reset(why);
-	if (page->total >= 0 && page->limit > 0) {
-		pages = page->total / page->limit + (page->total % page->limit != 0) +
-			EBAY_PAGER_MARGIN;
+	/* The page size: limit, unless a page holds fewer records than that
+	 * (the last one, or a limit that is not what eBay applies). */
+	if (records > 0 && (per <= 0 || records < per))
+		per = records;
+	if (page->total >= 0 && page->total <= EBAY_TOTAL_MAX && per > 0) {
+		pages = page->total / per + (page->total % per != 0) + EBAY_PAGER_MARGIN;
 		/* A catalog may grow during the walk: keep the largest bound. */
 		if (pages > p->max_pages)
 			p->max_pages = pages;
@@ -308,13 +340,15 @@ static enum error pager_next(struct ebay_pager *p, const struct ebay_page *page,
 			buf_addf(why, "next link repeats page %zu: '%.200s'", i + 1, page->next);
 			goto out;
 		}
-	cap = p->max_pages > 0 ? p->max_pages : EBAY_PAGER_HARD_CAP;
+	cap = p->max_pages > 0 && p->max_pages < EBAY_PAGER_HARD_CAP ? p->max_pages
+								     : EBAY_PAGER_HARD_CAP;
 	if ((long long)p->n_seen >= cap) {
-		if (p->max_pages > 0)
+		if (cap == p->max_pages)
 			buf_addf(why,
 				 "next link would be page %zu, past the %lld pages that total %lld "
-				 "and limit %lld allow",
-				 p->n_seen + 1, cap, page->total, page->limit);
+				 "and %s %lld allow",
+				 p->n_seen + 1, cap, page->total,
+				 per == page->limit ? "limit" : "records a page of", per);
 		else
 			buf_addf(why, "next link would be page %zu, past the cap of %lld pages",
 				 p->n_seen + 1, cap);

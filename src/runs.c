@@ -16,9 +16,7 @@
 #include "runs.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +66,6 @@ struct runs {
 struct runs *runs_new(const struct runs_config *cfg, struct storepool *pool)
 {
 	struct runs *r = xcalloc(1, sizeof(*r));
-	char host[256] = "localhost";
 
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->idle, NULL);
@@ -82,13 +79,7 @@ struct runs *runs_new(const struct runs_config *cfg, struct storepool *pool)
 	if (cfg->key)
 		r->key = *cfg->key;
 	r->cfg.key = &r->key;
-	if (cfg->owner) {
-		r->owner = xstrdup(cfg->owner);
-	} else {
-		gethostname(host, sizeof(host) - 1);
-		host[sizeof(host) - 1] = '\0';
-		r->owner = xasprintf("%s:%ld", host, (long)getpid());
-	}
+	r->owner = cfg->owner ? xstrdup(cfg->owner) : sync_owner_here();
 	r->cfg.owner = r->owner;
 	r->pool = pool;
 	return r;
@@ -170,27 +161,10 @@ static struct runs_entry *find_locked(struct runs *r, const char *user, const ch
 
 /* ---- recovery -------------------------------------------------------------- */
 
-/* 1 when owner ("host:pid") names a process of this host that is gone. */
-static int owner_is_dead_here(const struct runs *r, const char *owner)
-{
-	const char *colon = owner ? strrchr(owner, ':') : NULL, *mine = strrchr(r->owner, ':');
-	long pid;
-	char *end;
-
-	if (!colon || !mine || colon - owner != mine - r->owner ||
-	    strncmp(owner, r->owner, (size_t)(colon - owner)) || !strcmp(owner, r->owner))
-		return 0;
-	errno = 0;
-	pid = strtol(colon + 1, &end, 10);
-	if (errno || *end || pid <= 0)
-		return 0;
-	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
-}
-
 enum error runs_recover(struct runs *r, struct store *s, long long *count, struct buf *why)
 {
 	struct user_row *users = NULL;
-	size_t n_users = 0, i, j;
+	size_t n_users = 0, i;
 	long long n = 0, total = 0;
 	enum error err;
 
@@ -207,31 +181,8 @@ enum error runs_recover(struct runs *r, struct store *s, long long *count, struc
 		buf_addf(why, "cannot list users: %s", store_errmsg(s));
 		return err;
 	}
-	for (i = 0; i < n_users && !err; i++) {
-		struct run_row *rows = NULL;
-		size_t n_rows = 0;
-		long long t;
-
-		err = store_run_list(s, users[i].id, 200, 0, &rows, &n_rows, &t);
-		if (err) {
-			buf_addf(why, "cannot list runs of %s: %s", users[i].id, store_errmsg(s));
-			break;
-		}
-		for (j = 0; j < n_rows; j++) {
-			if (!err && !strcmp(rows[j].status, STORE_RUN_RUNNING) &&
-			    owner_is_dead_here(r, rows[j].owner)) {
-				n = 0;
-				/* LLONG_MAX: by owner only, whatever the heartbeat. */
-				err = store_runs_interrupt_stale(s, rows[j].owner, LLONG_MAX, &n);
-				if (err)
-					buf_addf(why, "cannot mark runs of %s interrupted: %s",
-						 rows[j].owner, store_errmsg(s));
-				total += n;
-			}
-			run_row_release(&rows[j]);
-		}
-		free(rows);
-	}
+	for (i = 0; i < n_users && !err; i++)
+		err = sync_interrupt_dead_owners(s, r->owner, users[i].id, &total, why);
 	for (i = 0; i < n_users; i++)
 		user_row_release(&users[i]);
 	free(users);

@@ -402,6 +402,41 @@ enum error store_count_unseen(struct store *s, const char *user_id, const char *
 	return err ? err : s->ops->count_unseen(s, user_id, table, run_id, count);
 }
 
+enum error store_skus_add(struct store *s, const char *run_id, const char *const *skus, size_t n,
+			  unsigned char *is_new, long long *count)
+{
+	begin(s);
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot add to a SKU list without a run id");
+	return s->ops->skus_add(s, run_id, skus, n, is_new, count);
+}
+
+enum error store_skus_range(struct store *s, const char *run_id, long long from, size_t limit,
+			    char ***skus, size_t *n)
+{
+	begin(s);
+	*skus = NULL;
+	*n = 0;
+	if (!run_id || from < 0)
+		return store_fail(s, ERR_INVALID,
+				  "cannot read a SKU list without a run id and a position");
+	return s->ops->skus_range(s, run_id, from, limit, skus, n);
+}
+
+enum error store_skus_find(struct store *s, const char *run_id, const char *sku, long long *pos)
+{
+	begin(s);
+	if (!run_id || !sku)
+		return store_fail(s, ERR_INVALID, "cannot find a SKU without run id and SKU");
+	return s->ops->skus_find(s, run_id, sku, pos);
+}
+
+enum error store_skus_clear(struct store *s, const char *run_id)
+{
+	begin(s);
+	return s->ops->skus_clear(s, run_id);
+}
+
 enum error store_user_put(struct store *s, const struct user_row *u)
 {
 	begin(s);

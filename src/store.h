@@ -200,6 +200,25 @@ enum error store_list_offers(struct store *s, const struct store_query *q, json_
 enum error store_count_unseen(struct store *s, const char *user_id, const char *table,
 			      const char *run_id, long long *count);
 
+/*
+ * A run's SKU list (sync_run_skus): the distinct SKUs of Step 1 of an
+ * offers sync, at positions 0, 1, 2 ... in the order they were added, kept
+ * in the database rather than in memory. store_skus_add appends those of
+ * skus[0..n) that the list does not hold yet, in one transaction;
+ * is_new[i] (if given) is 1 for each one appended, 0 for one already there
+ * or repeated earlier in skus; *count (if given) receives the list's length
+ * after. store_skus_range gives up to limit SKUs from position from on, in
+ * order (free each, then the array). store_skus_find gives the position of
+ * sku, ERR_NOTFOUND when it is not there. store_skus_clear drops the list
+ * of run_id, or with run_id NULL those of every run that is not running.
+ */
+enum error store_skus_add(struct store *s, const char *run_id, const char *const *skus, size_t n,
+			  unsigned char *is_new, long long *count);
+enum error store_skus_range(struct store *s, const char *run_id, long long from, size_t limit,
+			    char ***skus, size_t *n);
+enum error store_skus_find(struct store *s, const char *run_id, const char *sku, long long *pos);
+enum error store_skus_clear(struct store *s, const char *run_id);
+
 /* Inserts or updates a user (created_ms stays as first stored; 0: now).
  * Refused without id and password hash. */
 enum error store_user_put(struct store *s, const struct user_row *u);

@@ -225,13 +225,12 @@ static enum error run_offers(struct sync_run *r)
 		err = sync_pages(r, 0);
 		if (err)
 			return err;
-		sync_emit(r, EVENT_INFO, "✓ Step 1 complete: Found %zu unique SKUs",
-			  json_array_size(r->skus));
+		sync_emit(r, EVENT_INFO, "✓ Step 1 complete: Found %lld unique SKUs", r->n_skus);
 	} else {
 		sync_emit(r, EVENT_INFO, "Starting Offers sync from eBay (%s)", r->env_name);
 		sync_emit(r, EVENT_INFO,
-			  "✓ Step 1 complete: Found %zu unique SKUs (from the inventory sync)",
-			  json_array_size(r->skus));
+			  "✓ Step 1 complete: Found %lld unique SKUs (from the inventory sync)",
+			  r->n_skus);
 	}
 	/* The offers part counts offers, not items. */
 	pthread_mutex_lock(&r->lock);
@@ -258,6 +257,13 @@ static enum error setup(struct sync_run *r)
 		sync_fail(r, err, "cannot mark stale runs interrupted: %s", store_errmsg(r->store));
 		goto out;
 	}
+	/* One that died on this host a moment ago (kill -9) left a fresh
+	 * heartbeat: its pid tells it is gone. */
+	err = sync_interrupt_dead_owners(r->store, r->owner, r->user_id, NULL, &msg);
+	if (err) {
+		sync_fail(r, err, "%s", buf_str(&msg));
+		goto out;
+	}
 	sync_run_fill_row(r, &row);
 	row.started_ms = timeutil_wall_ms();
 	err = store_run_insert(r->store, &row);
@@ -271,6 +277,10 @@ static enum error setup(struct sync_run *r)
 		goto out;
 	}
 	r->recorded = 1;
+	/* The SKU lists of runs that ended without dropping theirs (a process
+	 * that died) are of no use to anyone. */
+	if (store_skus_clear(r->store, NULL))
+		fprintf(stderr, "ebaysync: run %s: %s\n", r->id, store_errmsg(r->store));
 	err = writer_start(r->db_url, r->user_id, r->id, r->log, stored, r, &r->writer, &msg);
 	if (err) {
 		sync_fail(r, err, "cannot start the database writer: %s", buf_str(&msg));
@@ -281,8 +291,6 @@ static enum error setup(struct sync_run *r)
 		r->opts.token = token_missing;
 	r->client = ebay_client_new(&r->opts.ebay, r->opts.pacer, r->opts.token, r->opts.token_ctx,
 				    request_log, r);
-	r->skus = json_array();
-	r->seen = json_object();
 out:
 	buf_release(&msg);
 	return err;
@@ -311,9 +319,8 @@ out:
 	ebay_client_free(r->client);
 	r->client = NULL;
 	finish(r, err);
-	json_decref(r->skus);
-	json_decref(r->seen);
-	r->skus = r->seen = NULL;
+	if (r->recorded && store_skus_clear(r->store, r->id))
+		fprintf(stderr, "ebaysync: run %s: %s\n", r->id, store_errmsg(r->store));
 	store_close(r->store);
 	r->store = NULL;
 	return err;

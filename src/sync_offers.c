@@ -26,18 +26,33 @@
 #define PROGRESS_MS	       2000
 #define FAILED_NAMED_MAX       20
 #define CURSOR_NAME	       "offers_position" /* in ebay_sync_cursors: where to resume */
+/* Pages of one SKU's offers in a row that bring none, yet link to another:
+ * past this, the SKU fails rather than paging on. */
+#define IDLE_PAGES 3
+
+/* SKUs read from the run's list at a time: the list stays in the store. */
+#define CHUNK 1000
 
 struct step2 {
 	struct sync_run *r;
-	json_t *queue;		  /* the SKUs this run fetches, in the order it does */
-	size_t n_skus;		  /* json_array_size(queue) */
-	size_t start;		  /* SKUs of r->skus a resumed run skips */
+	size_t n_skus; /* SKUs this run fetches */
+	size_t start;  /* SKUs of the list a resumed run skips */
+	/* The queue: failures of earlier runs first (first[], at positions
+	 * first_pos[]), then the list from start on, read CHUNK at a time
+	 * into chunk[], whose first is at position chunk_from. */
+	char **first;
+	size_t *first_pos;
+	size_t n_first, first_next;
+	char **chunk;
+	size_t n_chunk, chunk_next, chunk_from;
+	int list_done;		  /* the list was read to its end */
 	size_t saved_low;	  /* the resume position last written */
 	size_t next;		  /* index of the next SKU to submit */
 	size_t done;		  /* SKUs finished, whatever the outcome */
 	json_t *pending_failures; /* set: SKUs that failed in earlier runs */
 	json_t *failed;		  /* array: SKUs that failed in this run */
 	long long vanished;
+	int warned;	  /* a page field was reported ignored */
 	enum error fatal; /* an error that ends the run (auth) */
 	/* the batch being filled */
 	struct item_row *items;
@@ -50,10 +65,11 @@ struct step2 {
 struct job {
 	struct step2 *s;
 	size_t index; /* 1-based position shown in the log */
-	size_t pos;   /* position in r->skus (eBay's order), for the mark */
+	size_t pos;   /* position in the run's SKU list (eBay's order), for the mark */
 	char *sku;
 	json_t *offers; /* offers gathered over the SKU's pages */
 	struct ebay_pager pager;
+	int idle; /* pages in a row without an offer */
 };
 
 static void job_free(struct job *j)
@@ -96,9 +112,23 @@ static size_t add_to_batch(struct step2 *s, struct job *j)
 	{
 		buf_reset(&why);
 		buf_reset(&warn);
-		if (mapping_offer_from_json(o, &s->offers[s->n_offers], &warn, &why)) {
+		struct offer_row *row = &s->offers[s->n_offers];
+
+		if (mapping_offer_from_json(o, row, &warn, &why)) {
 			sync_emit(s->r, EVENT_WARNING, "⚠ SKU %s: skipping an offer: %s", j->sku,
 				  buf_str(&why));
+			continue;
+		}
+		/* getOffers was asked for this SKU: an offer of another one is
+		 * not eBay's answer to the question, and would change that
+		 * SKU's rows. */
+		if (!row->sku) {
+			row->sku = xstrdup(j->sku);
+		} else if (strcmp(row->sku, j->sku)) {
+			sync_emit(s->r, EVENT_WARNING,
+				  "⚠ SKU %s: skipping an offer: offer %s is for SKU %s, not %s",
+				  j->sku, row->offer_id, row->sku, j->sku);
+			offer_row_release(row);
 			continue;
 		}
 		if (warn.len)
@@ -186,6 +216,23 @@ static void sku_done(void *ctx, const struct ebay_response *resp)
 			record_failure(s, j, &bad);
 			goto out;
 		}
+		if (pg.warning[0] && !s->warned) {
+			s->warned = 1;
+			sync_emit(r, EVENT_WARNING, "⚠ offers page of SKU %s: %s", j->sku,
+				  pg.warning);
+		}
+		j->idle = json_array_size(pg.records) ? 0 : j->idle + 1;
+		if (next && j->idle >= IDLE_PAGES) {
+			struct ebay_response bad = *resp;
+
+			bad.err = ERR_PARSE;
+			snprintf(bad.message, sizeof(bad.message),
+				 "%d offers pages in a row brought no offer, yet linked on",
+				 j->idle);
+			free(next);
+			record_failure(s, j, &bad);
+			goto out;
+		}
 		json_array_extend(j->offers, pg.records);
 		if (next) { /* more offers than one page: same SKU, next page */
 			s->done--;
@@ -218,16 +265,63 @@ out:
 	job_free(j);
 }
 
+static void free_chunk(struct step2 *s)
+{
+	for (size_t i = s->chunk_next; i < s->n_chunk; i++)
+		free(s->chunk[i]);
+	FREE_AND_NULL(s->chunk);
+	s->n_chunk = s->chunk_next = 0;
+}
+
+/* The next SKU of the queue (malloc'd) and its position in the list; NULL
+ * at the end of the queue or on a storage failure (recorded in s->fatal). */
+static char *next_sku(struct step2 *s, size_t *pos)
+{
+	struct sync_run *r = s->r;
+	enum error err;
+
+	if (s->first_next < s->n_first) {
+		*pos = s->first_pos[s->first_next];
+		return s->first[s->first_next++];
+	}
+	for (;;) {
+		while (s->chunk_next < s->n_chunk) {
+			char *sku = s->chunk[s->chunk_next];
+
+			*pos = s->chunk_from + s->chunk_next++;
+			if (!json_object_get(s->pending_failures, sku))
+				return sku;
+			free(sku); /* it went first */
+		}
+		if (s->list_done)
+			return NULL;
+		s->chunk_from += s->n_chunk;
+		free_chunk(s);
+		err = store_skus_range(r->store, r->id, (long long)s->chunk_from, CHUNK, &s->chunk,
+				       &s->n_chunk);
+		if (err) {
+			s->fatal = sync_fail(r, err, "cannot read the SKU list: %s",
+					     store_errmsg(r->store));
+			return NULL;
+		}
+		s->list_done = s->n_chunk < CHUNK;
+	}
+}
+
 static void submit_next(struct step2 *s)
 {
 	struct sync_run *r = s->r;
-	struct job *j = xcalloc(1, sizeof(*j));
-	char *url;
+	struct job *j;
+	size_t pos;
+	char *sku = next_sku(s, &pos), *url;
 
+	if (!sku)
+		return;
+	j = xcalloc(1, sizeof(*j));
 	j->s = s;
 	j->index = s->next + 1;
-	j->sku = xstrdup(json_string_value(json_array_get(s->queue, s->next)));
-	j->pos = (size_t)json_integer_value(json_object_get(r->seen, j->sku));
+	j->sku = sku;
+	j->pos = pos;
 	j->offers = json_array();
 	s->next++;
 	url = ebay_offers_url(&r->opts.ebay, j->sku, 100);
@@ -242,17 +336,30 @@ static void submit_next(struct step2 *s)
 	free(url);
 }
 
+/* The SKU at position pos of the run's list (malloc'd), or NULL. */
+static char *sku_at(struct sync_run *r, size_t pos)
+{
+	char **one = NULL, *sku = NULL;
+	size_t n = 0;
+
+	if (store_skus_range(r->store, r->id, (long long)pos, 1, &one, &n) == ERR_OK && n == 1)
+		sku = one[0];
+	free(one);
+	return sku;
+}
+
 /*
  * The queue of this run: SKUs that failed in earlier runs first, then the
- * others from s->start on (0 unless resuming), in eBay's order. Failures of
- * SKUs eBay no longer lists are forgotten.
+ * others from s->start on (0 unless resuming), in eBay's order, read from
+ * the run's list as they are needed. Failures of SKUs eBay no longer lists
+ * are forgotten.
  */
 static enum error order_skus(struct step2 *s)
 {
 	struct sync_run *r = s->r;
 	char **skus = NULL;
-	size_t n = 0, moved = 0;
-	json_t *v;
+	size_t n = 0, later = 0;
+	long long pos;
 	size_t i;
 	enum error err;
 
@@ -260,36 +367,40 @@ static enum error order_skus(struct step2 *s)
 	if (err)
 		return sync_fail(r, err, "cannot read earlier failures: %s",
 				 store_errmsg(r->store));
+	s->first = xcalloc(n + 1, sizeof(*s->first));
+	s->first_pos = xcalloc(n + 1, sizeof(*s->first_pos));
 	for (i = 0; i < n; i++) {
-		if (json_object_get(r->seen, skus[i])) {
+		err = store_skus_find(r->store, r->id, skus[i], &pos);
+		if (!err && !json_object_get(s->pending_failures, skus[i])) {
 			json_object_set_new(s->pending_failures, skus[i], json_true());
-		} else {
+			s->first_pos[s->n_first] = (size_t)pos;
+			s->first[s->n_first++] = skus[i];
+			later += (size_t)pos >= s->start;
+			continue;
+		}
+		if (err == ERR_NOTFOUND) {
 			sync_emit(r, EVENT_INFO,
 				  "SKU %s failed in an earlier run and is no longer on eBay: "
 				  "forgotten",
 				  skus[i]);
 			store_failure_clear(r->store, r->user_id, "offers", skus[i]);
+		} else if (err) {
+			while (++i < n)
+				free(skus[i]);
+			free(skus);
+			return sync_fail(r, err, "cannot read the SKU list: %s",
+					 store_errmsg(r->store));
 		}
 		free(skus[i]);
 	}
 	free(skus);
-	json_array_foreach(r->skus, i, v)
-	{
-		if (json_object_get(s->pending_failures, json_string_value(v))) {
-			json_array_append(s->queue, v);
-			moved++;
-		}
-	}
-	json_array_foreach(r->skus, i, v)
-	{
-		if (i >= s->start && !json_object_get(s->pending_failures, json_string_value(v)))
-			json_array_append(s->queue, v);
-		else if (i < s->start) /* done by the run we resume */
-			mark_finish(r->mark, i);
-	}
-	if (moved)
+	for (i = 0; i < s->start; i++) /* done by the run we resume */
+		mark_finish(r->mark, i);
+	s->chunk_from = s->start;
+	s->n_skus = s->n_first + ((size_t)r->n_skus - s->start) - later;
+	if (s->n_first)
 		sync_emit(r, EVENT_INFO, "Retrying first %zu SKUs that failed in earlier runs",
-			  moved);
+			  s->n_first);
 	return ERR_OK;
 }
 
@@ -300,17 +411,19 @@ static void save_position(struct step2 *s, int finished)
 	struct sync_run *r = s->r;
 	size_t low = mark_low(r->mark);
 	json_t *o;
-	char *v;
+	char *v, *sku = NULL;
 
 	if (!finished && low == s->saved_low)
 		return;
 	s->saved_low = low;
-	if (finished || low == 0)
+	if (!finished && low > 0)
+		sku = sku_at(r, low - 1);
+	if (!sku)
 		o = json_object();
 	else
 		o = json_pack("{s:s, s:I, s:I, s:s}", "run_id", r->id, "position", (json_int_t)low,
-			      "count", (json_int_t)json_array_size(r->skus), "sku",
-			      json_string_value(json_array_get(r->skus, low - 1)));
+			      "count", (json_int_t)r->n_skus, "sku", sku);
+	free(sku);
 	v = json_dumps(o, JSON_COMPACT);
 	if (v && store_cursor_set(r->store, r->user_id, CURSOR_NAME, v))
 		sync_emit(r, EVENT_WARNING, "⚠ cannot record the resume position: %s",
@@ -328,6 +441,7 @@ static size_t resume_position(struct step2 *s)
 	json_t *c = NULL;
 	struct run_row prev = {0};
 	const char *run_id, *sku;
+	char *at = NULL;
 	size_t pos = 0, count;
 
 	if (store_cursor_get(r->store, r->user_id, CURSOR_NAME, &value) || !value)
@@ -346,12 +460,12 @@ static size_t resume_position(struct step2 *s)
 		pos = 0;
 		goto out;
 	}
-	if (count != json_array_size(r->skus) || pos > count ||
-	    strcmp(sku, json_string_value(json_array_get(r->skus, pos - 1)))) {
+	at = count == (size_t)r->n_skus && pos <= count ? sku_at(r, pos - 1) : NULL;
+	if (!at || strcmp(sku, at)) {
 		sync_emit(r, EVENT_INFO,
 			  "Cannot resume run %s: eBay's SKU list changed since (%zu SKUs then, "
-			  "%zu now); fetching every SKU",
-			  run_id, count, json_array_size(r->skus));
+			  "%lld now); fetching every SKU",
+			  run_id, count, r->n_skus);
 		pos = 0;
 		goto out;
 	}
@@ -364,6 +478,7 @@ none:
 	sync_emit(r, EVENT_INFO, "Nothing to resume: no stopped offers run; fetching every SKU");
 	pos = 0;
 out:
+	free(at);
 	run_row_release(&prev);
 	json_decref(c);
 	free(value);
@@ -437,7 +552,11 @@ static void release(struct step2 *s)
 	free(s->offers);
 	json_decref(s->pending_failures);
 	json_decref(s->failed);
-	json_decref(s->queue);
+	for (size_t i = s->first_next; i < s->n_first; i++)
+		free(s->first[i]);
+	free(s->first);
+	free(s->first_pos);
+	free_chunk(s);
 	writer_flush(s->r->writer); /* its callbacks use the mark */
 	mark_free(s->r->mark);
 	s->r->mark = NULL;
@@ -451,14 +570,12 @@ enum error sync_offers_step2(struct sync_run *r)
 
 	s.pending_failures = json_object();
 	s.failed = json_array();
-	s.queue = json_array();
-	r->mark = mark_new(json_array_size(r->skus));
+	r->mark = mark_new((size_t)r->n_skus);
 	if (r->opts.resume)
 		s.start = resume_position(&s);
 	err = order_skus(&s);
 	if (err)
 		goto out;
-	s.n_skus = json_array_size(s.queue);
 	sync_counts_set(r, 0, (long long)s.n_skus, "sku");
 	sync_emit(r, EVENT_INFO, "Step 2: Fetching offers for %zu SKUs...", s.n_skus);
 	s.batch_t0 = s.next_progress = timeutil_mono_ms();
@@ -473,8 +590,13 @@ enum error sync_offers_step2(struct sync_run *r)
 			ebay_cancel_all(r->client);
 			break;
 		}
-		while (s.next < s.n_skus && ebay_pending(r->client) < window && !s.fatal)
+		while (s.next < s.n_skus && ebay_pending(r->client) < window && !s.fatal) {
+			size_t before = s.next;
+
 			submit_next(&s);
+			if (s.next == before) /* the queue ended early */
+				s.n_skus = s.next;
+		}
 		if (s.fatal) {
 			err = s.fatal;
 			ebay_cancel_all(r->client);
@@ -500,6 +622,10 @@ enum error sync_offers_step2(struct sync_run *r)
 			s.next_progress = now + PROGRESS_MS;
 		}
 	}
+	/* Requests still pending end now, while s (their callbacks' state) is
+	 * alive: whatever ended the loop, none may complete after return. */
+	if (err)
+		ebay_cancel_all(r->client);
 	/* What was fetched is stored, whether the run ends done or cancelled. */
 	if (!err || err == ERR_CANCELLED) {
 		enum error ferr = flush_batch(&s);

@@ -7,6 +7,9 @@
  */
 #include "sync_run.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,12 +59,62 @@ char *sync_new_run_id(enum sync_kind k)
 			 rnd[0], rnd[1], rnd[2]);
 }
 
-static char *default_owner(void)
+char *sync_owner_here(void)
 {
 	char host[256] = "localhost";
 
 	gethostname(host, sizeof(host) - 1);
 	return xasprintf("%s:%d", host, (int)getpid());
+}
+
+int sync_owner_is_dead(const char *mine, const char *owner)
+{
+	const char *colon = owner ? strrchr(owner, ':') : NULL;
+	const char *my_colon = mine ? strrchr(mine, ':') : NULL;
+	long pid;
+	char *end;
+
+	if (!colon || !my_colon || colon - owner != my_colon - mine ||
+	    strncmp(owner, mine, (size_t)(colon - owner)) || !strcmp(owner, mine))
+		return 0;
+	errno = 0;
+	pid = strtol(colon + 1, &end, 10);
+	if (errno || *end || pid <= 0 || pid > INT_MAX)
+		return 0;
+	/* EPERM: alive, another user's; only ESRCH says it is gone. */
+	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+}
+
+enum error sync_interrupt_dead_owners(struct store *s, const char *mine, const char *user,
+				      long long *count, struct buf *why)
+{
+	struct run_row *rows = NULL;
+	size_t n_rows = 0, j;
+	long long total = 0, n;
+	enum error err;
+
+	/* A running run is among a user's newest. */
+	err = store_run_list(s, user, 200, 0, &rows, &n_rows, &total);
+	if (err) {
+		buf_addf(why, "cannot list runs of %s: %s", user, store_errmsg(s));
+		return err;
+	}
+	for (j = 0; j < n_rows; j++) {
+		if (!err && !strcmp(rows[j].status, STORE_RUN_RUNNING) &&
+		    sync_owner_is_dead(mine, rows[j].owner)) {
+			n = 0;
+			/* LLONG_MAX: by owner only, whatever the heartbeat. */
+			err = store_runs_interrupt_stale(s, rows[j].owner, LLONG_MAX, &n);
+			if (err)
+				buf_addf(why, "cannot mark runs of %s interrupted: %s",
+					 rows[j].owner, store_errmsg(s));
+			if (count)
+				*count += n;
+		}
+		run_row_release(&rows[j]);
+	}
+	free(rows);
+	return err;
 }
 
 struct sync_run *sync_run_new(const struct sync_opts *opts, const char *run_id)
@@ -72,7 +125,7 @@ struct sync_run *sync_run_new(const struct sync_opts *opts, const char *run_id)
 	r->user_id = xstrdup(opts->user_id);
 	r->db_url = xstrdup(opts->db_url);
 	r->env_name = xstrdup(opts->env_name ? opts->env_name : "production");
-	r->owner = opts->owner ? xstrdup(opts->owner) : default_owner();
+	r->owner = opts->owner ? xstrdup(opts->owner) : sync_owner_here();
 	r->api_base = xstrdup(opts->ebay.api_base ? opts->ebay.api_base : EBAY_API_PRODUCTION);
 	r->marketplace_id =
 	    xstrdup(opts->ebay.marketplace_id ? opts->ebay.marketplace_id : "EBAY_US");
@@ -282,11 +335,12 @@ int sync_should_stop(struct sync_run *r)
 	return atomic_load(&r->cancel);
 }
 
-int sync_remember(struct sync_run *r, const char *sku)
+enum error sync_remember(struct sync_run *r, const char *const *skus, size_t n,
+			 unsigned char *is_new)
 {
-	if (json_object_get(r->seen, sku))
-		return 0;
-	json_object_set_new(r->seen, sku, json_integer((json_int_t)json_array_size(r->skus)));
-	json_array_append_new(r->skus, json_string(sku));
-	return 1;
+	enum error err = store_skus_add(r->store, r->id, skus, n, is_new, &r->n_skus);
+
+	if (err)
+		return sync_fail(r, err, "cannot keep the SKU list: %s", store_errmsg(r->store));
+	return ERR_OK;
 }

@@ -83,6 +83,25 @@ enum error sync_run_result(const struct sync_run *r);
 /* Fresh run id for kind, "<kind>_<epoch seconds>_<6 random hex>" (malloc'd). */
 char *sync_new_run_id(enum sync_kind k);
 
+/*
+ * Who runs a run: its owner, "host:pid", recorded on its sync_runs row.
+ * sync_owner_here() is this process's (malloc'd). sync_owner_is_dead() is
+ * 1 when owner names a process of the same host as mine (another one) that
+ * is gone, which is known at once, without waiting for its heartbeat to
+ * grow stale.
+ */
+char *sync_owner_here(void);
+int sync_owner_is_dead(const char *mine, const char *owner);
+
+/*
+ * Marks interrupted the 'running' runs of user whose owner is a process of
+ * this host (mine's) that is gone: after a kill -9 or a crash, the next run
+ * of that kind starts at once. Adds to *count (if given) how many; on
+ * failure says why in why.
+ */
+enum error sync_interrupt_dead_owners(struct store *s, const char *mine, const char *user,
+				      long long *count, struct buf *why);
+
 /* Below: the engine's own (sync*.c). */
 
 struct mark;
@@ -114,10 +133,11 @@ struct sync_run {
 	long long walk_repeats;	     /* rows of this walk whose SKU was already seen */
 	char **wanted;		     /* SYNC_SKUS: the SKUs asked for */
 	size_t n_wanted;
-	char *summary;	   /* the final "... completed: ..." line of a done run */
-	json_t *skus;	   /* array: every distinct SKU seen, in order */
+	char *summary; /* the final "... completed: ..." line of a done run */
+	/* Every distinct SKU seen, in order, is in the store (store_skus_*,
+	 * under the run's id), not in memory: n_skus is how many. */
+	long long n_skus;
 	struct mark *mark; /* offers step: how far every SKU is stored */
-	json_t *seen;	   /* SKU -> its position in skus */
 };
 
 /* Counts helpers; all take the lock. */
@@ -146,8 +166,11 @@ enum error sync_flush_writer(struct sync_run *r);
  * strings of row point into r: row is not to be released. */
 void sync_run_fill_row(struct sync_run *r, struct run_row *row);
 
-/* Adds sku to r->skus (and r->seen) unless there; returns 1 if it was new. */
-int sync_remember(struct sync_run *r, const char *sku);
+/* Adds skus[0..n) to the run's SKU list, those not there yet, in order;
+ * is_new[i] (if given) says which were. On a storage failure records it as
+ * the run's failure and returns it. */
+enum error sync_remember(struct sync_run *r, const char *const *skus, size_t n,
+			 unsigned char *is_new);
 
 /* The path and query of url, for logs: no scheme, no host. */
 const char *sync_url_path(const char *url);

@@ -43,6 +43,7 @@ static void add_item(struct bulk *b, const char *sku, json_t *item)
 {
 	struct buf warn = BUF_INIT, why = BUF_INIT;
 	struct item_row row;
+	unsigned char is_new = 0;
 
 	if (!json_object_get(item, "sku")) /* the answer names it beside the item */
 		json_object_set_new(item, "sku", json_string(sku));
@@ -54,7 +55,7 @@ static void add_item(struct bulk *b, const char *sku, json_t *item)
 	}
 	if (warn.len)
 		sync_emit(b->r, EVENT_WARNING, "⚠ %s", buf_str(&warn));
-	if (!sync_remember(b->r, row.sku)) {
+	if (sync_remember(b->r, (const char *const *)&row.sku, 1, &is_new) || !is_new) {
 		item_row_release(&row);
 		goto out;
 	}
@@ -215,7 +216,7 @@ enum error sync_skus(struct sync_run *r)
 	pthread_mutex_lock(&r->lock);
 	r->counts.fetched = r->counts.stored = 0; /* from here on the counts are offers */
 	pthread_mutex_unlock(&r->lock);
-	if (json_array_size(r->skus) == 0) {
+	if (r->n_skus == 0) {
 		r->summary =
 		    xasprintf("SKU sync completed: none of the %zu SKUs was found on eBay", n);
 		return ERR_OK;

@@ -120,6 +120,13 @@ enum error store_pg_count_unseen(struct store *s, const char *user_id, const cha
 /* exec_text (store/pg_text.c): one statement, results as text. */
 enum error store_pg_exec_text(struct store *s, const char *sql, int n, const char *const *values,
 			      struct store_rows *out);
+/* A run's SKU list (store/pg_skus.c): the store_ops of the same names. */
+enum error store_pg_skus_add(struct store *s, const char *run_id, const char *const *skus, size_t n,
+			     unsigned char *is_new, long long *count);
+enum error store_pg_skus_range(struct store *s, const char *run_id, long long from, size_t limit,
+			       char ***skus, size_t *n);
+enum error store_pg_skus_find(struct store *s, const char *run_id, const char *sku, long long *pos);
+enum error store_pg_skus_clear(struct store *s, const char *run_id);
 
 /* write_batch (store/pg_write.c). */
 enum error store_pg_write_batch(struct store *s, const char *user_id, const char *run_id,

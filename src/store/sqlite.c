@@ -81,6 +81,12 @@ enum stmt_id {
 	S_TOKEN_PURGE,
 	S_TOKEN_REVOKED,
 	S_ITEM_DERIVED,
+	S_SKUS_END,
+	S_SKUS_ADD,
+	S_SKUS_RANGE,
+	S_SKUS_FIND,
+	S_SKUS_CLEAR,
+	S_SKUS_CLEAR_DEAD,
 	S__COUNT
 };
 
@@ -179,6 +185,15 @@ static const char *const stmt_sql[S__COUNT] = {
 		       "ON CONFLICT (jti) DO NOTHING",
     [S_TOKEN_PURGE] = "DELETE FROM revoked_tokens WHERE expires_ms < ?1",
     [S_TOKEN_REVOKED] = "SELECT 1 FROM revoked_tokens WHERE jti = ?1",
+    [S_SKUS_END] = "SELECT coalesce(max(pos) + 1, 0) FROM sync_run_skus WHERE run_id = ?1",
+    [S_SKUS_ADD] = "INSERT INTO sync_run_skus (run_id, pos, sku_code) VALUES (?1, ?2, ?3) "
+		   "ON CONFLICT DO NOTHING",
+    [S_SKUS_RANGE] = "SELECT sku_code FROM sync_run_skus WHERE run_id = ?1 AND pos >= ?2 "
+		     "ORDER BY pos LIMIT ?3",
+    [S_SKUS_FIND] = "SELECT pos FROM sync_run_skus WHERE run_id = ?1 AND sku_code = ?2",
+    [S_SKUS_CLEAR] = "DELETE FROM sync_run_skus WHERE run_id = ?1",
+    [S_SKUS_CLEAR_DEAD] = "DELETE FROM sync_run_skus WHERE run_id NOT IN "
+			  "(SELECT id FROM sync_runs WHERE status = 'running')",
 };
 
 struct sqlite_store {
@@ -1458,6 +1473,121 @@ out:
 	return err;
 }
 
+/* ---- a run's SKU list ---------------------------------------------------- */
+
+static enum error sqlite_skus_add(struct store *s, const char *run_id, const char *const *skus,
+				  size_t n, unsigned char *is_new, long long *count)
+{
+	sqlite3_stmt *end, *add;
+	long long pos = 0;
+	enum error err;
+	size_t i;
+
+	err = stmt(s, S_SKUS_END, &end);
+	if (!err)
+		err = stmt(s, S_SKUS_ADD, &add);
+	if (!err)
+		err = tx_run(s, S_BEGIN, "begin");
+	if (err)
+		return err;
+	bind_text(end, 1, run_id);
+	if (sqlite3_step(end) == SQLITE_ROW)
+		pos = sqlite3_column_int64(end, 0);
+	else
+		err = db_fail(s, "cannot read the SKU list of run '%s'", run_id);
+	sqlite3_reset(end);
+	bind_text(add, 1, run_id);
+	for (i = 0; i < n && !err; i++) {
+		sqlite3_bind_int64(add, 2, pos);
+		bind_text(add, 3, skus[i]);
+		if (!step_done(add))
+			err = db_fail(s, "cannot add SKU '%s' to the list of run '%s'", skus[i],
+				      run_id);
+		else if (sqlite3_changes(db_of(s)) == 1)
+			pos++;
+		if (is_new)
+			is_new[i] = !err && sqlite3_changes(db_of(s)) == 1;
+		sqlite3_reset(add);
+	}
+	if (!err)
+		err = tx_run(s, S_COMMIT, "commit");
+	if (err)
+		tx_rollback(s);
+	else if (count)
+		*count = pos;
+	return err;
+}
+
+static enum error sqlite_skus_range(struct store *s, const char *run_id, long long from,
+				    size_t limit, char ***skus, size_t *n)
+{
+	sqlite3_stmt *st;
+	char **list = NULL;
+	size_t count = 0;
+	enum error err;
+	int rc;
+
+	err = stmt(s, S_SKUS_RANGE, &st);
+	if (err)
+		return err;
+	list = xcalloc(limit ? limit : 1, sizeof(*list));
+	bind_text(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, (long long)limit);
+	while (count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		list[count++] = col_text(st, 0);
+	if (count < limit && rc != SQLITE_DONE) {
+		err = db_fail(s, "cannot read the SKU list of run '%s'", run_id);
+		while (count)
+			free(list[--count]);
+		FREE_AND_NULL(list);
+	}
+	sqlite3_reset(st);
+	*skus = list;
+	*n = count;
+	return err;
+}
+
+static enum error sqlite_skus_find(struct store *s, const char *run_id, const char *sku,
+				   long long *pos)
+{
+	sqlite3_stmt *st;
+	enum error err;
+	int rc;
+
+	err = stmt(s, S_SKUS_FIND, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, sku);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*pos = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		err = store_fail(s, ERR_NOTFOUND, "SKU '%s' is not in the list of run '%s'", sku,
+				 run_id);
+	else
+		err = db_fail(s, "cannot read the SKU list of run '%s'", run_id);
+	sqlite3_reset(st);
+	return err;
+}
+
+static enum error sqlite_skus_clear(struct store *s, const char *run_id)
+{
+	sqlite3_stmt *st;
+	enum error err = stmt(s, run_id ? S_SKUS_CLEAR : S_SKUS_CLEAR_DEAD, &st);
+
+	if (err)
+		return err;
+	if (run_id)
+		bind_text(st, 1, run_id);
+	if (!step_done(st))
+		err =
+		    db_fail(s, "cannot drop the SKU list of run '%s'", run_id ? run_id : "(ended)");
+	sqlite3_reset(st);
+	return err;
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -1478,6 +1608,10 @@ const struct store_ops store_sqlite_ops = {
     .run_failures = sqlite_run_failures,
     .cursor_get = sqlite_cursor_get,
     .cursor_set = sqlite_cursor_set,
+    .skus_add = sqlite_skus_add,
+    .skus_range = sqlite_skus_range,
+    .skus_find = sqlite_skus_find,
+    .skus_clear = sqlite_skus_clear,
     .token_revoke = sqlite_token_revoke,
     .token_revoked = sqlite_token_revoked,
     .list_items = sqlite_list_items,

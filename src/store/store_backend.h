@@ -82,6 +82,15 @@ struct store_ops {
 				   const char *run_id, long long *count);
 
 	/* u has an id and a password hash. */
+	/* A run's SKU list: see store_skus_add() and the others in store.h. */
+	enum error (*skus_add)(struct store *s, const char *run_id, const char *const *skus,
+			       size_t n, unsigned char *is_new, long long *count);
+	enum error (*skus_range)(struct store *s, const char *run_id, long long from, size_t limit,
+				 char ***skus, size_t *n);
+	enum error (*skus_find)(struct store *s, const char *run_id, const char *sku,
+				long long *pos);
+	enum error (*skus_clear)(struct store *s, const char *run_id);
+
 	enum error (*user_put)(struct store *s, const struct user_row *u);
 	/* id set. */
 	enum error (*user_get)(struct store *s, const char *id, struct user_row *out);

@@ -1101,6 +1101,61 @@ static void test_one_run_of_a_kind_at_once(void **state)
 	free(dir);
 }
 
+/*
+ * `kill -9` of a command-line sync leaves its run 'running' with a fresh
+ * heartbeat. Its owner names a process of this host that is gone, so the
+ * next sync marks it interrupted at once and runs, rather than being
+ * refused until the heartbeat is SYNC_STALE_MS old.
+ */
+static void test_rerun_after_kill_9(void **state)
+{
+	struct env e = {0};
+	const char *sim[] = {"--latency-ms", "50", NULL};
+
+	assert_int_equal(start_sim(&e, sim), 0);
+	e.n_backends = testutil_backends(e.urls, e.names);
+	for (int b = 0; b < e.n_backends; b++) {
+		struct store *s = NULL;
+		struct run_row *runs = NULL, killed;
+		size_t n = 0;
+		long long total = 0, t0;
+		int status;
+		pid_t pid = spawn_sync(&e, e.urls[b], "kim", "all", NULL);
+
+		assert_true(pid > 0);
+		assert_int_equal(store_open(e.urls[b], &s, NULL), ERR_OK);
+		/* until its run row is there */
+		for (t0 = timeutil_mono_ms(); n == 0 && timeutil_mono_ms() - t0 < 10000;) {
+			timeutil_sleep_ms(50);
+			free(runs);
+			assert_int_equal(store_run_list(s, "kim", 1, 0, &runs, &n, &total), ERR_OK);
+		}
+		assert_int_equal(n, 1);
+		killed = runs[0];
+		free(runs);
+		assert_string_equal(killed.status, "running");
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+
+		t0 = timeutil_mono_ms();
+		assert_int_equal(run_sync(&e, e.urls[b], "kim", "all", NULL), 0);
+		print_message("[ %s ] sync after kill -9: done in %lld ms\n", e.names[b],
+			      timeutil_mono_ms() - t0);
+		run_row_release(&killed);
+		assert_int_equal(store_run_list(s, "kim", 10, 0, &runs, &n, &total), ERR_OK);
+		assert_int_equal(n, 2);
+		assert_string_equal(runs[0].status, "done");
+		assert_string_equal(runs[1].status, "interrupted");
+		for (size_t i = 0; i < n; i++)
+			run_row_release(&runs[i]);
+		free(runs);
+		store_close(s);
+	}
+	testutil_backends_release(e.urls, e.n_backends);
+	testutil_stop(&e.sim, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1120,6 +1175,7 @@ int main(void)
 	    cmocka_unit_test(test_churn),
 	    cmocka_unit_test(test_bad_token),
 	    cmocka_unit_test(test_one_run_of_a_kind_at_once),
+	    cmocka_unit_test(test_rerun_after_kill_9),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
