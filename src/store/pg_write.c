@@ -111,8 +111,10 @@ static void upsert_tail(struct buf *sql, int kind)
 
 /*
  * The rest of an item upsert whose source rows are the CTE src (columns
- * ITEM_SRC_COLS): old reads the stored rows (locked, before the write, as
- * every part of one statement sees one snapshot), up writes, and the
+ * ITEM_SRC_COLS): old reads the stored rows as they were before the write
+ * (every part of one statement sees the snapshot taken at its start; old
+ * must not lock them: a row up has already written would then be skipped
+ * as modified by this very command), up writes, and the
  * statement itself records in sync_changes what up changed against old:
  * "created" for a new row and nothing else, "restored" for one marked
  * removed, then each field that moved (docs/schema.md).
@@ -123,7 +125,7 @@ static void item_upsert_sql(struct buf *sql, int kind)
 		 ", old AS (SELECT i.sku_code, i.title, i.condition, i.price_value, "
 		 "i.price_currency, i.quantity, i.ebay_listing_id, i.ebay_status, i.removed_at "
 		 "FROM inventory i JOIN src ON i.sku_code = src.sku_code "
-		 "WHERE i.user_id = $1 FOR UPDATE OF i), up AS (");
+		 "WHERE i.user_id = $1), up AS (");
 	buf_addf(
 	    sql,
 	    "INSERT INTO inventory (%s, first_seen_run) SELECT $1, sku_code, title, condition, "
@@ -640,7 +642,7 @@ static const char DERIVED_SQL[] =
     "price_value text, price_currency text, listing_id text, status text)), "
     "old AS (SELECT i.sku_code, i.price_value, i.price_currency, i.ebay_listing_id, "
     "i.ebay_status, i.first_seen_run FROM inventory i JOIN d ON i.sku_code = d.sku "
-    "WHERE i.user_id = $1 FOR UPDATE OF i), "
+    "WHERE i.user_id = $1), "
     "up AS (UPDATE inventory i SET category = coalesce(d.category, i.category), "
     "price_value = d.price_value::numeric, price_currency = d.price_currency, "
     "ebay_listing_id = d.listing_id, ebay_status = coalesce(d.status, 'UNKNOWN'), "
