@@ -41,6 +41,13 @@ static void request_log(void *ctx, const struct ebay_log_entry *e)
 {
 	struct sync_run *r = ctx;
 
+	if (e->status) { /* an answer: the live chart's numbers (runlog.h) */
+		pthread_mutex_lock(&r->lock);
+		r->counts.calls++;
+		r->counts.throttled += e->status == 429;
+		r->counts.latency_ms += e->duration_ms;
+		pthread_mutex_unlock(&r->lock);
+	}
 	if (r->opts.request_log) {
 		json_t *o = json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I, s:i, s:s?}", "event",
 				      e->event, "path", e->path, "label", e->label, "status",
