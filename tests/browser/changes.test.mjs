@@ -59,7 +59,11 @@ describe('changes', () => {
     assert.ok(api.fields.includes('price') && api.fields.includes('created'));
     await page.getByRole('tab', { name: 'Changes' }).click();
     await page.fill('#chg-run', runId);
-    await page.waitForFunction((n) => document.getElementById('chg-page').textContent.replace(/\s/g, '').endsWith(`of${n}`), String(api.total));
+    await page
+      .waitForFunction((n) => document.getElementById('chg-page').textContent.replace(/\s/g, '').endsWith(`of${n}`), String(api.total), { timeout: 10000 })
+      .catch(async (e) => {
+        throw new Error(`${e.message}: page says "${await page.textContent('#chg-page')}", empty "${await page.textContent('#chg-empty')}", want ${api.total}`);
+      });
     const rows = await page.$$eval('#chg-body tr', (trs) => trs.map((tr) => [tr.children[2].textContent, tr.children[3].textContent, tr.dataset.field]));
     assert.equal(rows.length, api.changes.length);
     api.changes.forEach((c, i) => {
