@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "auth.h"
+#include "export.h"
 #include "jsonutil.h"
 #include "mapping.h"
 #include "metrics.h"
@@ -46,6 +47,9 @@ void api_res_release(struct api_res *res)
 	size_t i;
 
 	buf_release(&res->body);
+	if (res->body_free && res->body_ctx)
+		res->body_free(res->body_ctx);
+	res->body_ctx = NULL;
 	for (i = 0; i < res->n_headers; i++) {
 		free(res->headers[i][0]);
 		free(res->headers[i][1]);
@@ -712,11 +716,23 @@ void api_run_stop(struct api *api, const struct api_req *req, struct api_res *re
 /* Fills a query from the request's parameters; -1 with a 400 in res. */
 static int read_query(const struct api_req *req, struct api_res *res, struct store_query *q)
 {
-	const char *order;
+	const char *order, *removed;
 	long long limit, offset;
 
 	memset(q, 0, sizeof(*q));
 	q->user_id = req->user;
+	if (text_param(req, res, "removed", &removed))
+		return -1;
+	if (!removed || !strcmp(removed, "hide"))
+		q->removed = STORE_REMOVED_HIDE;
+	else if (!strcmp(removed, "only"))
+		q->removed = STORE_REMOVED_ONLY;
+	else if (!strcmp(removed, "include"))
+		q->removed = STORE_REMOVED_INCLUDE;
+	else {
+		api_res_error(res, 400, "bad_request", "removed must be hide, only or include");
+		return -1;
+	}
 	if (text_param(req, res, "q", &q->search) || text_param(req, res, "status", &q->status) ||
 	    text_param(req, res, "condition", &q->condition) ||
 	    text_param(req, res, "sku", &q->sku) || text_param(req, res, "sort", &q->sort) ||
@@ -734,6 +750,50 @@ static int read_query(const struct api_req *req, struct api_res *res, struct sto
 	return 0;
 }
 
+/*
+ * Whether the client asked for CSV: ?format=csv, or an Accept header naming
+ * text/csv (and not ?format=json); -1 with a 400 in res for another format.
+ */
+static int wants_csv(const struct api_req *req, struct api_res *res)
+{
+	const char *format = request_param(req->target, "format");
+
+	if (format && !strcmp(format, "csv"))
+		return 1;
+	if (format && strcmp(format, "json") != 0) {
+		api_res_error(res, 400, "bad_request", "format must be json or csv");
+		return -1;
+	}
+	return !format && req->accept && strstr(req->accept, "text/csv") != NULL;
+}
+
+/* Answers with a CSV export of kind (see export.h). */
+static void send_csv(struct api *api, struct api_res *res, enum export_kind kind,
+		     const struct store_query *q, const struct store_change_query *cq)
+{
+	struct buf why = BUF_INIT;
+	struct export *e;
+	enum error err;
+	char *disposition;
+
+	err = export_new(api->pool, kind, q, cq, &e, &why);
+	if (err == ERR_INVALID)
+		api_res_error(res, 400, "bad_request", "%s", buf_str(&why));
+	else if (err)
+		api_res_error(res, 500, "internal", "database error: %s", buf_str(&why));
+	buf_release(&why);
+	if (err)
+		return;
+	res->status = 200;
+	res->content_type = "text/csv; charset=utf-8";
+	res->body_read = export_read;
+	res->body_free = export_free;
+	res->body_ctx = e;
+	disposition = xasprintf("attachment; filename=\"%s\"", export_filename(kind));
+	api_res_header(res, "Content-Disposition", disposition);
+	free(disposition);
+}
+
 static void list_rows(struct api *api, const struct api_req *req, struct api_res *res, int offers)
 {
 	struct store_query q;
@@ -741,6 +801,7 @@ static void list_rows(struct api *api, const struct api_req *req, struct api_res
 	json_t *rows = NULL;
 	long long total = 0;
 	enum error err;
+	int csv;
 
 	if (read_query(req, res, &q))
 		return;
@@ -748,6 +809,12 @@ static void list_rows(struct api *api, const struct api_req *req, struct api_res
 		q.sku = NULL;
 	else
 		q.condition = NULL;
+	csv = wants_csv(req, res);
+	if (csv) {
+		if (csv > 0)
+			send_csv(api, res, offers ? EXPORT_OFFERS : EXPORT_INVENTORY, &q, NULL);
+		return;
+	}
 	s = get_store(api, res);
 	if (!s)
 		return;
@@ -770,6 +837,66 @@ void api_inventory_list(struct api *api, const struct api_req *req, struct api_r
 void api_offers_list(struct api *api, const struct api_req *req, struct api_res *res)
 {
 	list_rows(api, req, res, 1);
+}
+
+void api_changes_list(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	static const char *const fields[] = {
+	    STORE_CHANGE_CREATED,   STORE_CHANGE_REMOVED,    STORE_CHANGE_RESTORED,
+	    STORE_CHANGE_PRICE,	    STORE_CHANGE_CURRENCY,   STORE_CHANGE_QUANTITY,
+	    STORE_CHANGE_STATUS,    STORE_CHANGE_LISTING_ID, STORE_CHANGE_TITLE,
+	    STORE_CHANGE_CONDITION,
+	};
+	struct store_change_query q;
+	struct store *s;
+	json_t *rows = NULL, *names;
+	long long total = 0, limit, offset, since;
+	enum error err;
+	size_t i;
+	int csv;
+
+	memset(&q, 0, sizeof(q));
+	q.user_id = req->user;
+	if (text_param(req, res, "run", &q.run_id) || text_param(req, res, "sku", &q.sku) ||
+	    text_param(req, res, "field", &q.field) ||
+	    int_param(req, res, "since", 0, 0, 253402300799999LL, &since) ||
+	    int_param(req, res, "limit", 50, 1, 500, &limit) ||
+	    int_param(req, res, "offset", 0, 0, 1000000000, &offset))
+		return;
+	for (i = 0; q.field && i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (!strcmp(q.field, fields[i]))
+			break;
+	if (q.field && i == sizeof(fields) / sizeof(fields[0])) {
+		api_res_error(res, 400, "bad_request",
+			      "field must be one of created, removed, restored, price, currency, "
+			      "quantity, status, listing_id, title, condition");
+		return;
+	}
+	q.since_ms = since;
+	q.limit = limit;
+	q.offset = offset;
+	csv = wants_csv(req, res);
+	if (csv) {
+		if (csv > 0)
+			send_csv(api, res, EXPORT_CHANGES, NULL, &q);
+		return;
+	}
+	s = get_store(api, res);
+	if (!s)
+		return;
+	err = store_list_changes(s, &q, &rows, &total);
+	if (err) {
+		db_error(res, s, err);
+	} else {
+		/* The codes the page formats itself (docs/web.md). */
+		names = json_array();
+		for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			json_array_append_new(names, json_string(fields[i]));
+		api_res_json(res, 200,
+			     json_pack("{s:o,s:I,s:o}", "changes", rows, "total", (json_int_t)total,
+				       "fields", names));
+	}
+	put_store(api, s, err);
 }
 
 void api_conditions(struct api *api, const struct api_req *req, struct api_res *res)

@@ -51,6 +51,7 @@ struct api_req {
 	const char *cookie;	   /* the Cookie header, or NULL */
 	const char *client;	   /* the client's address ("127.0.0.1"), or NULL */
 	const char *token;	   /* the token presented (Bearer, or cookie), or NULL */
+	const char *accept;	   /* the Accept header, or NULL */
 };
 
 #define API_HEADERS_MAX 4
@@ -62,6 +63,15 @@ struct api_res {
 	char *headers[API_HEADERS_MAX][2]; /* extra name/value pairs, malloc'd */
 	size_t n_headers;
 	struct sse_stream *stream; /* an event stream instead of a body */
+	/*
+	 * Or a body made as it is sent (a CSV export): body_read fills up to
+	 * max bytes and returns how many, -1 at the end or -2 on a failure
+	 * (libmicrohttpd's content reader convention); body_free frees
+	 * body_ctx, by api_res_release() unless the server took it over.
+	 */
+	long (*body_read)(void *ctx, char *out, size_t max);
+	void (*body_free)(void *ctx);
+	void *body_ctx;
 };
 
 void api_res_init(struct api_res *res);
@@ -99,6 +109,9 @@ void api_run_stop(struct api *api, const struct api_req *req, struct api_res *re
 void api_inventory_list(struct api *api, const struct api_req *req, struct api_res *res);
 void api_inventory_get(struct api *api, const struct api_req *req, struct api_res *res);
 void api_offers_list(struct api *api, const struct api_req *req, struct api_res *res);
+/* GET /ebay/changes: the change log, newest first (docs/api.md). The
+ * listings and this one answer CSV with ?format=csv or Accept: text/csv. */
+void api_changes_list(struct api *api, const struct api_req *req, struct api_res *res);
 /* GET /ebay/conditions: {"conditions": [...]}, the condition values a
  * stored item can hold (mapping_conditions), for the page's filter. */
 void api_conditions(struct api *api, const struct api_req *req, struct api_res *res);

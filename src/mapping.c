@@ -473,7 +473,7 @@ static int offer_id_usable(const json_t *j, struct buf *why)
 enum error mapping_offer_from_json(const json_t *offer, struct offer_row *out, struct buf *warn,
 				   struct buf *why)
 {
-	const json_t *listing, *price, *sku;
+	const json_t *listing, *price, *start, *sku;
 	struct buf problem;
 	enum error err = ERR_OK;
 
@@ -529,6 +529,12 @@ enum error mapping_offer_from_json(const json_t *offer, struct offer_row *out, s
 	out->price_value = price_text(json_object_get(price, "value"), out->sku ? "SKU" : "offer",
 				      out->sku ? out->sku : out->offer_id, warn);
 	out->price_currency = scalar_text(json_object_get(price, "currency"));
+	start = json_object_get(json_object_get(offer, "pricingSummary"), "auctionStartPrice");
+	out->auction_start_price =
+	    price_text(json_object_get(start, "value"), out->sku ? "SKU" : "offer",
+		       out->sku ? out->sku : out->offer_id, warn);
+	if (!out->price_currency && out->auction_start_price)
+		out->price_currency = scalar_text(json_object_get(start, "currency"));
 	if (jsonutil_whole_number(json_object_get(offer, "availableQuantity"),
 				  &out->available_quantity) <= 0)
 		out->available_quantity = -1;
@@ -569,7 +575,10 @@ void mapping_item_apply_offers(struct item_row *row, const struct offer_row *off
 	if (!pick && n > 0)
 		pick = &offers[0];
 
-	replace(&row->price_value, pick ? pick->price_value : NULL);
+	/* An auction without a Buy It Now price shows its start price. */
+	replace(&row->price_value, !pick	       ? NULL
+				   : pick->price_value ? pick->price_value
+						       : pick->auction_start_price);
 	replace(&row->price_currency, pick ? pick->price_currency : NULL);
 	replace(&row->ebay_listing_id, pick ? pick->listing_id : NULL);
 
@@ -626,6 +635,7 @@ void offer_row_release(struct offer_row *row)
 	free(row->listing_status);
 	free(row->price_value);
 	free(row->price_currency);
+	free(row->auction_start_price);
 	free(row->category_id);
 	free(row->listing_start_date);
 	free(row->raw_payload);

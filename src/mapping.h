@@ -41,18 +41,25 @@ struct item_row {
 	 * store keeps the values it already has for those four columns.
 	 */
 	int offer_fields_known;
+	/*
+	 * 1 when the offers handed to the store in the same batch for this SKU
+	 * are every offer eBay has for it (an offers sync fetched them all):
+	 * the store then marks the SKU's other stored offers removed.
+	 */
+	int offers_complete;
 };
 
 struct offer_row {
 	char *offer_id; /* never NULL after a successful mapping */
 	char *sku;
 	char *marketplace_id;
-	char *format;	      /* FIXED_PRICE or AUCTION */
-	char *status;	      /* PUBLISHED or UNPUBLISHED (or what eBay sent) */
-	char *listing_id;     /* listing.listingId; NULL when unpublished */
-	char *listing_status; /* listing.listingStatus */
-	char *price_value;    /* pricingSummary.price.value, when mapping_is_decimal */
-	char *price_currency;
+	char *format;		      /* FIXED_PRICE or AUCTION */
+	char *status;		      /* PUBLISHED or UNPUBLISHED (or what eBay sent) */
+	char *listing_id;	      /* listing.listingId; NULL when unpublished */
+	char *listing_status;	      /* listing.listingStatus */
+	char *price_value;	      /* pricingSummary.price.value, when mapping_is_decimal */
+	char *price_currency;	      /* of the price, else of the auction start price */
+	char *auction_start_price;    /* pricingSummary.auctionStartPrice.value, when decimal */
 	long long available_quantity; /* -1 absent */
 	long long sold_quantity;      /* listing.soldQuantity; -1 absent */
 	char *category_id;
@@ -80,7 +87,9 @@ enum error mapping_offer_from_json(const json_t *offer, struct offer_row *out, s
 /*
  * Fills price, currency, listing id, status and category of an item that had
  * none of its own from the SKU's offers (n may be 0: status UNKNOWN). The
- * price and listing come from the first PUBLISHED offer, else the first one.
+ * price and listing come from the first PUBLISHED offer, else the first one;
+ * an auction without a Buy It Now price gives its start price, as eBay's
+ * own Active Inventory Report does.
  * Sets offer_fields_known. Leaves an item with its own offer fields alone.
  */
 void mapping_item_apply_offers(struct item_row *row, const struct offer_row *offers, size_t n);

@@ -116,6 +116,11 @@ static char *event_json(const struct event *e, const struct run_counts *c, const
 			      "(log line was not valid UTF-8)");
 	if (error_code)
 		json_object_set_new(o, "error_code", json_string(error_code));
+	if (o)
+		json_object_set_new(o, "net",
+				    json_pack("{s:I, s:I, s:I}", "calls", (json_int_t)c->calls,
+					      "throttled", (json_int_t)c->throttled, "latency_ms",
+					      (json_int_t)c->latency_ms));
 	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(o);
 	return s;

@@ -40,6 +40,10 @@ struct run_counts {
 	long long current; /* page or SKU number reached */
 	long long total;   /* pages or SKUs in all, 0 while unknown */
 	const char *unit;  /* "page" or "sku"; static */
+	/* eBay's answers so far (every attempt), how many were 429, and their
+	 * summed duration: the page's live chart of calls a second, 429s and
+	 * latency (docs/web.md) works these out from two progress events. */
+	long long calls, throttled, latency_ms;
 };
 
 struct event {

@@ -90,6 +90,7 @@ static const struct route routes[] = {
     {"GET", "/ebay/inventory", api_inventory_list, ROUTE_USER},
     {"GET", "/ebay/inventory/{}", api_inventory_get, ROUTE_USER},
     {"GET", "/ebay/offers", api_offers_list, ROUTE_USER},
+    {"GET", "/ebay/changes", api_changes_list, ROUTE_USER},
     {"GET", "/ebay/conditions", api_conditions, ROUTE_USER},
     {"GET", "/ebay/oauth/start", api_oauth_start, ROUTE_USER},
     {"GET", "/ebay/oauth/callback", api_oauth_callback, ROUTE_PUBLIC},
@@ -223,6 +224,34 @@ static void add_common_headers(struct MHD_Response *resp)
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 }
 
+/* The reader of a body made as it is sent: the handler's, on a copy of
+ * its function and context that lives as long as the response. */
+struct body_src {
+	long (*read)(void *ctx, char *out, size_t max);
+	void (*free)(void *ctx);
+	void *ctx;
+};
+
+static ssize_t body_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct body_src *b = cls;
+	long n;
+
+	(void)pos;
+	n = b->read(b->ctx, buf, max);
+	return n == -1 ? MHD_CONTENT_READER_END_OF_STREAM
+	       : n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR
+		       : (ssize_t)n;
+}
+
+static void body_done(void *cls)
+{
+	struct body_src *b = cls;
+
+	b->free(b->ctx);
+	free(b);
+}
+
 static enum MHD_Result send_res(struct MHD_Connection *c, struct api_res *res)
 {
 	struct MHD_Response *resp;
@@ -243,6 +272,23 @@ static enum MHD_Result send_res(struct MHD_Connection *c, struct api_res *res)
 		MHD_add_response_header(resp, "Content-Type", "text/event-stream; charset=utf-8");
 		MHD_add_response_header(resp, "Cache-Control", "no-cache");
 		MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	} else if (res->body_read) {
+		/* A body made as it is sent (api.h); its reader's -1 and -2 are
+		 * libmicrohttpd's end and error. */
+		struct body_src *b = xmalloc(sizeof(*b));
+
+		b->read = res->body_read;
+		b->free = res->body_free;
+		b->ctx = res->body_ctx;
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, body_reader,
+							 b, body_done);
+		if (!resp) {
+			free(b); /* res still owns the context */
+			return MHD_NO;
+		}
+		res->body_ctx = NULL; /* body_done frees it from now on */
+		MHD_add_response_header(resp, "Content-Type", res->content_type);
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	} else {
 		body = buf_detach(&res->body, &len);
 		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -639,6 +685,7 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, st
 	r->req.body = buf_str(&r->body);
 	r->req.body_len = r->body.len;
 	r->req.last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+	r->req.accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
 	r->req.cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Cookie");
 	r->req.client = r->client[0] ? r->client : NULL;
 	r->req.token = r->token;

@@ -128,6 +128,14 @@ static enum error check_query(struct store *s, const char *table, const struct s
 	if (q->search && strlen(q->search) > STORE_SEARCH_MAX)
 		return store_fail(s, ERR_INVALID, "search text is %zu bytes, over the limit of %d",
 				  strlen(q->search), STORE_SEARCH_MAX);
+	if (q->after &&
+	    ((q->sort && strcmp(q->sort, "sku_code") != 0 && strcmp(q->sort, "offer_id") != 0) ||
+	     q->desc))
+		return store_fail(s, ERR_INVALID,
+				  "cannot page %s after a key with sort '%.64s'%s: keyset paging "
+				  "follows the key's ascending order",
+				  table, q->sort ? q->sort : "sku_code",
+				  q->desc ? " descending" : "");
 	return ERR_OK;
 }
 
@@ -435,6 +443,48 @@ enum error store_skus_clear(struct store *s, const char *run_id)
 {
 	begin(s);
 	return s->ops->skus_clear(s, run_id);
+}
+
+/* ---- deletions and the change log ---------------------------------------- */
+
+enum error store_mark_removed(struct store *s, const char *user_id, const char *run_id,
+			      long long *items, long long *offers)
+{
+	long long ni, no;
+
+	begin(s);
+	if (items)
+		*items = 0;
+	if (offers)
+		*offers = 0;
+	if (!user_id || !run_id)
+		return store_fail(s, ERR_INVALID, "cannot mark removed rows without user and run");
+	return s->ops->mark_removed(s, user_id, run_id, items ? items : &ni, offers ? offers : &no);
+}
+
+enum error store_count_removed(struct store *s, const char *user_id, const char *table,
+			       const char *run_id, long long *count)
+{
+	begin(s);
+	*count = 0;
+	if (!user_id || !run_id || !table ||
+	    (strcmp(table, "offers") != 0 && strcmp(table, "inventory") != 0))
+		return store_fail(s, ERR_INVALID,
+				  "cannot count removed rows without user, run and a table "
+				  "(inventory or offers)");
+	return s->ops->count_removed(s, user_id, table, run_id, count);
+}
+
+enum error store_list_changes(struct store *s, const struct store_change_query *q, json_t **rows,
+			      long long *total)
+{
+	begin(s);
+	*rows = NULL;
+	if (total)
+		*total = 0;
+	if (!q || !q->user_id)
+		return store_fail(s, ERR_INVALID, "cannot list changes without a user id");
+	return s->ops->list_changes(s, q, rows, total);
 }
 
 enum error store_user_put(struct store *s, const struct user_row *u)

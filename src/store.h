@@ -61,6 +61,13 @@ void event_row_release(struct event_row *e);
 
 /* ---- queries for the API and the tests ----------------------------------- */
 
+/* Which rows a listing shows, by removed_at (see store_mark_removed). */
+enum store_removed {
+	STORE_REMOVED_HIDE = 0, /* only rows still on eBay (the default) */
+	STORE_REMOVED_ONLY,	/* only rows marked removed */
+	STORE_REMOVED_INCLUDE,	/* both */
+};
+
 struct store_query {
 	const char *user_id;
 	const char *search;    /* substring of SKU or title, case-insensitive; NULL: any */
@@ -71,6 +78,11 @@ struct store_query {
 	int desc;
 	long long limit; /* <= 0: no limit */
 	long long offset;
+	enum store_removed removed;
+	/* Keyset paging for exports: only rows whose key (sku_code for
+	 * inventory, offer_id for offers) sorts after this one, bytewise;
+	 * refused with a sort other than the key's ascending order. */
+	const char *after;
 };
 
 struct user_row {
@@ -117,6 +129,16 @@ const char *store_errmsg(const struct store *s);
  * written in full. Refused before any transaction starts: no user id, an
  * item without SKU, an offer without offer id or SKU (the message names the
  * row). An empty batch writes nothing.
+ *
+ * In the same transaction, every change to an inventory row is recorded in
+ * sync_changes under run_id (see store_list_changes): "created" for a new
+ * row (and nothing else for it), "restored" for a row that was marked
+ * removed, and the old and new value of each of price, currency, quantity,
+ * status, listing_id, title and condition that changed. Offer-derived
+ * fields written into a row that run_id itself created are not changes. A
+ * row written again clears its removed_at (and its offers' when they are
+ * written). An item with offers_complete set marks the SKU's stored offers
+ * that are not in the batch removed (see store_count_removed).
  */
 enum error store_write_batch(struct store *s, const char *user_id, const char *run_id,
 			     const struct item_row *items, size_t n_items,
@@ -188,7 +210,7 @@ enum error store_cursor_set(struct store *s, const char *user_id, const char *na
 
 /* Rows of q->user_id as JSON objects with every column (raw_payload
  * parsed), filtered, sorted and paged as q says; total (if given) counts
- * every match. Refused without a user id, with search text over
+ * every match (with total NULL no count is made). Refused without a user id, with search text over
  * STORE_SEARCH_MAX bytes, or with a sort column the backend does not
  * allow. The caller decrefs *rows. */
 enum error store_list_items(struct store *s, const struct store_query *q, json_t **rows,
@@ -218,6 +240,54 @@ enum error store_skus_range(struct store *s, const char *run_id, long long from,
 			    char ***skus, size_t *n);
 enum error store_skus_find(struct store *s, const char *run_id, const char *sku, long long *pos);
 enum error store_skus_clear(struct store *s, const char *run_id);
+/* ---- deletions and the change log (issue 11) ----------------------------- */
+
+/* sync_changes.field values: kinds of a row's life, then the fields. */
+#define STORE_CHANGE_CREATED	"created"
+#define STORE_CHANGE_REMOVED	"removed"
+#define STORE_CHANGE_RESTORED	"restored"
+#define STORE_CHANGE_PRICE	"price"
+#define STORE_CHANGE_CURRENCY	"currency"
+#define STORE_CHANGE_QUANTITY	"quantity"
+#define STORE_CHANGE_STATUS	"status"
+#define STORE_CHANGE_LISTING_ID "listing_id"
+#define STORE_CHANGE_TITLE	"title"
+#define STORE_CHANGE_CONDITION	"condition"
+
+/*
+ * After an inventory walk of run_id that completed (not stopped, no page
+ * failed): in one transaction, marks the user's inventory rows that the
+ * walk did not see (last_seen_run is not run_id) and that are not marked
+ * yet as removed now, with their offers, and records "removed" for each
+ * SKU. Nothing is deleted. *items and *offers (if given) say how many rows
+ * were marked.
+ */
+enum error store_mark_removed(struct store *s, const char *user_id, const char *run_id,
+			      long long *items, long long *offers);
+/* Rows of user in table ("inventory" or "offers") that run_id marked
+ * removed. */
+enum error store_count_removed(struct store *s, const char *user_id, const char *table,
+			       const char *run_id, long long *count);
+
+struct store_change_query {
+	const char *user_id;
+	const char *run_id;  /* NULL: any run */
+	const char *sku;     /* exact SKU; NULL: any */
+	const char *field;   /* one STORE_CHANGE_* value; NULL: any */
+	long long since_ms;  /* > 0: changed at or after this epoch ms */
+	long long before_id; /* > 0: keyset paging, ids below this one only */
+	long long limit;     /* <= 0: no limit */
+	long long offset;
+};
+
+/*
+ * sync_changes rows of q->user_id, newest first (by id), as JSON objects
+ * {id, run_id, changed_ms, changed_at, sku, field, old, new} (old and new
+ * are text or null). total (if given) counts every match; with total NULL
+ * no count is made. Refused without a user id. The caller decrefs *rows.
+ */
+enum error store_list_changes(struct store *s, const struct store_change_query *q, json_t **rows,
+			      long long *total);
 
 /* Inserts or updates a user (created_ms stays as first stored; 0: now).
  * Refused without id and password hash. */

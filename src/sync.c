@@ -41,6 +41,13 @@ static void request_log(void *ctx, const struct ebay_log_entry *e)
 {
 	struct sync_run *r = ctx;
 
+	if (e->status) { /* an answer: the live chart's numbers (runlog.h) */
+		pthread_mutex_lock(&r->lock);
+		r->counts.calls++;
+		r->counts.throttled += e->status == 429;
+		r->counts.latency_ms += e->duration_ms;
+		pthread_mutex_unlock(&r->lock);
+	}
 	if (r->opts.request_log) {
 		json_t *o = json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I, s:i, s:s?}", "event",
 				      e->event, "path", e->path, "label", e->label, "status",
@@ -166,19 +173,9 @@ static void finish(struct sync_run *r, enum error err)
 	persist_rest(r);
 }
 
-static void report_unseen(struct sync_run *r, const char *table, const char *what)
-{
-	long long n = 0;
-
-	if (store_count_unseen(r->store, r->user_id, table, r->id, &n) == ERR_OK && n > 0)
-		sync_emit(r, EVENT_WARNING,
-			  "%lld %s stored earlier were not seen on eBay in this run (kept, not "
-			  "deleted)",
-			  n, what);
-}
-
 static enum error run_inventory(struct sync_run *r)
 {
+	char removed[48] = "";
 	struct run_counts c;
 	enum error err;
 
@@ -197,18 +194,20 @@ static enum error run_inventory(struct sync_run *r)
 	if (err)
 		return err;
 	c = sync_run_counts(r);
-	report_unseen(r, "inventory", "inventory items");
+	/* How many rows the walk marked removed (sync_pages.c), when any. */
+	if (r->removed_items)
+		snprintf(removed, sizeof(removed), ", %lld marked removed", r->removed_items);
 	if (c.failed)
 		sync_emit(r, EVENT_WARNING,
 			  "⚠ %lld items could not be stored (see the warnings above)", c.failed);
 	if (r->opts.kind == SYNC_INVENTORY)
 		r->summary =
-		    xasprintf("Inventory sync completed: %lld fetched, %lld stored in %lldms",
-			      c.fetched, c.stored, timeutil_mono_ms() - r->t0);
+		    xasprintf("Inventory sync completed: %lld fetched, %lld stored in %lldms%s",
+			      c.fetched, c.stored, timeutil_mono_ms() - r->t0, removed);
 	else
 		sync_emit(r, EVENT_INFO,
-			  "Inventory sync completed: %lld fetched, %lld stored in %lldms",
-			  c.fetched, c.stored, timeutil_mono_ms() - r->t0);
+			  "Inventory sync completed: %lld fetched, %lld stored in %lldms%s",
+			  c.fetched, c.stored, timeutil_mono_ms() - r->t0, removed);
 	return ERR_OK;
 }
 

@@ -9,6 +9,7 @@
  */
 #include "sync_offers.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,6 +148,9 @@ static size_t add_to_batch(struct step2 *s, struct job *j)
 	memset(item, 0, sizeof(*item));
 	item->sku = xstrdup(j->sku);
 	item->quantity = -1;
+	/* Every offer eBay has for the SKU, unless one could not be mapped:
+	 * then no offer of it is marked removed. */
+	item->offers_complete = s->n_offers - first == json_array_size(j->offers);
 	mapping_item_apply_offers(item, s->offers + first, s->n_offers - first);
 	return s->n_offers - first;
 }
@@ -504,7 +508,8 @@ static void summary(struct step2 *s)
 	struct sync_run *r = s->r;
 	struct run_counts c = sync_run_counts(r);
 	size_t n_failed = json_array_size(s->failed);
-	long long unseen = 0;
+	long long removed = 0;
+	char marked[48] = "";
 
 	sync_emit(r, EVENT_INFO, "✓ Step 2 complete: Processed %zu SKUs", s->n_skus);
 	if (n_failed) {
@@ -529,16 +534,15 @@ static void summary(struct step2 *s)
 	if (s->vanished)
 		sync_emit(r, EVENT_WARNING, "⚠ %lld SKUs were removed from eBay during the run",
 			  s->vanished);
-	if (!s->start &&
-	    store_count_unseen(r->store, r->user_id, "offers", r->id, &unseen) == ERR_OK &&
-	    unseen > 0)
-		sync_emit(r, EVENT_WARNING,
-			  "%lld offers stored earlier were not seen on eBay in this run (kept, not "
-			  "deleted)",
-			  unseen);
+	/* Offers eBay no longer returns for a SKU this run fetched (the
+	 * store marked them); an inventory walk of this run marked others. */
+	if (store_count_removed(r->store, r->user_id, "offers", r->id, &removed))
+		removed = r->removed_offers;
+	if (removed > 0)
+		snprintf(marked, sizeof(marked), ", %lld offers marked removed", removed);
 	r->summary = xasprintf("Offers sync completed: %lld offers fetched, %lld stored from %zu "
-			       "SKUs in %lldms%s",
-			       c.fetched, c.stored, s->n_skus, timeutil_mono_ms() - r->t0,
+			       "SKUs in %lldms%s%s",
+			       c.fetched, c.stored, s->n_skus, timeutil_mono_ms() - r->t0, marked,
 			       n_failed ? " (with failures)" : "");
 }
 

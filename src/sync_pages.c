@@ -250,13 +250,36 @@ static enum error walk(struct sync_run *r, int store_items, size_t pass, long lo
 }
 
 /*
+ * After the walks completed and settled (not stopped, no page failed, every
+ * SKU eBay counted seen), the stored rows the walks did not see are gone
+ * from eBay: marked removed, with their offers, never deleted.
+ */
+static enum error mark_removed(struct sync_run *r)
+{
+	enum error err = sync_flush_writer(r);
+
+	if (err)
+		return err;
+	if (store_mark_removed(r->store, r->user_id, r->id, &r->removed_items, &r->removed_offers))
+		return sync_fail(r, ERR_DB, "cannot mark the rows eBay no longer has: %s",
+				 store_errmsg(r->store));
+	if (r->removed_items)
+		sync_emit(r, EVENT_INFO,
+			  "%lld inventory items (and %lld of their offers) are no longer on eBay: "
+			  "marked removed (kept, not deleted)",
+			  r->removed_items, r->removed_offers);
+	return ERR_OK;
+}
+
+/*
  * Offset paging over a catalog that changes under it repeats rows (an item
  * added before the cursor) and skips rows (an item removed before it). A
  * repeat is harmless (SKUs are kept once); a skip would lose a SKU. So when
  * the walk shows the catalog moved (total changed, rows repeated, or fewer
  * distinct SKUs than eBay's total), the pages are walked again, and again
  * while a walk still finds SKUs the earlier ones missed, up to
- * SYNC_MAX_WALKS walks.
+ * SYNC_MAX_WALKS walks. A walk that stores items and settles marks what
+ * it did not see removed; one that never settled marks nothing.
  */
 enum error sync_pages(struct sync_run *r, int store_items)
 {
@@ -274,11 +297,11 @@ enum error sync_pages(struct sync_run *r, int store_items)
 		if (pass == 1) {
 			if (r->walk_repeats == 0 && r->walk_first_total == r->available &&
 			    (r->available < 0 || r->n_skus >= r->available))
-				return ERR_OK;
+				return store_items ? mark_removed(r) : ERR_OK;
 		} else if (r->n_skus == before) {
 			sync_emit(r, EVENT_INFO, "Walk %zu found no SKU the earlier walks missed",
 				  pass);
-			return ERR_OK;
+			return store_items ? mark_removed(r) : ERR_OK;
 		}
 		if (pass == SYNC_MAX_WALKS) {
 			sync_emit(r, EVENT_WARNING,

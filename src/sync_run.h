@@ -131,7 +131,9 @@ struct sync_run {
 	_Atomic long long available; /* eBay's total of inventory items, -1 unknown */
 	long long walk_first_total;  /* the total on the first page of this walk */
 	long long walk_repeats;	     /* rows of this walk whose SKU was already seen */
-	char **wanted;		     /* SYNC_SKUS: the SKUs asked for */
+	long long removed_items;     /* rows this run marked removed (sync_pages.c) */
+	long long removed_offers;
+	char **wanted; /* SYNC_SKUS: the SKUs asked for */
 	size_t n_wanted;
 	char *summary; /* the final "... completed: ..." line of a done run */
 	/* Every distinct SKU seen, in order, is in the store (store_skus_*,

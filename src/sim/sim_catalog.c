@@ -486,7 +486,8 @@ struct sim_entry *sim_catalog_snapshot(struct sim_catalog *c, size_t *n)
 	return out;
 }
 
-static void churn_add(struct sim_catalog *c, struct random_rng *rng)
+/* Adds a new SKU into a random gap; returns its slot, or VACANT. */
+static uint32_t churn_add(struct sim_catalog *c, struct random_rng *rng)
 {
 	/* A generated SKU may collide with one from a file: take the next id. */
 	for (int tries = 0; tries < 16 && c->next_id < VACANT - 1; tries++) {
@@ -506,13 +507,14 @@ static void churn_add(struct sim_catalog *c, struct random_rng *rng)
 			slot = append_slot(c);
 		}
 		place(c, slot, id, hash_bytes(sku, len));
-		return;
+		return slot;
 	}
+	return VACANT;
 }
 
-static void churn_remove(struct sim_catalog *c, struct random_rng *rng)
+/* Removes the SKU in slot. */
+static void remove_slot(struct sim_catalog *c, size_t slot)
 {
-	size_t slot = fen_find(c, random_rng_below(rng, (uint32_t)c->live));
 	uint32_t id = c->slots[slot].id;
 	struct sim_entry e = entry_of(c, id, 0);
 	char sku[SIM_GEN_SKU_MAX + 1];
@@ -541,7 +543,7 @@ enum sim_churn_op sim_catalog_churn(struct sim_catalog *c, struct random_rng *rn
 		churn_add(c, rng);
 		break;
 	case SIM_CHURN_REMOVE:
-		churn_remove(c, rng);
+		remove_slot(c, fen_find(c, random_rng_below(rng, (uint32_t)c->live)));
 		break;
 	case SIM_CHURN_EDIT:
 		c->slots[fen_find(c, random_rng_below(rng, (uint32_t)c->live))].version++;
@@ -550,6 +552,52 @@ enum sim_churn_op sim_catalog_churn(struct sim_catalog *c, struct random_rng *rn
 	c->churned[op]++;
 	pthread_rwlock_unlock(&c->lock);
 	return op;
+}
+
+int sim_catalog_apply(struct sim_catalog *c, enum sim_churn_op op, struct random_rng *rng,
+		      const char *sku, struct sim_entry *before, struct sim_entry *after)
+{
+	size_t slot = VACANT;
+	int rc = 0;
+
+	memset(before, 0, sizeof(*before));
+	memset(after, 0, sizeof(*after));
+	pthread_rwlock_wrlock(&c->lock);
+	if (op != SIM_CHURN_ADD && sku) {
+		long at = index_find(c, sku, strlen(sku));
+
+		if (at >= 0)
+			slot = c->pos_of[c->index[at].id];
+	} else if (op != SIM_CHURN_ADD && c->live) {
+		slot = fen_find(c, random_rng_below(rng, (uint32_t)c->live));
+	}
+	if (op != SIM_CHURN_ADD && slot == VACANT) {
+		rc = -1;
+		goto out;
+	}
+	if (op != SIM_CHURN_ADD)
+		*before = entry_of(c, c->slots[slot].id, c->slots[slot].version);
+	switch (op) {
+	case SIM_CHURN_ADD:
+		slot = churn_add(c, rng);
+		if (slot == VACANT) {
+			rc = -1;
+			goto out;
+		}
+		*after = entry_of(c, c->slots[slot].id, c->slots[slot].version);
+		break;
+	case SIM_CHURN_REMOVE:
+		remove_slot(c, slot);
+		break;
+	case SIM_CHURN_EDIT:
+		c->slots[slot].version++;
+		*after = entry_of(c, c->slots[slot].id, c->slots[slot].version);
+		break;
+	}
+	c->churned[op]++;
+out:
+	pthread_rwlock_unlock(&c->lock);
+	return rc;
 }
 
 void sim_catalog_churn_counts(struct sim_catalog *c, long long counts[3])

@@ -63,6 +63,17 @@ enum sim_churn_op {
 /* Applies one random change chosen by rng; returns which. */
 enum sim_churn_op sim_catalog_churn(struct sim_catalog *c, struct random_rng *rng);
 
+/*
+ * Applies one change of kind op, as churn does, for POST /sim/mutate: an
+ * add of a new SKU, or an edit or a removal of sku (NULL: of a random one).
+ * *before is the SKU as it was (zeroed for an add), *after as it is now
+ * (zeroed for a removal).
+ * Returns -1 when there is nothing to change (no such SKU, an empty
+ * catalog, no id left).
+ */
+int sim_catalog_apply(struct sim_catalog *c, enum sim_churn_op op, struct random_rng *rng,
+		      const char *sku, struct sim_entry *before, struct sim_entry *after);
+
 /* Counts of changes since the last build, for /sim/stats. */
 void sim_catalog_churn_counts(struct sim_catalog *c, long long counts[3]);
 

@@ -93,6 +93,83 @@ static void control_error(struct sim_reply *out, int status, const char *message
 	sim_reply_json(out, status, json_pack("{s:s}", "error", message));
 }
 
+/* A SKU's content as getInventoryItem and getOffers answer it. */
+static json_t *content_json(const struct sim_entry *e)
+{
+	return json_pack("{s:o,s:o}", "item", sim_gen_item(e, 0), "offers", sim_gen_offers(e));
+}
+
+/* Applies n changes of op (to the SKUs named in skus first, then to
+ * random ones) and appends the simulator's own record of each to out. */
+static void mutate_some(struct sim *s, enum sim_churn_op op, long long n, const json_t *skus,
+			struct random_rng *rng, json_t *out)
+{
+	static const char *const names[] = {"add", "remove", "edit"};
+	struct sim_entry before, after;
+	char sku[SIM_GEN_SKU_MAX + 1];
+	size_t i;
+	const json_t *v;
+
+	json_array_foreach(skus, i, v)
+	{
+		if ((long long)i >= n)
+			break;
+		if (!json_is_string(v) ||
+		    sim_catalog_apply(s->catalog, op, rng, json_string_value(v), &before, &after))
+			continue;
+		sim_gen_sku(&before, sku);
+		json_array_append_new(
+		    out, json_pack("{s:s,s:s,s:o,s:o}", "op", names[op], "sku", sku, "before",
+				   content_json(&before), "after",
+				   op == SIM_CHURN_REMOVE ? json_null() : content_json(&after)));
+	}
+	for (i = json_array_size(skus); (long long)i < n; i++) {
+		if (sim_catalog_apply(s->catalog, op, rng, NULL, &before, &after))
+			break;
+		sim_gen_sku(op == SIM_CHURN_ADD ? &after : &before, sku);
+		json_array_append_new(
+		    out,
+		    json_pack("{s:s,s:s,s:o,s:o}", "op", names[op], "sku", sku, "before",
+			      op == SIM_CHURN_ADD ? json_null() : content_json(&before), "after",
+			      op == SIM_CHURN_REMOVE ? json_null() : content_json(&after)));
+	}
+}
+
+/*
+ * POST /sim/mutate {"add": n, "remove": n, "edit": n, "edit_skus": [...],
+ * "remove_skus": [...], "seed": n}: applies the changes now (edits bump the
+ * SKU's version, as churn does) and answers the record of each,
+ * {"changes": [{"op", "sku", "before", "after"}]}, with before and after
+ * the SKU's content as getInventoryItem and getOffers answer it (null for
+ * an add's before and a removal's after).
+ */
+static int mutate(struct sim *s, const struct sim_request *rq, struct sim_reply *out,
+		  struct buf *why)
+{
+	json_t *body = json_loadb(rq->body ? rq->body : "", rq->body_len, 0, NULL);
+	json_t *changes;
+	struct random_rng rng;
+	json_int_t seed;
+
+	if (!json_is_object(body)) {
+		buf_adds(why, "the body must be a JSON object such as {\"edit\": 10}");
+		json_decref(body);
+		return -1;
+	}
+	seed = json_integer_value(json_object_get(body, "seed"));
+	sim_gen_rng_init(&rng, (uint64_t)seed, 0x6d757461, (uint64_t)rq->body_len);
+	changes = json_array();
+	mutate_some(s, SIM_CHURN_EDIT, json_integer_value(json_object_get(body, "edit")),
+		    json_object_get(body, "edit_skus"), &rng, changes);
+	mutate_some(s, SIM_CHURN_REMOVE, json_integer_value(json_object_get(body, "remove")),
+		    json_object_get(body, "remove_skus"), &rng, changes);
+	mutate_some(s, SIM_CHURN_ADD, json_integer_value(json_object_get(body, "add")), NULL, &rng,
+		    changes);
+	sim_reply_json(out, 200, json_pack("{s:o}", "changes", changes));
+	json_decref(body);
+	return 0;
+}
+
 static json_t *stats_json(struct sim *s)
 {
 	json_t *root = sim_stats_json(&s->stats);
@@ -134,15 +211,19 @@ void sim_control_serve(struct sim *s, const struct sim_request *rq, struct sim_r
 		sim_reply_json(out, 200,
 			       json_pack("{s:b,s:I}", "reset", 1, "skus",
 					 (json_int_t)sim_catalog_count(s->catalog)));
+	} else if (!strcmp(rq->path, "/sim/mutate") && post) {
+		if (mutate(s, rq, out, &why))
+			control_error(out, 400, buf_str(&why));
 	} else if (!strcmp(rq->path, "/sim/health") && get) {
 		sim_reply_json(out, 200, json_pack("{s:b}", "ok", 1));
 	} else if (!strcmp(rq->path, "/sim/catalog") || !strcmp(rq->path, "/sim/stats") ||
-		   !strcmp(rq->path, "/sim/reset") || !strcmp(rq->path, "/sim/health")) {
+		   !strcmp(rq->path, "/sim/reset") || !strcmp(rq->path, "/sim/health") ||
+		   !strcmp(rq->path, "/sim/mutate")) {
 		control_error(out, 405, "method not allowed");
 	} else {
 		control_error(out, 404,
 			      "unknown control call; try /sim/catalog, /sim/stats, /sim/config, "
-			      "/sim/reset, /sim/revoke or /sim/health");
+			      "/sim/reset, /sim/mutate, /sim/revoke or /sim/health");
 	}
 out:
 	buf_release(&why);

@@ -6,6 +6,8 @@
  *   GET  /sim/stats    counters (sim_stats.h) and the catalog's size;
  *   GET  /sim/config   the settings; POST /sim/config changes them;
  *   POST /sim/reset    catalog back to its seed state, counters zeroed;
+ *   POST /sim/mutate   adds, removes and edits SKUs now and answers the
+ *                      record of each: the SKU before and after;
  *   GET  /sim/health   {"ok":true}.
  * (POST /sim/revoke is OAuth's: sim_oauth.h.)
  */

@@ -127,6 +127,14 @@ enum error store_pg_skus_range(struct store *s, const char *run_id, long long fr
 			       char ***skus, size_t *n);
 enum error store_pg_skus_find(struct store *s, const char *run_id, const char *sku, long long *pos);
 enum error store_pg_skus_clear(struct store *s, const char *run_id);
+/* mark_removed (store/pg_write.c); count_removed and list_changes
+ * (store/pg_query.c). */
+enum error store_pg_mark_removed(struct store *s, const char *user_id, const char *run_id,
+				 long long *items, long long *offers);
+enum error store_pg_count_removed(struct store *s, const char *user_id, const char *table,
+				  const char *run_id, long long *count);
+enum error store_pg_list_changes(struct store *s, const struct store_change_query *q, json_t **rows,
+				 long long *total);
 
 /* write_batch (store/pg_write.c). */
 enum error store_pg_write_batch(struct store *s, const char *user_id, const char *run_id,

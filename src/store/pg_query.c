@@ -12,10 +12,12 @@
 #include "pg.h"
 #include "store_backend.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "timeutil.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -52,6 +54,7 @@ static const struct column ITEM_COLUMNS[] = {
     {"last_seen_run", "last_seen_run", 1, 1},
     {"rec_created", ISO_UTC("rec_created"), 1, 1},
     {"rec_updated", ISO_UTC("rec_updated"), 1, 1},
+    {"removed_at", ISO_UTC("removed_at"), 0, 1},
     {NULL, NULL, 0, 0},
 };
 
@@ -66,6 +69,7 @@ static const struct column OFFER_COLUMNS[] = {
     {"listing_status", "listing_status", 1, 1},
     {"price_value", "price_value", 1, 0},
     {"price_currency", "price_currency", 1, 1},
+    {"auction_start_price", "auction_start_price", 0, 0},
     {"available_quantity", "available_quantity", 1, 0},
     {"sold_quantity", "sold_quantity", 1, 0},
     {"category_id", "category_id", 1, 1},
@@ -74,6 +78,7 @@ static const struct column OFFER_COLUMNS[] = {
     {"last_seen_run", "last_seen_run", 1, 1},
     {"rec_created", ISO_UTC("rec_created"), 1, 1},
     {"rec_updated", ISO_UTC("rec_updated"), 1, 1},
+    {"removed_at", ISO_UTC("removed_at"), 0, 1},
     {NULL, NULL, 0, 0},
 };
 
@@ -118,6 +123,7 @@ struct list_ctx {
 	const struct store_query *q;
 	json_t *rows;
 	long long total;
+	int want_total;
 	/* count_unseen */
 	const char *user_id, *run_id;
 	long long count;
@@ -152,6 +158,14 @@ static int where_clause(const struct list_ctx *c, struct buf *sql, const char **
 		v[n++] = q->sku;
 		buf_addf(sql, " AND sku_code = $%d", n);
 	}
+	if (q->removed == STORE_REMOVED_HIDE)
+		buf_adds(sql, " AND removed_at IS NULL");
+	else if (q->removed == STORE_REMOVED_ONLY)
+		buf_adds(sql, " AND removed_at IS NOT NULL");
+	if (q->after) { /* keyset paging (store.c checked the sort) */
+		v[n++] = q->after;
+		buf_addf(sql, " AND %s COLLATE \"C\" > $%d", c->t->tiebreak, n);
+	}
 	return n;
 }
 
@@ -162,7 +176,7 @@ static enum error list_unit(struct store *s, void *arg)
 	const struct column *col, *sort = NULL;
 	struct buf where = BUF_INIT, sql = BUF_INIT;
 	char *pattern = NULL, lim[24], off[24], context[120];
-	const char *v[8];
+	const char *v[10];
 	enum error err = ERR_OK;
 	PGresult *r = NULL;
 	int n, i, k;
@@ -179,24 +193,28 @@ static enum error list_unit(struct store *s, void *arg)
 	}
 	n = where_clause(c, &where, v, &pattern);
 
-	buf_addf(&sql, "SELECT count(*) FROM %s%s", c->t->name, buf_str(&where));
-	r = store_pg_exec(s, NULL, buf_str(&sql), n, v, PGRES_TUPLES_OK, context);
-	if (!r) {
-		err = store_pg_err(s);
-		goto out;
+	if (c->want_total) {
+		buf_addf(&sql, "SELECT count(*) FROM %s%s", c->t->name, buf_str(&where));
+		r = store_pg_exec(s, NULL, buf_str(&sql), n, v, PGRES_TUPLES_OK, context);
+		if (!r) {
+			err = store_pg_err(s);
+			goto out;
+		}
+		c->total = store_pg_get_ll(r, 0, 0);
+		PQclear(r);
+		buf_reset(&sql);
 	}
-	c->total = store_pg_get_ll(r, 0, 0);
-	PQclear(r);
-
-	buf_reset(&sql);
 	buf_adds(&sql, "SELECT ");
 	for (col = c->t->cols; col->name; col++)
 		buf_addf(&sql, "%s%s", col == c->t->cols ? "" : ", ", col->expr);
 	buf_addf(&sql, " FROM %s%s ORDER BY ", c->t->name, buf_str(&where));
 	/* As SQLite orders: bytewise text, NULLs last, then the key. */
-	buf_addf(&sql, "%s%s %s NULLS LAST, %s COLLATE \"C\" %s", sort->expr,
-		 sort->text ? " COLLATE \"C\"" : "", q->desc ? "DESC" : "ASC", c->t->tiebreak,
-		 q->desc ? "DESC" : "ASC");
+	if (q->after)
+		buf_addf(&sql, "%s COLLATE \"C\"", c->t->tiebreak);
+	else
+		buf_addf(&sql, "%s%s %s NULLS LAST, %s COLLATE \"C\" %s", sort->expr,
+			 sort->text ? " COLLATE \"C\"" : "", q->desc ? "DESC" : "ASC",
+			 c->t->tiebreak, q->desc ? "DESC" : "ASC");
 	snprintf(lim, sizeof(lim), "%lld", q->limit);
 	snprintf(off, sizeof(off), "%lld", q->offset > 0 ? q->offset : 0);
 	v[n] = q->limit > 0 ? lim : NULL;
@@ -226,11 +244,11 @@ out:
 static enum error list(struct store *s, const struct table *t, const struct store_query *q,
 		       json_t **rows, long long *total)
 {
-	struct list_ctx c = {.t = t, .q = q};
+	struct list_ctx c = {.t = t, .q = q, .want_total = total != NULL};
 	enum error err;
 
 	/* One snapshot for the count and the rows. */
-	err = store_pg_unit(s, STORE_PG_SNAPSHOT, list_unit, &c);
+	err = store_pg_unit(s, total ? STORE_PG_SNAPSHOT : STORE_PG_NO_TX, list_unit, &c);
 	if (err) {
 		json_decref(c.rows);
 		return err;
@@ -284,4 +302,124 @@ enum error store_pg_count_unseen(struct store *s, const char *user_id, const cha
 	if (!err)
 		*count = c.count;
 	return err;
+}
+
+/* ---- deletions and the change log ------------------------------------------ */
+
+static enum error removed_unit(struct store *s, void *arg)
+{
+	struct list_ctx *c = arg;
+	const char *v[2] = {c->user_id, c->run_id};
+	char sql[120];
+	PGresult *r;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM %s WHERE user_id = $1 AND removed_run = $2", c->t->name);
+	r = store_pg_exec(s, NULL, sql, 2, v, PGRES_TUPLES_OK, "cannot count the removed rows");
+	if (!r)
+		return store_pg_err(s);
+	c->count = store_pg_get_ll(r, 0, 0);
+	PQclear(r);
+	return ERR_OK;
+}
+
+enum error store_pg_count_removed(struct store *s, const char *user_id, const char *table,
+				  const char *run_id, long long *count)
+{
+	struct list_ctx c = {.user_id = user_id, .run_id = run_id};
+	enum error err;
+
+	c.t = strcmp(table, "offers") ? &ITEMS : &OFFERS;
+	err = store_pg_unit(s, STORE_PG_NO_TX, removed_unit, &c);
+	if (!err)
+		*count = c.count;
+	return err;
+}
+
+struct changes_ctx {
+	const struct store_change_query *q;
+	int want_total;
+	json_t *rows;
+	long long total;
+};
+
+static const char CHANGES_WHERE[] =
+    " WHERE user_id = $1 AND ($2::text IS NULL OR run_id = $2) "
+    "AND ($3::text IS NULL OR sku_code = $3) AND ($4::text IS NULL OR field = $4) "
+    "AND changed_ms >= $5::bigint AND id < $6::bigint";
+
+static enum error changes_unit(struct store *s, void *arg)
+{
+	struct changes_ctx *c = arg;
+	const struct store_change_query *q = c->q;
+	char since[24], before[24], lim[24], off[24];
+	const char *v[8] = {q->user_id, q->run_id, q->sku, q->field, since, before, NULL, off};
+	struct buf sql = BUF_INIT;
+	PGresult *r;
+	enum error err = ERR_OK;
+
+	snprintf(since, sizeof(since), "%lld", q->since_ms > 0 ? q->since_ms : 0);
+	snprintf(before, sizeof(before), "%lld", q->before_id > 0 ? q->before_id : INT64_MAX);
+	snprintf(lim, sizeof(lim), "%lld", q->limit);
+	snprintf(off, sizeof(off), "%lld", q->offset > 0 ? q->offset : 0);
+	v[6] = q->limit > 0 ? lim : NULL;
+	json_decref(c->rows); /* a unit run again after a reconnect starts over */
+	c->rows = NULL;
+	if (c->want_total) {
+		buf_addf(&sql, "SELECT count(*) FROM sync_changes%s", CHANGES_WHERE);
+		r = store_pg_exec(s, NULL, buf_str(&sql), 6, v, PGRES_TUPLES_OK,
+				  "cannot count sync_changes rows");
+		if (!r) {
+			err = store_pg_err(s);
+			goto out;
+		}
+		c->total = store_pg_get_ll(r, 0, 0);
+		PQclear(r);
+		buf_reset(&sql);
+	}
+	buf_addf(&sql,
+		 "SELECT id, run_id, changed_ms, sku_code, field, old_value, new_value "
+		 "FROM sync_changes%s ORDER BY id DESC LIMIT $7::bigint OFFSET $8::bigint",
+		 CHANGES_WHERE);
+	r = store_pg_exec(s, NULL, buf_str(&sql), 8, v, PGRES_TUPLES_OK,
+			  "cannot list sync_changes rows");
+	if (!r) {
+		err = store_pg_err(s);
+		goto out;
+	}
+	c->rows = json_array();
+	for (int i = 0; i < PQntuples(r); i++) {
+		long long ms = store_pg_get_ll(r, i, 2);
+		char iso[32];
+
+		timeutil_iso(ms, iso, sizeof(iso));
+		json_array_append_new(
+		    c->rows,
+		    json_pack("{s:I, s:s?, s:I, s:s, s:s, s:s, s:s?, s:s?}", "id",
+			      (json_int_t)store_pg_get_ll(r, i, 0), "run_id", store_pg_get(r, i, 1),
+			      "changed_ms", (json_int_t)ms, "changed_at", iso, "sku",
+			      store_pg_get(r, i, 3), "field", store_pg_get(r, i, 4), "old",
+			      store_pg_get(r, i, 5), "new", store_pg_get(r, i, 6)));
+	}
+	PQclear(r);
+out:
+	buf_release(&sql);
+	return err;
+}
+
+enum error store_pg_list_changes(struct store *s, const struct store_change_query *q, json_t **rows,
+				 long long *total)
+{
+	struct changes_ctx c = {.q = q, .want_total = total != NULL};
+	enum error err;
+
+	err = store_pg_unit(s, total ? STORE_PG_SNAPSHOT : STORE_PG_NO_TX, changes_unit, &c);
+	if (err) {
+		json_decref(c.rows);
+		return err;
+	}
+	*rows = c.rows;
+	if (total)
+		*total = c.total;
+	return ERR_OK;
 }

@@ -47,8 +47,8 @@ enum {
 };
 
 #define ITEM_PARAMS  13
-#define OFFER_PARAMS 14
-/* Rows per statement: 2 + 14 * 1000 parameters stay far under 65535. */
+#define OFFER_PARAMS 15
+/* Rows per statement: 2 + 15 * 1000 parameters stay far under 65535. */
 #define MAX_ROWS     1000
 #define KEYSET_SLOTS 2048 /* a power of two, over twice MAX_ROWS */
 
@@ -59,7 +59,13 @@ static const char ITEM_COLS[] =
     "price_currency, quantity, ebay_listing_id, ebay_status, photo_count, raw_payload, "
     "last_seen_run, rec_created, rec_updated";
 
+/* The columns of an item's source row, in item_values' order. */
+static const char ITEM_SRC_COLS[] =
+    "sku_code, title, condition, part_number, model, category, price_value, price_currency, "
+    "quantity, ebay_listing_id, ebay_status, photo_count, raw_payload";
+
 static const char ITEM_UPDATE_COMMON[] =
+    "removed_at = NULL, removed_run = NULL, "
     "title = excluded.title, condition = excluded.condition, "
     "part_number = excluded.part_number, model = excluded.model, "
     "quantity = excluded.quantity, photo_count = excluded.photo_count, "
@@ -74,9 +80,11 @@ static const char ITEM_UPDATE_OFFER_FIELDS[] =
 static const char OFFER_COLS[] =
     "user_id, offer_id, sku_code, marketplace_id, format, status, listing_id, "
     "listing_status, price_value, price_currency, available_quantity, sold_quantity, "
-    "category_id, listing_start_date, raw_payload, last_seen_run, rec_created, rec_updated";
+    "category_id, listing_start_date, raw_payload, last_seen_run, rec_created, rec_updated, "
+    "auction_start_price";
 
 static const char OFFER_UPDATE[] =
+    "removed_at = NULL, removed_run = NULL, auction_start_price = excluded.auction_start_price, "
     "sku_code = excluded.sku_code, marketplace_id = excluded.marketplace_id, "
     "format = excluded.format, status = excluded.status, listing_id = excluded.listing_id, "
     "listing_status = excluded.listing_status, price_value = excluded.price_value, "
@@ -98,6 +106,59 @@ static void upsert_tail(struct buf *sql, int kind)
 		     : "");
 }
 
+/* The epoch ms of a change: the transaction's time, as the rows' times. */
+#define CHANGE_MS "(extract(epoch FROM now()) * 1000)::bigint"
+
+/*
+ * The rest of an item upsert whose source rows are the CTE src (columns
+ * ITEM_SRC_COLS): old reads the stored rows as they were before the write
+ * (every part of one statement sees the snapshot taken at its start; old
+ * must not lock them: a row up has already written would then be skipped
+ * as modified by this very command), up writes, and the
+ * statement itself records in sync_changes what up changed against old:
+ * "created" for a new row and nothing else, "restored" for one marked
+ * removed, then each field that moved (docs/schema.md).
+ */
+static void item_upsert_sql(struct buf *sql, int kind)
+{
+	buf_adds(sql,
+		 ", old AS (SELECT i.sku_code, i.title, i.condition, i.price_value, "
+		 "i.price_currency, i.quantity, i.ebay_listing_id, i.ebay_status, i.removed_at "
+		 "FROM inventory i JOIN src ON i.sku_code = src.sku_code "
+		 "WHERE i.user_id = $1), up AS (");
+	buf_addf(
+	    sql,
+	    "INSERT INTO inventory (%s, first_seen_run) SELECT $1, sku_code, title, condition, "
+	    "part_number, model, category, price_value, price_currency, quantity, "
+	    "ebay_listing_id, coalesce(ebay_status, 'UNKNOWN'), photo_count, raw_payload, $2, "
+	    "now(), now(), $2 FROM src",
+	    ITEM_COLS);
+	upsert_tail(sql, kind);
+	buf_adds(
+	    sql,
+	    " RETURNING sku_code, title, condition, price_value, price_currency, quantity, "
+	    "ebay_listing_id, ebay_status) "
+	    "INSERT INTO sync_changes (user_id, run_id, changed_ms, sku_code, field, old_value, "
+	    "new_value) SELECT $1, $2, " CHANGE_MS ", up.sku_code, c.field, c.o, c.n FROM up "
+	    "LEFT JOIN old ON old.sku_code = up.sku_code CROSS JOIN LATERAL (VALUES "
+	    "('created', NULL::text, NULL::text, old.sku_code IS NULL), "
+	    "('restored', NULL, NULL, old.removed_at IS NOT NULL), "
+	    "('title', old.title, up.title, old.title IS DISTINCT FROM up.title), "
+	    "('condition', old.condition, up.condition, "
+	    "old.condition IS DISTINCT FROM up.condition), "
+	    "('price', old.price_value::text, up.price_value::text, "
+	    "old.price_value IS DISTINCT FROM up.price_value), "
+	    "('currency', old.price_currency, up.price_currency, "
+	    "old.price_currency IS DISTINCT FROM up.price_currency), "
+	    "('quantity', old.quantity::text, up.quantity::text, "
+	    "old.quantity IS DISTINCT FROM up.quantity), "
+	    "('listing_id', old.ebay_listing_id, up.ebay_listing_id, "
+	    "old.ebay_listing_id IS DISTINCT FROM up.ebay_listing_id), "
+	    "('status', old.ebay_status, up.ebay_status, "
+	    "old.ebay_status IS DISTINCT FROM up.ebay_status)) AS c(field, o, n, hit) "
+	    "WHERE c.hit AND (c.field = 'created' OR old.sku_code IS NOT NULL)");
+}
+
 /* INSERT ... VALUES (...), ... with $1 the user and $2 the run. */
 static void values_sql(struct buf *sql, int kind, int rows)
 {
@@ -110,25 +171,26 @@ static void values_sql(struct buf *sql, int kind, int rows)
 			buf_addf(sql,
 				 "%s($1, $%d::text, $%d::text, $%d::text, $%d::text, $%d::text, "
 				 "$%d::text, $%d::text, $%d::numeric, $%d::text, $%d::bigint, "
-				 "$%d::bigint, $%d::text, $%d::text, $%d::jsonb, $2, now(), now())",
+				 "$%d::bigint, $%d::text, $%d::text, $%d::jsonb, $2, now(), now(), "
+				 "$%d::numeric)",
 				 i ? ", " : "", b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7,
-				 b + 8, b + 9, b + 10, b + 11, b + 12, b + 13);
+				 b + 8, b + 9, b + 10, b + 11, b + 12, b + 13, b + 14);
 		}
-	} else {
-		buf_addf(sql, "INSERT INTO inventory (%s) VALUES ", ITEM_COLS);
-		for (i = 0; i < rows; i++) {
-			b = 3 + ITEM_PARAMS * i;
-			buf_addf(
-			    sql,
-			    "%s($1, $%d::text, $%d::text, $%d::text, $%d::text, $%d::text, "
-			    "$%d::text, $%d::numeric, $%d::text, $%d::bigint, $%d::text, "
-			    "coalesce($%d::text, 'UNKNOWN'), $%d::bigint, $%d::jsonb, $2, now(), "
-			    "now())",
-			    i ? ", " : "", b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7,
-			    b + 8, b + 9, b + 10, b + 11, b + 12);
-		}
+		upsert_tail(sql, kind);
+		return;
 	}
-	upsert_tail(sql, kind);
+	buf_addf(sql, "WITH src (%s) AS (VALUES ", ITEM_SRC_COLS);
+	for (i = 0; i < rows; i++) {
+		b = 3 + ITEM_PARAMS * i;
+		buf_addf(sql,
+			 "%s($%d::text, $%d::text, $%d::text, $%d::text, $%d::text, $%d::text, "
+			 "$%d::numeric, $%d::text, $%d::bigint, $%d::text, $%d::text, $%d::bigint, "
+			 "$%d::jsonb)",
+			 i ? ", " : "", b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8,
+			 b + 9, b + 10, b + 11, b + 12);
+	}
+	buf_adds(sql, ")");
+	item_upsert_sql(sql, kind);
 }
 
 /* The COPY mode's merge of staged chunk $3. */
@@ -140,18 +202,15 @@ static void merge_sql(struct buf *sql, int kind, int rows)
 			 "INSERT INTO offers (%s) SELECT $1, offer_id, sku_code, marketplace_id, "
 			 "format, status, listing_id, listing_status, price_value, price_currency, "
 			 "available_quantity, sold_quantity, category_id, listing_start_date, "
-			 "raw_payload, $2, now(), now() FROM es_stage_offers WHERE chunk = $3",
+			 "raw_payload, $2, now(), now(), auction_start_price FROM es_stage_offers "
+			 "WHERE chunk = $3",
 			 OFFER_COLS);
-	} else {
-		buf_addf(
-		    sql,
-		    "INSERT INTO inventory (%s) SELECT $1, sku_code, title, condition, "
-		    "part_number, model, category, price_value, price_currency, quantity, "
-		    "ebay_listing_id, coalesce(ebay_status, 'UNKNOWN'), photo_count, "
-		    "raw_payload, $2, now(), now() FROM es_stage_items WHERE chunk = $3 AND %s",
-		    ITEM_COLS, kind == STMT_MERGE_ITEMS_KNOWN ? "known" : "NOT known");
+		upsert_tail(sql, kind);
+		return;
 	}
-	upsert_tail(sql, kind);
+	buf_addf(sql, "WITH src AS (SELECT %s FROM es_stage_items WHERE chunk = $3 AND %s)",
+		 ITEM_SRC_COLS, kind == STMT_MERGE_ITEMS_KNOWN ? "known" : "NOT known");
+	item_upsert_sql(sql, kind);
 }
 
 static const char STAGE_SQL[] =
@@ -163,7 +222,8 @@ static const char STAGE_SQL[] =
     "sku_code text, marketplace_id text, format text, status text, listing_id text, "
     "listing_status text, price_value numeric, price_currency text, "
     "available_quantity bigint, sold_quantity bigint, category_id text, "
-    "listing_start_date text, raw_payload jsonb) ON COMMIT DELETE ROWS";
+    "listing_start_date text, raw_payload jsonb, auction_start_price numeric) "
+    "ON COMMIT DELETE ROWS";
 
 /* ---- row values -------------------------------------------------------------- */
 
@@ -282,6 +342,7 @@ static void offer_values(struct params *pp, const struct offer_row *o, const cha
 	v[11] = o->category_id;
 	v[12] = o->listing_start_date;
 	v[13] = ppayload(pp, o->raw_payload ? o->raw_payload : "{}");
+	v[14] = store_price(o->auction_start_price);
 }
 
 /* ---- chunks: runs of rows with distinct keys ---------------------------------- */
@@ -345,6 +406,7 @@ struct batch {
 	size_t bad_from, bad_to;
 	struct item_row *full; /* shallow copies of the items with a raw_payload */
 	char *derived;	       /* JSON array of offer fields of the others, or NULL */
+	char *complete;	       /* JSON array of the SKUs with offers_complete, or NULL */
 };
 
 /* Whether the server refused the rows themselves (bad data, a constraint, a
@@ -569,27 +631,60 @@ static enum error offers_chunk(struct store *s, struct batch *b, size_t from, si
 	return exec_values(s, b, STMT_OFFERS, idx, to - from, context);
 }
 
-/* The offer-derived fields of existing inventory rows (items without a
- * raw_payload, from an offers sync), in one statement. */
+/*
+ * The offer-derived fields of existing inventory rows (items without a
+ * raw_payload, from an offers sync), in one statement that records what it
+ * changed as item_upsert_sql does, except in rows this run created (their
+ * "created" says it all).
+ */
 static const char DERIVED_SQL[] =
-    "UPDATE inventory i SET category = coalesce(d.category, i.category), "
+    "WITH d AS (SELECT * FROM json_to_recordset($2::json) AS d(sku text, category text, "
+    "price_value text, price_currency text, listing_id text, status text)), "
+    "old AS (SELECT i.sku_code, i.price_value, i.price_currency, i.ebay_listing_id, "
+    "i.ebay_status, i.first_seen_run FROM inventory i JOIN d ON i.sku_code = d.sku "
+    "WHERE i.user_id = $1), "
+    "up AS (UPDATE inventory i SET category = coalesce(d.category, i.category), "
     "price_value = d.price_value::numeric, price_currency = d.price_currency, "
     "ebay_listing_id = d.listing_id, ebay_status = coalesce(d.status, 'UNKNOWN'), "
-    "rec_updated = now() FROM json_to_recordset($2::json) AS d(sku text, category text, "
-    "price_value text, price_currency text, listing_id text, status text) "
-    "WHERE i.user_id = $1 AND i.sku_code = d.sku";
+    "rec_updated = now() FROM d WHERE i.user_id = $1 AND i.sku_code = d.sku "
+    "RETURNING i.sku_code, i.price_value, i.price_currency, i.ebay_listing_id, i.ebay_status) "
+    "INSERT INTO sync_changes (user_id, run_id, changed_ms, sku_code, field, old_value, "
+    "new_value) SELECT $1, $3, " CHANGE_MS ", up.sku_code, c.field, c.o, c.n FROM up "
+    "JOIN old ON old.sku_code = up.sku_code CROSS JOIN LATERAL (VALUES "
+    "('price', old.price_value::text, up.price_value::text, "
+    "old.price_value IS DISTINCT FROM up.price_value), "
+    "('currency', old.price_currency, up.price_currency, "
+    "old.price_currency IS DISTINCT FROM up.price_currency), "
+    "('listing_id', old.ebay_listing_id, up.ebay_listing_id, "
+    "old.ebay_listing_id IS DISTINCT FROM up.ebay_listing_id), "
+    "('status', old.ebay_status, up.ebay_status, "
+    "old.ebay_status IS DISTINCT FROM up.ebay_status)) AS c(field, o, n, hit) "
+    "WHERE c.hit AND old.first_seen_run IS DISTINCT FROM $3";
+
+/* Offers of SKUs whose offers were all fetched ($3, a JSON array of SKUs)
+ * that this run did not write: eBay no longer has them. */
+static const char GONE_SQL[] =
+    "UPDATE offers o SET removed_at = now(), removed_run = $2 "
+    "FROM json_array_elements_text($3::json) AS d(sku) WHERE o.user_id = $1 "
+    "AND o.sku_code = d.sku AND o.removed_at IS NULL AND o.last_seen_run IS DISTINCT FROM $2";
 
 static enum error derived_update(struct store *s, struct batch *b)
 {
-	const char *values[2];
-	enum error err;
+	const char *values[3];
+	enum error err = ERR_OK;
 
-	if (!b->derived)
-		return ERR_OK;
 	values[0] = b->user_id;
-	values[1] = b->derived;
-	err = store_pg_cmd(s, DERIVED_SQL, 2, values,
-			   "cannot update the offer fields of inventory rows");
+	if (b->derived) {
+		values[1] = b->derived;
+		values[2] = b->run_id;
+		err = store_pg_cmd(s, DERIVED_SQL, 3, values,
+				   "cannot update the offer fields of inventory rows");
+	}
+	if (!err && b->complete) {
+		values[1] = b->run_id;
+		values[2] = b->complete;
+		err = store_pg_cmd(s, GONE_SQL, 3, values, "cannot mark the removed offers");
+	}
 	return err;
 }
 
@@ -662,13 +757,18 @@ static enum error diagnose_unit(struct store *s, void *arg)
  * fields, sent as one JSON array to derived_update. */
 static void split_derived(struct batch *b, const struct item_row *items, size_t n)
 {
-	json_t *arr = NULL;
+	json_t *arr = NULL, *complete = NULL;
 	size_t i;
 
 	b->full = xcalloc(n ? n : 1, sizeof(*b->full));
 	for (i = 0; i < n; i++) {
 		const struct item_row *it = &items[i];
 
+		if (it->offers_complete) {
+			if (!complete)
+				complete = json_array();
+			json_array_append_new(complete, json_string(it->sku));
+		}
 		if (it->raw_payload) {
 			b->full[b->n_items++] = *it;
 			continue;
@@ -686,6 +786,10 @@ static void split_derived(struct batch *b, const struct item_row *items, size_t 
 	if (arr) {
 		b->derived = json_dumps(arr, JSON_COMPACT);
 		json_decref(arr);
+	}
+	if (complete) {
+		b->complete = json_dumps(complete, JSON_COMPACT);
+		json_decref(complete);
 	}
 }
 
@@ -717,6 +821,52 @@ enum error store_pg_write_batch(struct store *s, const char *user_id, const char
 	params_release(&b->pp);
 	free(b->full);
 	free(b->derived);
+	free(b->complete);
 	free(b);
+	return err;
+}
+
+/* ---- deletions ---------------------------------------------------------------- */
+
+/* One statement: the rows, their offers, and a "removed" change a row. */
+static const char MARK_SQL[] =
+    "WITH gone AS (UPDATE inventory SET removed_at = now(), removed_run = $2 "
+    "WHERE user_id = $1 AND removed_at IS NULL AND last_seen_run IS DISTINCT FROM $2 "
+    "RETURNING sku_code), "
+    "offs AS (UPDATE offers o SET removed_at = now(), removed_run = $2 FROM gone "
+    "WHERE o.user_id = $1 AND o.sku_code = gone.sku_code AND o.removed_at IS NULL "
+    "RETURNING 1), "
+    "ch AS (INSERT INTO sync_changes (user_id, run_id, changed_ms, sku_code, field) "
+    "SELECT $1, $2, " CHANGE_MS ", sku_code, 'removed' FROM gone ORDER BY sku_code) "
+    "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM offs)";
+
+struct mark {
+	const char *user_id, *run_id;
+	long long items, offers;
+};
+
+static enum error mark_unit(struct store *s, void *arg)
+{
+	struct mark *m = arg;
+	const char *v[2] = {m->user_id, m->run_id};
+	PGresult *r;
+
+	r = store_pg_exec(s, NULL, MARK_SQL, 2, v, PGRES_TUPLES_OK, "cannot mark the removed rows");
+	if (!r)
+		return store_pg_err(s);
+	m->items = store_pg_get_ll(r, 0, 0);
+	m->offers = store_pg_get_ll(r, 0, 1);
+	PQclear(r);
+	return ERR_OK;
+}
+
+enum error store_pg_mark_removed(struct store *s, const char *user_id, const char *run_id,
+				 long long *items, long long *offers)
+{
+	struct mark m = {.user_id = user_id, .run_id = run_id};
+	enum error err = store_pg_unit(s, STORE_PG_TX, mark_unit, &m);
+
+	*items = err ? 0 : m.items;
+	*offers = err ? 0 : m.offers;
 	return err;
 }

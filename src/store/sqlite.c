@@ -14,11 +14,10 @@
  * list queries, whose WHERE and ORDER BY depend on the request, are prepared
  * per call from allow-listed pieces, with every value bound.
  */
-#include "store_backend.h"
+#include "sqlite_internal.h"
 
 #include <fcntl.h>
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +86,14 @@ enum stmt_id {
 	S_SKUS_FIND,
 	S_SKUS_CLEAR,
 	S_SKUS_CLEAR_DEAD,
+	S_ITEM_OLD,
+	S_CHANGE_INSERT,
+	S_OFFERS_GONE,
+	S_MARK_CHANGES,
+	S_MARK_OFFERS,
+	S_MARK_ITEMS,
+	S_REMOVED_INVENTORY,
+	S_REMOVED_OFFERS,
 	S__COUNT
 };
 
@@ -96,9 +103,9 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_ROLLBACK] = "ROLLBACK",
     /* ?17 is offer_fields_known: when 0 the stored offer columns stay. */
     [S_ITEM_UPSERT] =
-	"INSERT INTO inventory (" ITEM_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-	"?10, ?11, coalesce(?12, 'UNKNOWN'), ?13, ?14, ?15, ?16, ?16) "
-	"ON CONFLICT (user_id, sku_code) DO UPDATE SET "
+	"INSERT INTO inventory (" ITEM_COLS ", first_seen_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	"?7, ?8, ?9, ?10, ?11, coalesce(?12, 'UNKNOWN'), ?13, ?14, ?15, ?16, ?16, ?15) "
+	"ON CONFLICT (user_id, sku_code) DO UPDATE SET removed_at = NULL, removed_run = NULL, "
 	"title = excluded.title, condition = excluded.condition, "
 	"part_number = excluded.part_number, model = excluded.model, "
 	"category = CASE WHEN ?17 THEN excluded.category ELSE inventory.category END, "
@@ -119,9 +126,10 @@ static const char *const stmt_sql[S__COUNT] = {
 	"price_currency = ?5, ebay_listing_id = ?6, ebay_status = coalesce(?7, 'UNKNOWN'), "
 	"rec_updated = ?8 WHERE user_id = ?1 AND sku_code = ?2",
     [S_OFFER_UPSERT] =
-	"INSERT INTO offers (" OFFER_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-	"?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17) "
-	"ON CONFLICT (user_id, offer_id) DO UPDATE SET "
+	"INSERT INTO offers (" OFFER_COLS ", auction_start_price) VALUES (?1, ?2, ?3, ?4, ?5, "
+	"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18) "
+	"ON CONFLICT (user_id, offer_id) DO UPDATE SET removed_at = NULL, removed_run = NULL, "
+	"auction_start_price = excluded.auction_start_price, "
 	"sku_code = excluded.sku_code, marketplace_id = excluded.marketplace_id, "
 	"format = excluded.format, status = excluded.status, "
 	"listing_id = excluded.listing_id, listing_status = excluded.listing_status, "
@@ -131,6 +139,27 @@ static const char *const stmt_sql[S__COUNT] = {
 	"listing_start_date = excluded.listing_start_date, "
 	"raw_payload = excluded.raw_payload, last_seen_run = excluded.last_seen_run, "
 	"rec_updated = excluded.rec_updated",
+    /* What a write compares with (the order of struct old_item). */
+    [S_ITEM_OLD] = "SELECT title, condition, price_value, price_currency, quantity, "
+		   "ebay_listing_id, ebay_status, removed_at, first_seen_run FROM inventory "
+		   "WHERE user_id = ?1 AND sku_code = ?2",
+    [S_CHANGE_INSERT] = "INSERT INTO sync_changes (user_id, run_id, changed_ms, sku_code, "
+			"field, old_value, new_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    /* Offers of a SKU whose offers were all fetched, not among them. */
+    [S_OFFERS_GONE] = "UPDATE offers SET removed_at = ?4, removed_run = ?3 WHERE user_id = ?1 "
+		      "AND sku_code = ?2 AND removed_at IS NULL AND last_seen_run IS NOT ?3",
+    [S_MARK_CHANGES] = "INSERT INTO sync_changes (user_id, run_id, changed_ms, sku_code, field) "
+		       "SELECT user_id, ?2, ?3, sku_code, 'removed' FROM inventory "
+		       "WHERE user_id = ?1 AND removed_at IS NULL AND last_seen_run IS NOT ?2 "
+		       "ORDER BY sku_code",
+    [S_MARK_OFFERS] = "UPDATE offers SET removed_at = ?3, removed_run = ?2 WHERE user_id = ?1 "
+		      "AND removed_at IS NULL AND sku_code IN (SELECT sku_code FROM inventory "
+		      "WHERE user_id = ?1 AND removed_at IS NULL AND last_seen_run IS NOT ?2)",
+    [S_MARK_ITEMS] = "UPDATE inventory SET removed_at = ?3, removed_run = ?2 WHERE user_id = ?1 "
+		     "AND removed_at IS NULL AND last_seen_run IS NOT ?2",
+    [S_REMOVED_INVENTORY] = "SELECT count(*) FROM inventory WHERE user_id = ?1 "
+			    "AND removed_run = ?2",
+    [S_REMOVED_OFFERS] = "SELECT count(*) FROM offers WHERE user_id = ?1 AND removed_run = ?2",
     [S_RUN_INSERT] = "INSERT INTO sync_runs (" RUN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
 		     "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [S_RUN_UPDATE] = "UPDATE sync_runs SET status = ?2, fetched = ?3, stored = ?4, failed = ?5, "
@@ -209,16 +238,16 @@ static void note_busy(struct store *s)
 	p->busy = (sqlite3_extended_errcode(p->db) & 0xff) == SQLITE_BUSY;
 }
 
-static sqlite3 *db_of(struct store *s)
+sqlite3 *store_sqlite_db(struct store *s)
 {
 	return ((struct sqlite_store *)s->priv)->db;
 }
 
-/* Fails with "<what>: <SQLite's message>"; ERR_CONFLICT for a duplicate key. */
-static enum error db_fail(struct store *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+#define db_of	  store_sqlite_db
+#define db_fail	  store_sqlite_fail
+#define bind_text store_sqlite_bind_text
 
-static enum error db_fail(struct store *s, const char *fmt, ...)
+enum error store_sqlite_fail(struct store *s, const char *fmt, ...)
 {
 	sqlite3 *db = db_of(s);
 	char what[384];
@@ -253,8 +282,7 @@ static enum error stmt(struct store *s, enum stmt_id id, sqlite3_stmt **out)
 	return ERR_OK;
 }
 
-/* Binds text (NULL as SQL NULL); the text must outlive the step. */
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
+void store_sqlite_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
@@ -495,13 +523,125 @@ static void sqlite_close(struct store *s)
 
 /* ---- inventory and offers ------------------------------------------------ */
 
-static enum error upsert_item(struct store *s, sqlite3_stmt *st, const char *user_id,
-			      const char *run_id, const struct item_row *it, const char *now)
-{
-	int known = it->offer_fields_known != 0;
+/* The statements of one write_batch, and what its changes are recorded
+ * under. */
+struct wctx {
+	sqlite3_stmt *item, *offer, *derived, *old, *change, *gone;
+	const char *user_id, *run_id;
+	long long now_ms;
+	char now[32];
+};
 
+/* A stored inventory row as S_ITEM_OLD reads it, before it is written. */
+struct old_item {
+	int found, removed, created_here;
+	char *v[7]; /* title, condition, price, currency, quantity, listing id, status */
+};
+
+static void old_item_release(struct old_item *o)
+{
+	for (size_t i = 0; i < 7; i++)
+		free(o->v[i]);
+	memset(o, 0, sizeof(*o));
+}
+
+static enum error read_old(struct store *s, struct wctx *w, const char *sku, struct old_item *o)
+{
+	enum error err = ERR_OK;
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	sqlite3_reset(w->old);
+	bind_text(w->old, 1, w->user_id);
+	bind_text(w->old, 2, sku);
+	rc = sqlite3_step(w->old);
+	if (rc == SQLITE_ROW) {
+		const char *first = (const char *)sqlite3_column_text(w->old, 8);
+
+		o->found = 1;
+		for (int i = 0; i < 7; i++)
+			o->v[i] = col_text(w->old, i);
+		o->removed = sqlite3_column_type(w->old, 7) != SQLITE_NULL;
+		o->created_here = first && w->run_id && !strcmp(first, w->run_id);
+	} else if (rc != SQLITE_DONE) {
+		err = db_fail(s, "cannot read inventory row for sku '%s'", sku);
+	}
+	sqlite3_reset(w->old);
+	return err;
+}
+
+static int same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Records one change of sku (old and new NULL for a kind). */
+static enum error add_change(struct store *s, struct wctx *w, const char *sku, const char *field,
+			     const char *old, const char *new)
+{
+	enum error err = ERR_OK;
+
+	sqlite3_reset(w->change);
+	bind_text(w->change, 1, w->user_id);
+	bind_text(w->change, 2, w->run_id);
+	sqlite3_bind_int64(w->change, 3, w->now_ms);
+	bind_text(w->change, 4, sku);
+	bind_text(w->change, 5, field);
+	bind_text(w->change, 6, old);
+	bind_text(w->change, 7, new);
+	if (!step_done(w->change))
+		err = db_fail(s, "cannot record the %s change of sku '%s' in sync_changes", field,
+			      sku);
+	sqlite3_reset(w->change);
+	return err;
+}
+
+/* Fields of struct old_item, as bits of a mask. */
+#define F_TITLE	   (1u << 0)
+#define F_QUANTITY (1u << 4)
+#define F_ITEM	   (F_TITLE | (1u << 1) | F_QUANTITY)		   /* the item's own fields */
+#define F_OFFER	   ((1u << 2) | (1u << 3) | (1u << 5) | (1u << 6)) /* offer-derived */
+
+/*
+ * Records what writing new (in S_ITEM_OLD's order) over o changed, for the
+ * fields in mask: "created" for a new row and nothing else, "restored" for
+ * one marked removed, then each field that moved.
+ */
+static enum error record_diff(struct store *s, struct wctx *w, const char *sku,
+			      const struct old_item *o, const char *const *new, unsigned mask)
+{
+	static const char *const field[7] = {
+	    STORE_CHANGE_TITLE,	   STORE_CHANGE_CONDITION, STORE_CHANGE_PRICE,
+	    STORE_CHANGE_CURRENCY, STORE_CHANGE_QUANTITY,  STORE_CHANGE_LISTING_ID,
+	    STORE_CHANGE_STATUS,
+	};
+	enum error err = ERR_OK;
+
+	if (!o->found)
+		return add_change(s, w, sku, STORE_CHANGE_CREATED, NULL, NULL);
+	if (o->removed && (mask & F_TITLE))
+		err = add_change(s, w, sku, STORE_CHANGE_RESTORED, NULL, NULL);
+	for (int i = 0; i < 7 && !err; i++)
+		if ((mask & (1u << i)) && !same(o->v[i], new[i]))
+			err = add_change(s, w, sku, field[i], o->v[i], new[i]);
+	return err;
+}
+
+static enum error upsert_item(struct store *s, struct wctx *w, const struct item_row *it)
+{
+	sqlite3_stmt *st = w->item;
+	int known = it->offer_fields_known != 0;
+	const char *status = it->ebay_status ? it->ebay_status : "UNKNOWN";
+	char qty[24];
+	const char *new[7];
+	struct old_item o;
+	enum error err;
+
+	err = read_old(s, w, it->sku, &o);
+	if (err)
+		return err;
 	sqlite3_reset(st);
-	bind_text(st, 1, user_id);
+	bind_text(st, 1, w->user_id);
 	bind_text(st, 2, it->sku);
 	bind_text(st, 3, it->title);
 	bind_text(st, 4, it->condition);
@@ -515,43 +655,88 @@ static enum error upsert_item(struct store *s, sqlite3_stmt *st, const char *use
 	bind_text(st, 12, known ? it->ebay_status : NULL);
 	sqlite3_bind_int(st, 13, it->photo_count > 0 ? it->photo_count : 0);
 	bind_text(st, 14, it->raw_payload);
-	bind_text(st, 15, run_id);
-	bind_text(st, 16, now);
+	bind_text(st, 15, w->run_id);
+	bind_text(st, 16, w->now);
 	sqlite3_bind_int(st, 17, known);
-	if (!step_done(st))
-		return db_fail(s, "cannot upsert inventory row for sku '%s'", it->sku);
-	return ERR_OK;
+	if (!step_done(st)) {
+		err = db_fail(s, "cannot upsert inventory row for sku '%s'", it->sku);
+		goto out;
+	}
+	snprintf(qty, sizeof(qty), "%lld", it->quantity);
+	new[0] = it->title;
+	new[1] = it->condition;
+	new[2] = store_price(it->price_value);
+	new[3] = it->price_currency;
+	new[4] = it->quantity < 0 ? NULL : qty;
+	new[5] = it->ebay_listing_id;
+	new[6] = status;
+	/* Unknown offer fields stay as stored: they cannot move. */
+	err = record_diff(s, w, it->sku, &o, new, known ? F_ITEM | F_OFFER : F_ITEM);
+out:
+	old_item_release(&o);
+	return err;
 }
 
 /*
  * Writes the offer-derived columns of the user's existing row for an item
  * without a payload (see store.h): no row is created, the category stays when
  * the offers name none, nothing else changes, and last_seen_run stays (the
- * row was not read from eBay's inventory).
+ * row was not read from eBay's inventory). With offers_complete, the SKU's
+ * stored offers this run did not write are marked removed.
  */
-static enum error update_derived(struct store *s, sqlite3_stmt *st, const char *user_id,
-				 const struct item_row *it, const char *now)
+static enum error update_derived(struct store *s, struct wctx *w, const struct item_row *it)
 {
+	sqlite3_stmt *st = w->derived;
+	const char *new[7] = {NULL};
+	struct old_item o;
+	enum error err;
+
+	err = read_old(s, w, it->sku, &o);
+	if (err)
+		return err;
 	sqlite3_reset(st);
-	bind_text(st, 1, user_id);
+	bind_text(st, 1, w->user_id);
 	bind_text(st, 2, it->sku);
 	bind_text(st, 3, it->category);
 	bind_text(st, 4, store_price(it->price_value));
 	bind_text(st, 5, it->price_currency);
 	bind_text(st, 6, it->ebay_listing_id);
 	bind_text(st, 7, it->ebay_status);
-	bind_text(st, 8, now);
-	if (!step_done(st))
-		return db_fail(s, "cannot update the offer fields of inventory row for sku '%s'",
-			       it->sku);
-	return ERR_OK;
+	bind_text(st, 8, w->now);
+	if (!step_done(st)) {
+		err = db_fail(s, "cannot update the offer fields of inventory row for sku '%s'",
+			      it->sku);
+		goto out;
+	}
+	new[2] = store_price(it->price_value);
+	new[3] = it->price_currency;
+	new[5] = it->ebay_listing_id;
+	new[6] = it->ebay_status ? it->ebay_status : "UNKNOWN";
+	/* A row this run created has its "created"; filling in its offer
+	 * fields is part of that. */
+	if (o.found && !o.created_here)
+		err = record_diff(s, w, it->sku, &o, new, F_OFFER);
+	if (!err && it->offers_complete) {
+		sqlite3_reset(w->gone);
+		bind_text(w->gone, 1, w->user_id);
+		bind_text(w->gone, 2, it->sku);
+		bind_text(w->gone, 3, w->run_id);
+		bind_text(w->gone, 4, w->now);
+		if (!step_done(w->gone))
+			err = db_fail(s, "cannot mark the removed offers of sku '%s'", it->sku);
+		sqlite3_reset(w->gone);
+	}
+out:
+	old_item_release(&o);
+	return err;
 }
 
-static enum error upsert_offer(struct store *s, sqlite3_stmt *st, const char *user_id,
-			       const char *run_id, const struct offer_row *o, const char *now)
+static enum error upsert_offer(struct store *s, struct wctx *w, const struct offer_row *o)
 {
+	sqlite3_stmt *st = w->offer;
+
 	sqlite3_reset(st);
-	bind_text(st, 1, user_id);
+	bind_text(st, 1, w->user_id);
 	bind_text(st, 2, o->offer_id);
 	bind_text(st, 3, o->sku);
 	bind_text(st, 4, o->marketplace_id);
@@ -566,8 +751,9 @@ static enum error upsert_offer(struct store *s, sqlite3_stmt *st, const char *us
 	bind_text(st, 13, o->category_id);
 	bind_text(st, 14, o->listing_start_date);
 	bind_text(st, 15, o->raw_payload ? o->raw_payload : "{}");
-	bind_text(st, 16, run_id);
-	bind_text(st, 17, now);
+	bind_text(st, 16, w->run_id);
+	bind_text(st, 17, w->now);
+	bind_text(st, 18, store_price(o->auction_start_price));
 	if (!step_done(st))
 		return db_fail(s, "cannot upsert offer row for offer '%s' (sku '%s')", o->offer_id,
 			       o->sku);
@@ -578,36 +764,114 @@ static enum error sqlite_write_batch(struct store *s, const char *user_id, const
 				     const struct item_row *items, size_t n_items,
 				     const struct offer_row *offers, size_t n_offers)
 {
-	sqlite3_stmt *ist, *ost, *dst;
-	char now[32];
+	struct wctx w = {.user_id = user_id, .run_id = run_id};
 	size_t i;
 	enum error err;
 
-	err = stmt(s, S_ITEM_UPSERT, &ist);
+	err = stmt(s, S_ITEM_UPSERT, &w.item);
 	if (!err)
-		err = stmt(s, S_OFFER_UPSERT, &ost);
+		err = stmt(s, S_OFFER_UPSERT, &w.offer);
 	if (!err)
-		err = stmt(s, S_ITEM_DERIVED, &dst);
+		err = stmt(s, S_ITEM_DERIVED, &w.derived);
+	if (!err)
+		err = stmt(s, S_ITEM_OLD, &w.old);
+	if (!err)
+		err = stmt(s, S_CHANGE_INSERT, &w.change);
+	if (!err)
+		err = stmt(s, S_OFFERS_GONE, &w.gone);
 	if (!err)
 		err = tx_run(s, S_BEGIN, "begin");
 	if (err)
 		return err;
-	now_iso(now);
+	w.now_ms = timeutil_wall_ms();
+	timeutil_iso(w.now_ms, w.now, sizeof(w.now));
 	for (i = 0; i < n_items && !err; i++)
 		if (items[i].raw_payload)
-			err = upsert_item(s, ist, user_id, run_id, &items[i], now);
+			err = upsert_item(s, &w, &items[i]);
 	for (i = 0; i < n_offers && !err; i++)
-		err = upsert_offer(s, ost, user_id, run_id, &offers[i], now);
+		err = upsert_offer(s, &w, &offers[i]);
 	for (i = 0; i < n_items && !err; i++)
 		if (!items[i].raw_payload)
-			err = update_derived(s, dst, user_id, &items[i], now);
-	sqlite3_reset(ist);
-	sqlite3_reset(ost);
-	sqlite3_reset(dst);
+			err = update_derived(s, &w, &items[i]);
+	sqlite3_reset(w.item);
+	sqlite3_reset(w.offer);
+	sqlite3_reset(w.derived);
 	if (!err)
 		err = tx_run(s, S_COMMIT, "commit");
 	if (err)
 		tx_rollback(s);
+	return err;
+}
+
+/* ---- deletions ----------------------------------------------------------- */
+
+/* Runs statement id with (user, run, value 3) and adds the rows it changed
+ * to *count. */
+static enum error mark_step(struct store *s, enum stmt_id id, const char *user_id,
+			    const char *run_id, long long ms, const char *iso, long long *count)
+{
+	sqlite3_stmt *st;
+	enum error err = stmt(s, id, &st);
+
+	if (err)
+		return err;
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, run_id);
+	if (id == S_MARK_CHANGES)
+		sqlite3_bind_int64(st, 3, ms);
+	else
+		bind_text(st, 3, iso);
+	if (!step_done(st))
+		err = db_fail(s, "cannot mark the removed rows of user '%s'", user_id);
+	else if (count)
+		*count = sqlite3_changes(db_of(s));
+	sqlite3_reset(st);
+	return err;
+}
+
+static enum error sqlite_mark_removed(struct store *s, const char *user_id, const char *run_id,
+				      long long *items, long long *offers)
+{
+	long long ms = timeutil_wall_ms();
+	char iso[32];
+	enum error err;
+
+	timeutil_iso(ms, iso, sizeof(iso));
+	err = tx_run(s, S_BEGIN, "begin");
+	if (err)
+		return err;
+	/* The change rows first, then the offers, then the rows themselves:
+	 * each step selects by the rows not marked yet. */
+	err = mark_step(s, S_MARK_CHANGES, user_id, run_id, ms, iso, NULL);
+	if (!err)
+		err = mark_step(s, S_MARK_OFFERS, user_id, run_id, ms, iso, offers);
+	if (!err)
+		err = mark_step(s, S_MARK_ITEMS, user_id, run_id, ms, iso, items);
+	if (!err)
+		err = tx_run(s, S_COMMIT, "commit");
+	if (err) {
+		tx_rollback(s);
+		*items = *offers = 0;
+	}
+	return err;
+}
+
+static enum error sqlite_count_removed(struct store *s, const char *user_id, const char *table,
+				       const char *run_id, long long *count)
+{
+	sqlite3_stmt *st;
+	enum error err;
+
+	err = stmt(s, strcmp(table, "offers") ? S_REMOVED_INVENTORY : S_REMOVED_OFFERS, &st);
+	if (err)
+		return err;
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, run_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*count = sqlite3_column_int64(st, 0);
+	else
+		err = db_fail(s, "cannot count removed %s rows of user '%s'", table, user_id);
+	sqlite3_reset(st);
 	return err;
 }
 
@@ -1123,207 +1387,6 @@ static enum error sqlite_token_revoked(struct store *s, const char *jti)
 	return err;
 }
 
-/* ---- listing for the API ------------------------------------------------- */
-
-struct sort_col {
-	const char *name; /* what the API accepts */
-	const char *expr; /* what SQL sorts by */
-};
-
-static const struct sort_col item_sorts[] = {
-    {"sku_code", "sku_code"},
-    {"title", "title"},
-    {"condition", "condition"},
-    {"part_number", "part_number"},
-    {"model", "model"},
-    {"category", "category"},
-    {"price_value", "CAST(price_value AS REAL)"},
-    {"price_currency", "price_currency"},
-    {"quantity", "quantity"},
-    {"ebay_listing_id", "ebay_listing_id"},
-    {"ebay_status", "ebay_status"},
-    {"photo_count", "photo_count"},
-    {"last_seen_run", "last_seen_run"},
-    {"rec_created", "rec_created"},
-    {"rec_updated", "rec_updated"},
-    {NULL, NULL},
-};
-
-static const struct sort_col offer_sorts[] = {
-    {"offer_id", "offer_id"},
-    {"sku_code", "sku_code"},
-    {"marketplace_id", "marketplace_id"},
-    {"format", "format"},
-    {"status", "status"},
-    {"listing_id", "listing_id"},
-    {"listing_status", "listing_status"},
-    {"price_value", "CAST(price_value AS REAL)"},
-    {"price_currency", "price_currency"},
-    {"available_quantity", "available_quantity"},
-    {"sold_quantity", "sold_quantity"},
-    {"category_id", "category_id"},
-    {"listing_start_date", "listing_start_date"},
-    {"last_seen_run", "last_seen_run"},
-    {"rec_created", "rec_created"},
-    {"rec_updated", "rec_updated"},
-    {NULL, NULL},
-};
-
-struct list_spec {
-	const char *table;
-	const char *columns;
-	const char *key; /* the row key after user_id: the last sort key, for stable pages */
-	const struct sort_col *sorts;
-	const char *status_col;
-	int items; /* inventory: search titles too, filter by condition */
-};
-
-static const struct list_spec item_spec = {"inventory", ITEM_COLS,     "sku_code",
-					   item_sorts,	"ebay_status", 1};
-static const struct list_spec offer_spec = {"offers",	 OFFER_COLS, "offer_id",
-					    offer_sorts, "status",   0};
-
-/* One result row as a JSON object of every column (see docs/schema.md). */
-static json_t *row_json(sqlite3_stmt *st)
-{
-	json_t *obj = json_object();
-	int i, n = sqlite3_column_count(st);
-
-	for (i = 0; i < n; i++) {
-		const char *name = sqlite3_column_name(st, i);
-		const char *text = (const char *)sqlite3_column_text(st, i);
-		size_t len = (size_t)sqlite3_column_bytes(st, i);
-		json_t *v;
-
-		switch (sqlite3_column_type(st, i)) {
-		case SQLITE_NULL:
-			v = json_null();
-			break;
-		case SQLITE_INTEGER:
-			if (!strcmp(name, "price_value"))
-				v = json_stringn(text, len);
-			else
-				v = json_integer(sqlite3_column_int64(st, i));
-			break;
-		case SQLITE_FLOAT:
-			v = !strcmp(name, "price_value") ? json_stringn(text, len)
-							 : json_real(sqlite3_column_double(st, i));
-			break;
-		default:
-			v = NULL;
-			if (!strcmp(name, "raw_payload"))
-				v = json_loadb(text, len, 0, NULL);
-			if (!v)
-				v = json_stringn(text, len);
-			break;
-		}
-		json_object_set_new(obj, name, v ? v : json_null());
-	}
-	return obj;
-}
-
-static enum error list_rows(struct store *s, const struct list_spec *spec,
-			    const struct store_query *q, json_t **rows, long long *total)
-{
-	const struct sort_col *sort = spec->sorts;
-	const char *dir = q->desc ? "DESC" : "ASC";
-	sqlite3_stmt *st = NULL, *cnt = NULL;
-	struct buf where, sql;
-	char *pattern = NULL;
-	json_t *arr = NULL;
-	enum error err = ERR_OK;
-	int rc;
-
-	buf_init(&where, 0);
-	buf_init(&sql, 0);
-	while (sort->name && strcmp(sort->name, q->sort ? q->sort : "sku_code") != 0)
-		sort++;
-	if (!sort->name) {
-		err = store_fail(s, ERR_INVALID, "cannot sort by '%.64s'", q->sort);
-		goto out;
-	}
-
-	buf_adds(&where, " WHERE user_id = ?1");
-	if (q->search && *q->search) {
-		pattern = store_like_pattern(q->search);
-		buf_adds(&where, spec->items ? " AND (sku_code LIKE ?2 ESCAPE '\\' "
-					       "OR title LIKE ?2 ESCAPE '\\')"
-					     : " AND sku_code LIKE ?2 ESCAPE '\\'");
-	}
-	if (q->status)
-		buf_addf(&where, " AND %s = ?3", spec->status_col);
-	if (q->condition && spec->items)
-		buf_adds(&where, " AND condition = ?4");
-	if (q->sku)
-		buf_adds(&where, " AND sku_code = ?5");
-
-	buf_addf(&sql, "SELECT count(*) FROM %s%s", spec->table, buf_str(&where));
-	if (sqlite3_prepare_v2(db_of(s), buf_str(&sql), -1, &cnt, NULL) != SQLITE_OK) {
-		err = db_fail(s, "cannot count %s rows", spec->table);
-		goto out;
-	}
-	buf_reset(&sql);
-	buf_addf(&sql, "SELECT %s FROM %s%s ORDER BY %s %s NULLS LAST, %s %s LIMIT ?6 OFFSET ?7",
-		 spec->columns, spec->table, buf_str(&where), sort->expr, dir, spec->key, dir);
-	if (sqlite3_prepare_v2(db_of(s), buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
-		err = db_fail(s, "cannot list %s rows", spec->table);
-		goto out;
-	}
-	for (sqlite3_stmt *each = cnt; each; each = each == cnt ? st : NULL) {
-		int max = sqlite3_bind_parameter_count(each);
-
-		bind_text(each, 1, q->user_id);
-		if (max >= 2)
-			bind_text(each, 2, pattern);
-		if (max >= 3)
-			bind_text(each, 3, q->status);
-		if (max >= 4)
-			bind_text(each, 4, q->condition);
-		if (max >= 5)
-			bind_text(each, 5, q->sku);
-		if (max >= 7) {
-			sqlite3_bind_int64(each, 6, q->limit > 0 ? q->limit : -1);
-			sqlite3_bind_int64(each, 7, q->offset > 0 ? q->offset : 0);
-		}
-	}
-
-	if (sqlite3_step(cnt) != SQLITE_ROW) {
-		err = db_fail(s, "cannot count %s rows of user '%s'", spec->table, q->user_id);
-		goto out;
-	}
-	if (total)
-		*total = sqlite3_column_int64(cnt, 0);
-	arr = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, row_json(st));
-	if (rc != SQLITE_DONE) {
-		err = db_fail(s, "cannot list %s rows of user '%s'", spec->table, q->user_id);
-		goto out;
-	}
-	*rows = arr;
-	arr = NULL;
-out:
-	json_decref(arr);
-	sqlite3_finalize(st);
-	sqlite3_finalize(cnt);
-	free(pattern);
-	buf_release(&where);
-	buf_release(&sql);
-	return err;
-}
-
-static enum error sqlite_list_items(struct store *s, const struct store_query *q, json_t **rows,
-				    long long *total)
-{
-	return list_rows(s, &item_spec, q, rows, total);
-}
-
-static enum error sqlite_list_offers(struct store *s, const struct store_query *q, json_t **rows,
-				     long long *total)
-{
-	return list_rows(s, &offer_spec, q, rows, total);
-}
-
 static enum error sqlite_count_unseen(struct store *s, const char *user_id, const char *table,
 				      const char *run_id, long long *count)
 {
@@ -1614,8 +1677,11 @@ const struct store_ops store_sqlite_ops = {
     .skus_clear = sqlite_skus_clear,
     .token_revoke = sqlite_token_revoke,
     .token_revoked = sqlite_token_revoked,
-    .list_items = sqlite_list_items,
-    .list_offers = sqlite_list_offers,
+    .list_items = store_sqlite_list_items,
+    .list_offers = store_sqlite_list_offers,
+    .mark_removed = sqlite_mark_removed,
+    .count_removed = sqlite_count_removed,
+    .list_changes = store_sqlite_list_changes,
     .count_unseen = sqlite_count_unseen,
     .user_put = sqlite_user_put,
     .user_get = sqlite_user_get,

@@ -81,6 +81,16 @@ struct store_ops {
 	enum error (*count_unseen)(struct store *s, const char *user_id, const char *table,
 				   const char *run_id, long long *count);
 
+	/* user and run set. */
+	enum error (*mark_removed)(struct store *s, const char *user_id, const char *run_id,
+				   long long *items, long long *offers);
+	/* user and run set; table is "inventory" or "offers". */
+	enum error (*count_removed)(struct store *s, const char *user_id, const char *table,
+				    const char *run_id, long long *count);
+	/* q->user_id set. */
+	enum error (*list_changes)(struct store *s, const struct store_change_query *q,
+				   json_t **rows, long long *total);
+
 	/* u has an id and a password hash. */
 	/* A run's SKU list: see store_skus_add() and the others in store.h. */
 	enum error (*skus_add)(struct store *s, const char *run_id, const char *const *skus,

@@ -7,6 +7,8 @@ import { Terminal } from './terminal.js';
 import { RunStream } from './stream.js';
 import { StatusStrip, formatCount, formatDuration } from './status.js';
 import { DataTable, SkuDetail, badge, formatWhen, inventoryColumns, offerColumns } from './tables.js';
+import { ChangesView, showSkuHistory } from './changes.js';
+import { LiveChart } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const HISTORY_PAGE = 10;
@@ -87,6 +89,32 @@ const offers = new DataTable({
   q: $('off-q'), filters: { status: $('off-status') }, limit: $('off-limit'),
   sort: 'sku_code', order: 'asc', columns: offerColumns, onSku: (sku) => detail.open(sku), onError: showError,
 });
+
+/* ---------- changes, CSV downloads and charts ---------- */
+
+const changes = new ChangesView(
+  {
+    form: $('chg-filters'), run: $('chg-run'), sku: $('chg-sku'), field: $('chg-field'), body: $('chg-body'),
+    empty: $('chg-empty'), prev: $('chg-prev'), next: $('chg-next'), page: $('chg-page'), csv: $('chg-csv'),
+  },
+  { onSku: (sku) => detail.open(sku) },
+);
+const liveChart = new LiveChart($('st-chart'));
+detail.onRender = (item) => showSkuHistory({ list: $('detail-changes'), chart: $('detail-chart') }, item.sku_code, item);
+
+// The download links carry the table's filters (the cookie signs them in).
+function csvLink(a, endpoint, fields) {
+  const update = () => {
+    const p = new URLSearchParams();
+    for (const [k, input] of Object.entries(fields)) if (input.value) p.set(k, input.value);
+    p.set('format', 'csv');
+    a.href = `${endpoint}?${p}`;
+  };
+  for (const input of Object.values(fields)) input.addEventListener('input', update);
+  update();
+}
+csvLink($('inv-csv'), '/ebay/inventory', { q: $('inv-q'), status: $('inv-status'), condition: $('inv-condition') });
+csvLink($('off-csv'), '/ebay/offers', { q: $('off-q'), status: $('off-status') });
 
 // What the terminal shows: the run, whether this page started or attached
 // to it live (buttons locked, STOP armed), and its stream.
@@ -239,6 +267,7 @@ function showRun(runId, { live, kind = '', run = null }) {
   renderAccount();
   ui.termTitle.textContent = live ? `Terminal — ${kind || 'sync'} run (live)` : `Terminal — replay of ${kind || 'run'}`;
   status.reset(runId, { live });
+  liveChart.reset();
   if (run) status.seed(run);
   setBusy(live);
   markHistory();
@@ -246,6 +275,7 @@ function showRun(runId, { live, kind = '', run = null }) {
     event(ev) {
       terminal.event(ev);
       status.update(ev);
+      if (live) liveChart.event(ev);
       if (ev.error_code === RELINK_CODE) view.relink = true;
     },
     note: (t) => terminal.note(t),
@@ -487,7 +517,7 @@ async function refreshAll(first) {
 
 /* ---------- tabs ---------- */
 
-const tabs = [$('tab-inventory'), $('tab-offers')];
+const tabs = [$('tab-inventory'), $('tab-offers'), $('tab-changes')];
 function selectTab(tab, focus) {
   for (const t of tabs) {
     const on = t === tab;
@@ -495,6 +525,7 @@ function selectTab(tab, focus) {
     t.tabIndex = on ? 0 : -1;
     $(t.getAttribute('aria-controls')).hidden = !on;
   }
+  if (tab.id === 'tab-changes') changes.load();
   if (focus) tab.focus();
 }
 for (const t of tabs) {

@@ -293,6 +293,7 @@ export class SkuDetail {
     }
     if (mine !== this.seq) return;
     this.render(data?.item ?? {}, Array.isArray(data?.offers) ? data.offers : []);
+    this.onRender?.(data?.item ?? {});
   }
 
   render(item, offers) {
