@@ -168,6 +168,11 @@ test('the rows', async () => {
   assert.equal(offers.status, 200);
   assert.ok(offers.body.total > 0);
   assert.equal((await call('GET', '/ebay/offers?limit=501')).status, 400);
+  const changes = await call('GET', '/ebay/changes?limit=5');
+  assert.equal(changes.status, 200);
+  assert.ok(changes.body.total > 0);
+  assert.ok(changes.body.fields.includes('created'));
+  assert.equal((await call('GET', '/ebay/changes?field=nope')).status, 400);
   const conds = await call('GET', '/ebay/conditions');
   assert.equal(conds.status, 200);
   assert.ok(conds.body.conditions.includes('NEW'));
