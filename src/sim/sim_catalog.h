@@ -63,6 +63,15 @@ enum sim_churn_op {
 /* Applies one random change chosen by rng; returns which. */
 enum sim_churn_op sim_catalog_churn(struct sim_catalog *c, struct random_rng *rng);
 
+/*
+ * Applies one field mutation (see sim_gen.h) to exactly n distinct SKUs
+ * chosen by rng (all of them when n is larger), in one step under the lock.
+ * *out gets the mutated entries, after the change (malloc'd; the caller
+ * frees it). Returns how many.
+ */
+size_t sim_catalog_mutate(struct sim_catalog *c, size_t n, struct random_rng *rng,
+			  struct sim_entry **out);
+
 /* Counts of changes since the last build, for /sim/stats. */
 void sim_catalog_churn_counts(struct sim_catalog *c, long long counts[3]);
 
