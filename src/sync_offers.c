@@ -30,6 +30,7 @@
 struct step2 {
 	struct sync_run *r;
 	json_t *queue;		  /* the SKUs this run fetches, in the order it does */
+	json_t *only;		  /* sync_offers_fetch: just these (of r->skus), else NULL */
 	size_t n_skus;		  /* json_array_size(queue) */
 	size_t start;		  /* SKUs of r->skus a resumed run skips */
 	size_t saved_low;	  /* the resume position last written */
@@ -280,9 +281,13 @@ static enum error order_skus(struct step2 *s)
 			moved++;
 		}
 	}
-	json_array_foreach(r->skus, i, v)
+	json_array_foreach(s->only ? s->only : r->skus, i, v)
 	{
-		if (i >= s->start && !json_object_get(s->pending_failures, json_string_value(v)))
+		if (s->only) {
+			if (!json_object_get(s->pending_failures, json_string_value(v)))
+				json_array_append(s->queue, v);
+		} else if (i >= s->start &&
+			   !json_object_get(s->pending_failures, json_string_value(v)))
 			json_array_append(s->queue, v);
 		else if (i < s->start) /* done by the run we resume */
 			mark_finish(r->mark, i);
@@ -302,8 +307,8 @@ static void save_position(struct step2 *s, int finished)
 	json_t *o;
 	char *v;
 
-	if (!finished && low == s->saved_low)
-		return;
+	if (s->only || (!finished && low == s->saved_low))
+		return; /* a targeted fetch leaves the offers sync's place alone */
 	s->saved_low = low;
 	if (finished || low == 0)
 		o = json_object();
@@ -414,6 +419,8 @@ static void summary(struct step2 *s)
 	if (s->vanished)
 		sync_emit(r, EVENT_WARNING, "⚠ %lld SKUs were removed from eBay during the run",
 			  s->vanished);
+	if (s->only) /* the caller sums up */
+		return;
 	if (!s->start &&
 	    store_count_unseen(r->store, r->user_id, "offers", r->id, &unseen) == ERR_OK &&
 	    unseen > 0)
@@ -443,9 +450,9 @@ static void release(struct step2 *s)
 	s->r->mark = NULL;
 }
 
-enum error sync_offers_step2(struct sync_run *r)
+static enum error step2(struct sync_run *r, json_t *only)
 {
-	struct step2 s = {.r = r};
+	struct step2 s = {.r = r, .only = only};
 	size_t window = (size_t)(r->opts.ebay.concurrency > 0 ? r->opts.ebay.concurrency : 8) * 2;
 	enum error err;
 
@@ -515,4 +522,14 @@ enum error sync_offers_step2(struct sync_run *r)
 out:
 	release(&s);
 	return err;
+}
+
+enum error sync_offers_step2(struct sync_run *r)
+{
+	return step2(r, NULL);
+}
+
+enum error sync_offers_fetch(struct sync_run *r, json_t *skus)
+{
+	return step2(r, skus);
 }
