@@ -362,6 +362,8 @@ static void no_report(struct refresh *f, enum error err, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vaddf(&f->why_none, fmt, ap);
 	va_end(ap);
+	while (f->why_none.len && strchr(" \n\r", f->why_none.data[f->why_none.len - 1]))
+		f->why_none.data[--f->why_none.len] = '\0'; /* one line */
 	f->none_err = err;
 }
 

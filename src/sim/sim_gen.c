@@ -716,8 +716,9 @@ static void set_amount(json_t *pricing, const char *name, long cents)
  * Mutation j of offer o (slot k of e): what a seller or a buyer changes on
  * eBay without revising the item. A live listing (PUBLISHED, listing
  * ACTIVE) gets a new price (40%), a new quantity (30%), ends (15%) or is
- * withdrawn (15%); any other offer is published (50%) or gets a new
- * quantity.
+ * withdrawn (15%); any other offer is published, with a listing that is
+ * ACTIVE. An auction's new price is its Buy It Now price where it has one
+ * (what eBay shows), else its start price.
  */
 static void mutate_offer(const struct sim_entry *e, int k, uint32_t j, json_t *o)
 {
@@ -734,8 +735,11 @@ static void mutate_offer(const struct sim_entry *e, int k, uint32_t j, json_t *o
 	if (live && u < 40) {
 		json_t *pricing = json_object_get(o, "pricingSummary");
 		long cents = 100 + (long)random_rng_below(&r, 50000);
-		set_amount(pricing, k == 0 ? "price" : "auctionStartPrice", cents);
-	} else if ((live && u < 70) || (!live && u >= 50)) {
+		set_amount(pricing,
+			   k == 0 || json_object_get(pricing, "price") ? "price"
+								       : "auctionStartPrice",
+			   cents);
+	} else if (live && u < 70) {
 		json_object_set_new(o, "availableQuantity",
 				    json_integer((qty + 1 + random_rng_below(&r, 40)) % 50));
 	} else if (live && u < 85) {

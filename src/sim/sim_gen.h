@@ -40,8 +40,10 @@ struct sim_source {
  * anew (and sometimes the title and the offers). Its high bits count field
  * mutations (/sim/mutate, at most SIM_GEN_MUTATIONS_MAX): each changes one
  * thing a seller or buyer changes on a live eBay listing, on the SKU's
- * first offer, and nothing else: a price, a quantity, an end, a
- * withdrawal, or a publication (a SKU without offers: its item quantity).
+ * first offer, and nothing else: a live listing's price or quantity, its
+ * end or withdrawal, or the publication of an offer that was not live (a
+ * SKU without offers: its item quantity). Each shows in the Active
+ * Inventory Report or in the inventory pages, as such changes do on eBay.
  */
 #define SIM_GEN_MUTATION_SHIFT 24
 #define SIM_GEN_EDITS_MASK     ((1u << SIM_GEN_MUTATION_SHIFT) - 1)
