@@ -391,8 +391,8 @@ void api_me(struct api *api, const struct api_req *req, struct api_res *res)
 
 /*
  * The optional body of a start: {"resume": bool} for offers, {"skus":
- * [...]} (required) for skus. Fills o (its skus borrow from *body, which the
- * caller frees); on a bad body answers 400 and returns -1.
+ * [...]} (required) for skus, {"report_only": bool} for refresh. Fills o (its skus borrow from
+ * *body, which the caller frees); on a bad body answers 400 and returns -1.
  */
 static int start_body(const struct api_req *req, struct api_res *res, enum sync_kind kind,
 		      struct runs_start_opts *o, json_t **body, const char ***skus)
@@ -418,6 +418,12 @@ static int start_body(const struct api_req *req, struct api_res *res, enum sync_
 		return -1;
 	}
 	o->resume = json_is_true(v);
+	v = json_object_get(*body, "report_only");
+	if (v && !json_is_boolean(v)) {
+		api_res_error(res, 400, "bad_request", "\"report_only\" must be true or false");
+		return -1;
+	}
+	o->report_only = json_is_true(v);
 	list = json_object_get(*body, "skus");
 	if (kind != SYNC_SKUS)
 		return 0;
@@ -518,6 +524,13 @@ void api_sync_all(struct api *api, const struct api_req *req, struct api_res *re
 void api_sync_skus(struct api *api, const struct api_req *req, struct api_res *res)
 {
 	sync_start(api, req, res, SYNC_SKUS, "SKU sync started in background");
+}
+
+void api_sync_refresh(struct api *api, const struct api_req *req, struct api_res *res)
+{
+	sync_start(api, req, res, SYNC_REFRESH,
+		   "Refresh (inventory pages, the Active Inventory Report, getOffers where "
+		   "needed) started in background");
 }
 
 /* The client names an event the run has not sent (a made-up id, or one of

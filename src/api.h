@@ -99,6 +99,8 @@ void api_sync_inventory(struct api *api, const struct api_req *req, struct api_r
 void api_sync_offers(struct api *api, const struct api_req *req, struct api_res *res);
 void api_sync_all(struct api *api, const struct api_req *req, struct api_res *res);
 void api_sync_skus(struct api *api, const struct api_req *req, struct api_res *res);
+/* POST /ebay/sync/refresh, body {"report_only": bool} optional. */
+void api_sync_refresh(struct api *api, const struct api_req *req, struct api_res *res);
 /* GET /ebay/sync/events/{run_id} */
 void api_events(struct api *api, const struct api_req *req, struct api_res *res);
 /* GET /ebay/sync/runs, GET /ebay/sync/runs/{run_id}, POST .../{run_id}/stop */

@@ -1,5 +1,5 @@
 /*
- * `ebaysync sync inventory|offers|all`: the sync engine from the command
+ * `ebaysync sync inventory|offers|all|refresh|skus`: the sync engine from the command
  * line. Prints the run's log as it happens ("[HH:MM:SS] line", or JSON
  * lines with --json), keeps a progress line with rate and ETA at the bottom
  * of a terminal, stops cleanly on Ctrl-C at the next cancellation point,
@@ -23,11 +23,13 @@
 #include "banned.h"
 
 static const char usage_text[] =
-    "usage: ebaysync sync inventory|offers|all [options]\n"
+    "usage: ebaysync sync inventory|offers|all|refresh [options]\n"
     "       ebaysync sync skus SKU... [--sku-file F] [options]\n"
     "\n"
     "skus refreshes the given SKUs only: their items by bulkGetInventoryItem (25 a call),\n"
-    "then their offers.\n"
+    "then their offers. refresh walks the inventory pages storing what changed, compares\n"
+    "eBay's Active Inventory Report with the stored offers, and calls getOffers only for\n"
+    "the SKUs the report cannot settle (without the report: for every SKU).\n"
     "\n"
     "  --db PATH|URL        SQLite file or postgres:// URL (EBAYSYNC_DB, DATABASE_URL;\n"
     "                       default ebaysync.db)\n"
@@ -48,6 +50,10 @@ static const char usage_text[] =
     "  --sku-file F         skus: read SKUs from F, one a line\n"
     "  --resume             offers: skip the SKUs that the last stopped (cancelled,\n"
     "                       interrupted or failed) offers run already stored\n"
+    "  --report-only        refresh: fail when the report cannot be had, instead of\n"
+    "                       calling getOffers for every SKU\n"
+    "  --report-wait S      refresh: wait for eBay to build the report at most S seconds\n"
+    "                       (default 3600)\n"
     "  --request-log FILE   append the eBay request log (JSON lines) to FILE\n"
     "  --json               print the run's events as JSON lines\n"
     "  --quiet              print only warnings, errors, the progress line and the summary\n"
@@ -324,6 +330,14 @@ static int apply_arg(int c, struct sync_args *a)
 	case 'S':
 		a->sku_file = optarg;
 		return -1;
+	case 'O':
+		opts->report_only = 1;
+		return -1;
+	case 'W':
+		if (cli_parse_long("--report-wait", optarg, 1, 86400, &l))
+			return CLI_EXIT_USAGE;
+		opts->report_deadline_ms = l * 1000;
+		return -1;
 	case 'A':
 		if (cli_parse_long("--max-attempts", optarg, 1, 100, &l))
 			return CLI_EXIT_USAGE;
@@ -369,6 +383,8 @@ static int parse_args(int argc, char **argv, struct sync_args *a)
 	    {"max-attempts", required_argument, NULL, 'A'},
 	    {"resume", no_argument, NULL, 'R'},
 	    {"sku-file", required_argument, NULL, 'S'},
+	    {"report-only", no_argument, NULL, 'O'},
+	    {"report-wait", required_argument, NULL, 'W'},
 	    {"request-log", required_argument, NULL, 'l'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -389,7 +405,8 @@ static int parse_args(int argc, char **argv, struct sync_args *a)
 	}
 	if (optind >= argc || sync_kind_parse(argv[optind], &opts->kind) ||
 	    (opts->kind != SYNC_SKUS && optind != argc - 1)) {
-		fprintf(stderr, "ebaysync: sync needs one of inventory, offers, all or skus%s%s\n",
+		fprintf(stderr,
+			"ebaysync: sync needs one of inventory, offers, all, refresh or skus%s%s\n",
 			optind < argc ? ", not " : "", optind < argc ? argv[optind] : "");
 		fputs(usage_text, stderr);
 		return CLI_EXIT_USAGE;

@@ -350,6 +350,8 @@ static const char *conflict_message(enum sync_kind kind)
 		return "an offers sync is already running";
 	case SYNC_SKUS:
 		return "a SKU sync is already running";
+	case SYNC_REFRESH:
+		return "a refresh is already running";
 	default:
 		return "a full sync (all) is already running";
 	}
@@ -386,6 +388,7 @@ static struct runs_entry *entry_new(struct runs *r, const char *user, enum sync_
 		opts.resume = o->resume;
 		opts.skus = o->skus;
 		opts.n_skus = o->n_skus;
+		opts.report_only = o->report_only;
 	}
 	e->run = sync_run_new(&opts, NULL);
 	if (e->account)

@@ -67,6 +67,7 @@ struct runs_start_opts {
 	int resume;		 /* offers: skip what the last stopped run stored */
 	const char *const *skus; /* SYNC_SKUS: the SKUs (copied by the run) */
 	size_t n_skus;
+	int report_only; /* refresh: fail when the report cannot be had */
 };
 
 /*

@@ -83,6 +83,7 @@ static const struct route routes[] = {
     {"POST", "/ebay/sync/offers", api_sync_offers, ROUTE_USER},
     {"POST", "/ebay/sync/all", api_sync_all, ROUTE_USER},
     {"POST", "/ebay/sync/skus", api_sync_skus, ROUTE_USER},
+    {"POST", "/ebay/sync/refresh", api_sync_refresh, ROUTE_USER},
     {"GET", "/ebay/sync/events/{}", api_events, ROUTE_USER},
     {"GET", "/ebay/sync/runs", api_runs_list, ROUTE_USER},
     {"GET", "/ebay/sync/runs/{}", api_run_get, ROUTE_USER},

@@ -547,3 +547,83 @@ void user_row_release(struct user_row *u)
 	free(u->ebay_refresh_token);
 	memset(u, 0, sizeof(*u));
 }
+
+/* ---- refresh ---------------------------------------------------------------- */
+
+static enum error check_by_sku(struct store *s, const char *what, const char *user_id,
+			       const char *const *skus, size_t n)
+{
+	if (!user_id || !*user_id)
+		return store_fail(s, ERR_INVALID, "cannot %s without a user id", what);
+	if (n == 0 || n > STORE_BY_SKU_MAX)
+		return store_fail(s, ERR_INVALID, "cannot %s for %zu SKUs: give 1 to %d", what, n,
+				  STORE_BY_SKU_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (!skus[i] || !*skus[i])
+			return store_fail(s, ERR_INVALID, "cannot %s: SKU %zu is empty", what,
+					  i + 1);
+	return ERR_OK;
+}
+
+void stored_item_release(struct stored_item *it)
+{
+	if (!it)
+		return;
+	free(it->sku);
+	free(it->raw_payload);
+	free(it->ebay_status);
+	memset(it, 0, sizeof(*it));
+}
+
+enum error store_items_by_sku(struct store *s, const char *user_id, const char *const *skus,
+			      size_t n, struct stored_item **out, size_t *n_out)
+{
+	enum error err;
+
+	begin(s);
+	*out = NULL;
+	*n_out = 0;
+	err = check_by_sku(s, "read inventory rows by SKU", user_id, skus, n);
+	return err ? err : s->ops->items_by_sku(s, user_id, skus, n, out, n_out);
+}
+
+enum error store_offers_by_sku(struct store *s, const char *user_id, const char *const *skus,
+			       size_t n, struct offer_row **out, size_t *n_out)
+{
+	enum error err;
+
+	begin(s);
+	*out = NULL;
+	*n_out = 0;
+	err = check_by_sku(s, "read offers by SKU", user_id, skus, n);
+	return err ? err : s->ops->offers_by_sku(s, user_id, skus, n, out, n_out);
+}
+
+enum error store_items_seen(struct store *s, const char *user_id, const char *run_id,
+			    const char *const *skus, size_t n)
+{
+	enum error err;
+
+	begin(s);
+	if (!run_id || !*run_id)
+		return store_fail(s, ERR_INVALID,
+				  "cannot mark inventory rows seen without a run id");
+	err = check_by_sku(s, "mark inventory rows seen", user_id, skus, n);
+	return err ? err : s->ops->items_seen(s, user_id, run_id, skus, n);
+}
+
+/* The SKUs as one JSON array text, the parameter both backends expand
+ * (SQLite's json_each, PostgreSQL's jsonb_array_elements_text). */
+char *store_sku_array(const char *const *skus, size_t n)
+{
+	json_t *a = json_array();
+	char *text;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(skus[i]));
+	text = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (!text)
+		abort(); /* out of memory, or a SKU that is not UTF-8 (store_items_* refuse it) */
+	return text;
+}

@@ -402,5 +402,45 @@ enum error store_delivery_list(struct store *s, const char *user_id, const char 
 			       long long limit, struct delivery_row **out, size_t *n);
 enum error store_delivery_redeliver(struct store *s, const char *user_id, const char *id,
 				    long long now_ms);
+/* ---- refresh: the stored state a refresh compares eBay's with ----------- */
+
+/* SKUs one call of the three below takes at most: a refresh reads and
+ * touches its rows a page or a report chunk at a time, so memory stays flat
+ * whatever the catalog's size. */
+#define STORE_BY_SKU_MAX 1000
+
+/* What a refresh needs of a stored inventory row. */
+struct stored_item {
+	char *sku;
+	char *raw_payload; /* as the store gives it back (PostgreSQL: jsonb's text) */
+	char *ebay_status;
+	long long live_offers; /* its offers PUBLISHED with listing_status ACTIVE */
+};
+
+void stored_item_release(struct stored_item *it);
+
+/*
+ * The stored inventory rows of user for n SKUs (1 to STORE_BY_SKU_MAX; a
+ * SKU without a row, or whose row is marked removed, is left out, so that
+ * a SKU that comes back is written again), in no given order. *out is an array of
+ * *n_out rows: release each, then free the array.
+ */
+enum error store_items_by_sku(struct store *s, const char *user_id, const char *const *skus,
+			      size_t n, struct stored_item **out, size_t *n_out);
+/*
+ * The stored offers of user for n SKUs (1 to STORE_BY_SKU_MAX), every
+ * column (raw_payload as the store gives it back), ordered by SKU, then
+ * offer id. *out is an array of *n_out rows: release each with
+ * offer_row_release(), then free the array.
+ */
+enum error store_offers_by_sku(struct store *s, const char *user_id, const char *const *skus,
+			       size_t n, struct offer_row **out, size_t *n_out);
+/*
+ * Records run_id as last_seen_run of user's inventory rows for n SKUs (1 to
+ * STORE_BY_SKU_MAX) and changes nothing else: rows a refresh saw on eBay
+ * unchanged, so did not write.
+ */
+enum error store_items_seen(struct store *s, const char *user_id, const char *run_id,
+			    const char *const *skus, size_t n);
 
 #endif

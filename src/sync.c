@@ -3,9 +3,10 @@
  * run on the caller's thread, from its sync_runs row through the phases to
  * exactly one of done, failed or cancelled, with the row, the log and the
  * counts agreeing. The phases do the work: sync_pages.c (getInventoryItems),
- * sync_offers.c (getOffers per SKU) and sync_skus.c (bulkGetInventoryItem);
- * the run object they share is in sync_run.c. Calls only go down: this file
- * calls the phases, the phases call the run object.
+ * sync_offers.c (getOffers per SKU), sync_skus.c (bulkGetInventoryItem) and
+ * sync_refresh.c (the report-driven refresh); the run object they share is
+ * in sync_run.c. Calls only go down: this file calls the phases, the
+ * phases call the run object.
  */
 #include "sync.h"
 
@@ -17,6 +18,7 @@
 #include "metrics.h"
 #include "sync_offers.h"
 #include "sync_pages.h"
+#include "sync_refresh.h"
 #include "sync_skus.h"
 #include "timeutil.h"
 #include "writer.h"
@@ -122,6 +124,7 @@ static const char *title_of(enum sync_kind k)
 	return k == SYNC_INVENTORY ? "Inventory"
 	       : k == SYNC_OFFERS  ? "Offers"
 	       : k == SYNC_SKUS	   ? "SKU"
+	       : k == SYNC_REFRESH ? "Refresh"
 				   : "Full";
 }
 
@@ -310,6 +313,8 @@ enum error sync_run_execute(struct sync_run *r)
 	}
 	if (r->opts.kind == SYNC_SKUS)
 		err = sync_skus(r);
+	if (r->opts.kind == SYNC_REFRESH)
+		err = sync_refresh(r);
 	if (r->opts.kind == SYNC_INVENTORY || r->opts.kind == SYNC_ALL)
 		err = run_inventory(r);
 	if (!err && (r->opts.kind == SYNC_OFFERS || r->opts.kind == SYNC_ALL))

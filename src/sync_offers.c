@@ -47,6 +47,7 @@ struct step2 {
 	char **chunk;
 	size_t n_chunk, chunk_next, chunk_from;
 	int list_done;		  /* the list was read to its end */
+	json_t *only;		  /* sync_offers_fetch: just these SKUs of the list, else NULL */
 	size_t saved_low;	  /* the resume position last written */
 	size_t next;		  /* index of the next SKU to submit */
 	size_t done;		  /* SKUs finished, whatever the outcome */
@@ -398,6 +399,36 @@ static enum error order_skus(struct step2 *s)
 		free(skus[i]);
 	}
 	free(skus);
+	if (s->only) {
+		/* A targeted fetch: the failures, then just the SKUs asked for
+		 * (each in the run's list, whose position the mark needs). */
+		json_t *v;
+
+		json_array_foreach(s->only, i, v)
+		{
+			const char *sku = json_string_value(v);
+
+			if (!sku || json_object_get(s->pending_failures, sku))
+				continue;
+			err = store_skus_find(r->store, r->id, sku, &pos);
+			if (err == ERR_NOTFOUND) {
+				sync_emit(r, EVENT_WARNING,
+					  "⚠ SKU %s is not in this run's list: not fetched", sku);
+				continue;
+			}
+			if (err)
+				return sync_fail(r, err, "cannot read the SKU list: %s",
+						 store_errmsg(r->store));
+			s->first = xrealloc(s->first, (s->n_first + 1) * sizeof(*s->first));
+			s->first_pos =
+			    xrealloc(s->first_pos, (s->n_first + 1) * sizeof(*s->first_pos));
+			s->first_pos[s->n_first] = (size_t)pos;
+			s->first[s->n_first++] = xstrdup(sku);
+		}
+		s->list_done = 1;
+		s->n_skus = s->n_first;
+		return ERR_OK;
+	}
 	for (i = 0; i < s->start; i++) /* done by the run we resume */
 		mark_finish(r->mark, i);
 	s->chunk_from = s->start;
@@ -417,8 +448,8 @@ static void save_position(struct step2 *s, int finished)
 	json_t *o;
 	char *v, *sku = NULL;
 
-	if (!finished && low == s->saved_low)
-		return;
+	if (s->only || (!finished && low == s->saved_low))
+		return; /* a targeted fetch leaves the offers sync's place alone */
 	s->saved_low = low;
 	if (!finished && low > 0)
 		sku = sku_at(r, low - 1);
@@ -534,6 +565,8 @@ static void summary(struct step2 *s)
 	if (s->vanished)
 		sync_emit(r, EVENT_WARNING, "⚠ %lld SKUs were removed from eBay during the run",
 			  s->vanished);
+	if (s->only) /* the caller sums up */
+		return;
 	/* Offers eBay no longer returns for a SKU this run fetched (the
 	 * store marked them); an inventory walk of this run marked others. */
 	if (store_count_removed(r->store, r->user_id, "offers", r->id, &removed))
@@ -566,9 +599,9 @@ static void release(struct step2 *s)
 	s->r->mark = NULL;
 }
 
-enum error sync_offers_step2(struct sync_run *r)
+static enum error step2(struct sync_run *r, json_t *only)
 {
-	struct step2 s = {.r = r};
+	struct step2 s = {.r = r, .only = only};
 	size_t window = (size_t)(r->opts.ebay.concurrency > 0 ? r->opts.ebay.concurrency : 8) * 2;
 	enum error err;
 
@@ -645,4 +678,14 @@ enum error sync_offers_step2(struct sync_run *r)
 out:
 	release(&s);
 	return err;
+}
+
+enum error sync_offers_step2(struct sync_run *r)
+{
+	return step2(r, NULL);
+}
+
+enum error sync_offers_fetch(struct sync_run *r, json_t *skus)
+{
+	return step2(r, skus);
 }

@@ -199,6 +199,11 @@ static enum error one_page(struct sync_run *r, int store_items, long long page, 
 				page, buf_str(&why));
 		goto out;
 	}
+	if (store_items && r->page_filter) { /* the refresh keeps what changed */
+		err = r->page_filter(r, rows, &n_rows);
+		if (err)
+			goto out;
+	}
 	if (store_items) {
 		sync_emit(r, EVENT_REQUEST, "→ Storing %zu inventory items in database...", n_rows);
 		err = writer_submit(r->writer, rows, n_rows, NULL, 0,

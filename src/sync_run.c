@@ -23,10 +23,8 @@
 #include "banned.h"
 
 static const char *const kind_names[] = {
-    [SYNC_INVENTORY] = "inventory",
-    [SYNC_OFFERS] = "offers",
-    [SYNC_ALL] = "all",
-    [SYNC_SKUS] = "skus",
+    [SYNC_INVENTORY] = "inventory", [SYNC_OFFERS] = "offers",	[SYNC_ALL] = "all",
+    [SYNC_SKUS] = "skus",	    [SYNC_REFRESH] = "refresh",
 };
 
 #define N_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))

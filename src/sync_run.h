@@ -29,10 +29,11 @@ enum sync_kind {
 	SYNC_INVENTORY,
 	SYNC_OFFERS,
 	SYNC_ALL,
-	SYNC_SKUS, /* given SKUs: bulkGetInventoryItem, then their offers */
+	SYNC_SKUS,    /* given SKUs: bulkGetInventoryItem, then their offers */
+	SYNC_REFRESH, /* pages, the Active Inventory Report, getOffers where needed */
 };
 
-/* "inventory", "offers", "all", "skus"; and back (ERR_INVALID for anything else). */
+/* "inventory", "offers", "all", "skus", "refresh"; and back (ERR_INVALID for anything else). */
 const char *sync_kind_name(enum sync_kind k);
 enum error sync_kind_parse(const char *s, enum sync_kind *out);
 
@@ -51,7 +52,11 @@ struct sync_opts {
 	int resume;		 /* offers: go on after the SKUs a stopped run stored */
 	const char *const *skus; /* SYNC_SKUS: the SKUs to sync (copied) */
 	size_t n_skus;
-	struct pacer *pacer; /* shared by runs of a process; NULL: the run makes its own */
+	struct pacer *pacer;	      /* shared by runs of a process; NULL: the run makes its own */
+	int report_only;	      /* refresh: fail, rather than getOffers for every SKU, when
+					 the report cannot be had */
+	long long report_deadline_ms; /* refresh: wait for the report at most; 0: 1 h */
+	long report_poll_ms;	      /* refresh: first wait between polls; 0: feed.h's */
 };
 
 struct sync_run;
@@ -140,6 +145,14 @@ struct sync_run {
 	 * under the run's id), not in memory: n_skus is how many. */
 	long long n_skus;
 	struct mark *mark; /* offers step: how far every SKU is stored */
+	/*
+	 * Set by a phase that looks at each inventory page before it is
+	 * stored (the refresh): it may drop rows from rows[0..*n) (releasing
+	 * them) and keep the others in order. Anything but ERR_OK ends the
+	 * walk with that error.
+	 */
+	enum error (*page_filter)(struct sync_run *r, struct item_row *rows, size_t *n);
+	void *phase; /* the state of the phase running, for page_filter */
 };
 
 /* Counts helpers; all take the lock. */

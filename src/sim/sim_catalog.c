@@ -600,6 +600,35 @@ out:
 	return rc;
 }
 
+size_t sim_catalog_mutate(struct sim_catalog *c, size_t n, struct random_rng *rng,
+			  struct sim_entry **out)
+{
+	size_t left, seen = 0, got = 0;
+
+	pthread_rwlock_wrlock(&c->lock);
+	if (n > c->live)
+		n = c->live;
+	*out = xmalloc((n ? n : 1) * sizeof(**out));
+	/* Selection sampling (Knuth's algorithm S): each live SKU is taken
+	 * with probability (wanted left) / (SKUs left), so exactly n are. */
+	for (size_t s = 0; s < c->n_slots && got < n; s++) {
+		struct slot *sl = &c->slots[s];
+
+		if (sl->id == VACANT)
+			continue;
+		left = c->live - seen++;
+		if (random_rng_below(rng, (uint32_t)left) >= n - got)
+			continue;
+		if ((sl->version >> SIM_GEN_MUTATION_SHIFT) < SIM_GEN_MUTATIONS_MAX)
+			sl->version += 1u << SIM_GEN_MUTATION_SHIFT;
+		else
+			sl->version++; /* mutations used up: a churn edit instead */
+		(*out)[got++] = entry_of(c, sl->id, sl->version);
+	}
+	pthread_rwlock_unlock(&c->lock);
+	return got;
+}
+
 void sim_catalog_churn_counts(struct sim_catalog *c, long long counts[3])
 {
 	pthread_rwlock_rdlock(&c->lock);

@@ -74,6 +74,15 @@ enum sim_churn_op sim_catalog_churn(struct sim_catalog *c, struct random_rng *rn
 int sim_catalog_apply(struct sim_catalog *c, enum sim_churn_op op, struct random_rng *rng,
 		      const char *sku, struct sim_entry *before, struct sim_entry *after);
 
+/*
+ * Applies one field mutation (see sim_gen.h) to exactly n distinct SKUs
+ * chosen by rng (all of them when n is larger), in one step under the lock.
+ * *out gets the mutated entries, after the change (malloc'd; the caller
+ * frees it). Returns how many.
+ */
+size_t sim_catalog_mutate(struct sim_catalog *c, size_t n, struct random_rng *rng,
+			  struct sim_entry **out);
+
 /* Counts of changes since the last build, for /sim/stats. */
 void sim_catalog_churn_counts(struct sim_catalog *c, long long counts[3]);
 

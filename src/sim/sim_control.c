@@ -143,8 +143,8 @@ static void mutate_some(struct sim *s, enum sim_churn_op op, long long n, const 
  * the SKU's content as getInventoryItem and getOffers answer it (null for
  * an add's before and a removal's after).
  */
-static int mutate(struct sim *s, const struct sim_request *rq, struct sim_reply *out,
-		  struct buf *why)
+static int mutate_churn(struct sim *s, const struct sim_request *rq, struct sim_reply *out,
+			struct buf *why)
 {
 	json_t *body = json_loadb(rq->body ? rq->body : "", rq->body_len, 0, NULL);
 	json_t *changes;
@@ -185,6 +185,59 @@ static json_t *stats_json(struct sim *s)
 	return root;
 }
 
+/*
+ * POST /sim/mutate {"fraction": 0.01, "seed": N}: one field mutation (a
+ * price, a quantity, an end, a withdrawal or a publication, see sim_gen.h)
+ * on exactly round(fraction * SKUs) distinct SKUs, or {"count": N} SKUs.
+ * Answers {"mutated": n, "skus": [...]}. The same seed on the same catalog
+ * picks the same SKUs.
+ */
+static void mutate_fields(struct sim *s, const struct sim_request *rq, struct sim_reply *out)
+{
+	json_t *body = json_loadb(rq->body ? rq->body : "", rq->body_len, 0, NULL);
+	json_t *fr = json_object_get(body, "fraction"), *cnt = json_object_get(body, "count");
+	json_t *sd = json_object_get(body, "seed"), *skus;
+	struct sim_entry *entries = NULL;
+	struct random_rng rng;
+	size_t n, got, live = sim_catalog_count(s->catalog);
+	char sku[SIM_GEN_SKU_MAX + 1];
+
+	if (!json_is_object(body) || (fr && !json_is_number(fr)) ||
+	    (cnt && !json_is_integer(cnt)) || (sd && !json_is_integer(sd)) || (!fr == !cnt) ||
+	    (fr && (json_number_value(fr) < 0 || json_number_value(fr) > 1)) ||
+	    (cnt && json_integer_value(cnt) < 0)) {
+		control_error(out, 400,
+			      "mutate wants a JSON object with \"fraction\" (0 to 1) or "
+			      "\"count\" (>= 0), and an optional integer \"seed\"");
+		json_decref(body);
+		return;
+	}
+	n = fr ? (size_t)(json_number_value(fr) * (double)live + 0.5)
+	       : (size_t)json_integer_value(cnt);
+	sim_gen_rng_init(&rng, s->cfg.seed, sd ? (uint64_t)json_integer_value(sd) : 1, 0x3a7au);
+	got = sim_catalog_mutate(s->catalog, n, &rng, &entries);
+	skus = json_array();
+	for (size_t i = 0; i < got; i++) {
+		sim_gen_sku(&entries[i], sku);
+		json_array_append_new(skus, json_string(sku));
+	}
+	sim_reply_json(out, 200, json_pack("{s:I,s:o}", "mutated", (json_int_t)got, "skus", skus));
+	free(entries);
+	json_decref(body);
+}
+
+/* Whether a /sim/mutate body asks for field mutations ("fraction" or
+ * "count") rather than churn ("add", "remove", "edit"). */
+static int wants_fields(const struct sim_request *rq)
+{
+	json_t *body = json_loadb(rq->body ? rq->body : "", rq->body_len, 0, NULL);
+	int yes = json_is_object(body) &&
+		  (json_object_get(body, "fraction") || json_object_get(body, "count"));
+
+	json_decref(body);
+	return yes;
+}
+
 void sim_control_serve(struct sim *s, const struct sim_request *rq, struct sim_reply *out)
 {
 	int get = !strcmp(rq->method, "GET"), post = !strcmp(rq->method, "POST");
@@ -212,7 +265,9 @@ void sim_control_serve(struct sim *s, const struct sim_request *rq, struct sim_r
 			       json_pack("{s:b,s:I}", "reset", 1, "skus",
 					 (json_int_t)sim_catalog_count(s->catalog)));
 	} else if (!strcmp(rq->path, "/sim/mutate") && post) {
-		if (mutate(s, rq, out, &why))
+		if (wants_fields(rq))
+			mutate_fields(s, rq, out);
+		else if (mutate_churn(s, rq, out, &why))
 			control_error(out, 400, buf_str(&why));
 	} else if (!strcmp(rq->path, "/sim/health") && get) {
 		sim_reply_json(out, 200, json_pack("{s:b}", "ok", 1));

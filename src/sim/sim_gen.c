@@ -28,8 +28,19 @@
 #define SALT_OFFER    0x0ffe5ULL
 #define SALT_QUANTITY 0x9a7171ULL
 
+#define SALT_MUTATE 0x3a7a7eULL
+
 #define OFFER_ID_BASE	5000000000ULL
 #define LISTING_ID_BASE 110000000000ULL
+
+/* The churn edits of e (the low bits of its version): what the content is
+ * drawn from. The high bits count field mutations (see sim_gen.h). */
+static uint32_t edits(const struct sim_entry *e)
+{
+	return e->version & SIM_GEN_EDITS_MASK;
+}
+
+static void mutate_item(const struct sim_entry *e, json_t *item);
 
 /*
  * Seeds r with s and skips one draw: the simulator's streams were started
@@ -410,7 +421,7 @@ static json_t *product_json(const struct sim_entry *e, const struct facts *f, st
 	char title[160];
 
 	sim_gen_rng_init(&ar, e->seed, e->id, SALT_STABLE + 1);
-	title_of(f, e->version, vr, title, sizeof(title));
+	title_of(f, edits(e), vr, title, sizeof(title));
 	json_object_set_new(p, "title", json_string(title));
 	json_object_set_new(p, "aspects", aspects_json(f, &ar));
 	if (f->has_brand)
@@ -439,7 +450,7 @@ static long item_quantity(const struct sim_entry *e)
 	struct random_rng r;
 	uint32_t u;
 
-	sim_gen_rng_init(&r, e->seed ^ e->version, e->id, SALT_QUANTITY + e->version);
+	sim_gen_rng_init(&r, e->seed ^ edits(e), e->id, SALT_QUANTITY + edits(e));
 	u = random_rng_below(&r, 100);
 	return u < 10 ? 0 : u < 40 ? 1 : 2 + (long)random_rng_below(&r, 499);
 }
@@ -456,20 +467,20 @@ json_t *sim_gen_item(const struct sim_entry *e, int bulk)
 		item = json_deep_copy(e->src->items[e->id]);
 		if (bulk)
 			json_object_del(item, "groupIds");
-		if (e->version) {
+		if (edits(e)) {
 			/* An edit of a file SKU moves its quantity. */
 			json_t *q =
 			    json_object_get(json_object_get(json_object_get(item, "availability"),
 							    "shipToLocationAvailability"),
 					    "quantity");
 			if (json_is_integer(q))
-				json_integer_set(q,
-						 (json_integer_value(q) + e->version * 7) % 1000);
+				json_integer_set(q, (json_integer_value(q) + edits(e) * 7) % 1000);
 		}
+		mutate_item(e, item);
 		return item;
 	}
 	stable_facts(e, &f);
-	sim_gen_rng_init(&vr, e->seed ^ e->version, e->id, SALT_VOLATILE + e->version);
+	sim_gen_rng_init(&vr, e->seed ^ edits(e), e->id, SALT_VOLATILE + edits(e));
 	sim_gen_sku(e, sku);
 	item = json_object();
 	json_object_set_new(item, "sku", json_string(sku));
@@ -505,6 +516,7 @@ json_t *sim_gen_item(const struct sim_entry *e, int bulk)
 			json_object_set_new(item, "groupIds", str_array1(group));
 		json_object_set_new(item, "inventoryItemGroupKeys", str_array1(group));
 	}
+	mutate_item(e, item);
 	return item;
 }
 
@@ -515,8 +527,8 @@ static unsigned gen_offer_mask(const struct sim_entry *e, const struct facts *f)
 	struct random_rng r;
 
 	/* One edit in twenty creates or withdraws an offer. */
-	sim_gen_rng_init(&r, e->seed ^ e->version, e->id, SALT_OFFER + e->version);
-	if (e->version && random_rng_below(&r, 20) == 0)
+	sim_gen_rng_init(&r, e->seed ^ edits(e), e->id, SALT_OFFER + edits(e));
+	if (edits(e) && random_rng_below(&r, 20) == 0)
 		return (f->offer_mask + 1 + random_rng_below(&r, 3)) & 3u;
 	return f->offer_mask;
 }
@@ -600,7 +612,7 @@ static json_t *gen_offer(const struct sim_entry *e, const struct facts *f, int k
 	uint32_t u;
 
 	sim_gen_rng_init(&r, e->seed, e->id, SALT_OFFER * 3 + (uint64_t)k);
-	sim_gen_rng_init(&vr, e->seed ^ e->version, e->id, SALT_VOLATILE * 7 + e->version * 2 + k);
+	sim_gen_rng_init(&vr, e->seed ^ edits(e), e->id, SALT_VOLATILE * 7 + edits(e) * 2 + k);
 	sim_gen_offer_id(e->id, k, id, sizeof(id));
 	sim_gen_sku(e, sku);
 	u = random_rng_below(&vr, 100);
@@ -681,6 +693,101 @@ static json_t *gen_offer(const struct sim_entry *e, const struct facts *f, int k
 	return o;
 }
 
+/* ---- field mutations (/sim/mutate) ---- */
+
+/* The slot a mutation of e works on: its first offer, or -1 with none. */
+static int mutated_slot(unsigned mask)
+{
+	return mask & 1u ? 0 : mask & 2u ? 1 : -1;
+}
+
+static void set_amount(json_t *pricing, const char *name, long cents)
+{
+	json_t *a = json_object_get(pricing, name);
+	char value[32];
+
+	if (!a)
+		return;
+	snprintf(value, sizeof(value), "%ld.%02ld", cents / 100, cents % 100);
+	json_object_set_new(a, "value", json_string(value));
+}
+
+/*
+ * Mutation j of offer o (slot k of e): what a seller or a buyer changes on
+ * eBay without revising the item. A live listing (PUBLISHED, listing
+ * ACTIVE) gets a new price (40%), a new quantity (30%), ends (15%) or is
+ * withdrawn (15%); any other offer is published, with a listing that is
+ * ACTIVE. An auction's new price is its Buy It Now price where it has one
+ * (what eBay shows), else its start price.
+ */
+static void mutate_offer(const struct sim_entry *e, int k, uint32_t j, json_t *o)
+{
+	struct random_rng r;
+	json_t *listing = json_object_get(o, "listing");
+	const char *st = json_string_value(json_object_get(o, "status"));
+	const char *ls = json_string_value(json_object_get(listing, "listingStatus"));
+	int live = st && !strcmp(st, "PUBLISHED") && ls && !strcmp(ls, "ACTIVE");
+	json_int_t qty = json_integer_value(json_object_get(o, "availableQuantity"));
+	uint32_t u;
+
+	sim_gen_rng_init(&r, e->seed, e->id, SALT_MUTATE + j * 2 + (uint64_t)k);
+	u = random_rng_below(&r, 100);
+	if (live && u < 40) {
+		json_t *pricing = json_object_get(o, "pricingSummary");
+		long cents = 100 + (long)random_rng_below(&r, 50000);
+		set_amount(pricing,
+			   k == 0 || json_object_get(pricing, "price") ? "price"
+								       : "auctionStartPrice",
+			   cents);
+	} else if (live && u < 70) {
+		json_object_set_new(o, "availableQuantity",
+				    json_integer((qty + 1 + random_rng_below(&r, 40)) % 50));
+	} else if (live && u < 85) {
+		json_object_set_new(listing, "listingStatus", json_string("ENDED"));
+	} else if (live) {
+		json_object_set_new(o, "status", json_string("UNPUBLISHED"));
+		json_object_del(o, "listing");
+		json_object_del(o, "listingStartDate");
+	} else {
+		char lid[24];
+
+		snprintf(lid, sizeof(lid), "%" PRIu64,
+			 (uint64_t)(LISTING_ID_BASE + (uint64_t)e->id * 2 + (uint64_t)k));
+		json_object_set_new(o, "status", json_string("PUBLISHED"));
+		json_object_set_new(o, "listing",
+				    json_pack("{s:s,s:s,s:i}", "listingId", lid, "listingStatus",
+					      "ACTIVE", "soldQuantity", 0));
+		json_object_set_new(o, "listingStartDate", json_string("2025-01-01T00:00:00.000Z"));
+	}
+}
+
+/* Applies e's field mutations, in order, to offer slot k (o). */
+static json_t *apply_mutations(const struct sim_entry *e, int k, json_t *o)
+{
+	uint32_t n = e->version >> SIM_GEN_MUTATION_SHIFT;
+
+	if (o && n && mutated_slot(sim_gen_offer_mask(e)) == k)
+		for (uint32_t j = 1; j <= n; j++)
+			mutate_offer(e, k, j, o);
+	return o;
+}
+
+/* A SKU without offers: its mutations move the item's quantity. */
+static void mutate_item(const struct sim_entry *e, json_t *item)
+{
+	uint32_t n = e->version >> SIM_GEN_MUTATION_SHIFT;
+	json_t *ship;
+	struct random_rng r;
+
+	if (!n || sim_gen_offer_mask(e))
+		return;
+	ship = json_object_get(json_object_get(item, "availability"), "shipToLocationAvailability");
+	sim_gen_rng_init(&r, e->seed, e->id, SALT_MUTATE + n * 2);
+	if (ship)
+		json_object_set_new(ship, "quantity",
+				    json_integer(500 + (json_int_t)random_rng_below(&r, 500)));
+}
+
 json_t *sim_gen_offer(const struct sim_entry *e, int k)
 {
 	struct facts f;
@@ -695,14 +802,14 @@ json_t *sim_gen_offer(const struct sim_entry *e, int k)
 			return NULL;
 		o = json_deep_copy(src);
 		q = json_object_get(o, "availableQuantity");
-		if (e->version && json_is_integer(q))
-			json_integer_set(q, (json_integer_value(q) + e->version * 7) % 1000);
-		return o;
+		if (edits(e) && json_is_integer(q))
+			json_integer_set(q, (json_integer_value(q) + edits(e) * 7) % 1000);
+		return apply_mutations(e, k, o);
 	}
 	stable_facts(e, &f);
 	if (!(gen_offer_mask(e, &f) & (1u << k)))
 		return NULL;
-	return gen_offer(e, &f, k);
+	return apply_mutations(e, k, gen_offer(e, &f, k));
 }
 
 json_t *sim_gen_offers(const struct sim_entry *e)

@@ -34,6 +34,21 @@ struct sim_source {
 	json_t **offers; /* n arrays of offer objects (0..SIM_GEN_MAX_OFFERS each) */
 };
 
+/*
+ * A SKU's version holds two counts. Its low SIM_GEN_MUTATION_SHIFT bits
+ * count churn edits, each of which draws quantities, prices and statuses
+ * anew (and sometimes the title and the offers). Its high bits count field
+ * mutations (/sim/mutate, at most SIM_GEN_MUTATIONS_MAX): each changes one
+ * thing a seller or buyer changes on a live eBay listing, on the SKU's
+ * first offer, and nothing else: a live listing's price or quantity, its
+ * end or withdrawal, or the publication of an offer that was not live (a
+ * SKU without offers: its item quantity). Each shows in the Active
+ * Inventory Report or in the inventory pages, as such changes do on eBay.
+ */
+#define SIM_GEN_MUTATION_SHIFT 24
+#define SIM_GEN_EDITS_MASK     ((1u << SIM_GEN_MUTATION_SHIFT) - 1)
+#define SIM_GEN_MUTATIONS_MAX  255u
+
 /* One SKU of the catalog, enough to render it without the catalog's lock. */
 struct sim_entry {
 	const struct sim_source *src; /* the file it came from, or NULL */

@@ -1313,6 +1313,122 @@ static enum error pg_user_list(struct store *s, struct user_row **out, size_t *n
 
 /* ---- the operations table ------------------------------------------------------------ */
 
+/* ---- refresh ---------------------------------------------------------------- */
+
+/* $2 is a JSON array of SKUs (store_sku_array). */
+#define IN_SKUS "IN (SELECT jsonb_array_elements_text($2::jsonb))"
+
+struct stored_items {
+	struct stored_item *rows;
+	size_t n;
+};
+
+static void read_stored_items(const PGresult *r, void *out)
+{
+	struct stored_items *l = out;
+	int i, n = PQntuples(r);
+
+	l->rows = xcalloc(n ? (size_t)n : 1, sizeof(*l->rows));
+	for (i = 0; i < n; i++) {
+		struct stored_item *it = &l->rows[l->n++];
+		it->sku = dup_col(r, i, 0);
+		it->raw_payload = dup_col(r, i, 1);
+		it->ebay_status = dup_col(r, i, 2);
+		it->live_offers = store_pg_get_ll(r, i, 3);
+	}
+}
+
+static enum error pg_items_by_sku(struct store *s, const char *user_id, const char *const *skus,
+				  size_t n, struct stored_item **out, size_t *n_out)
+{
+	char *list = store_sku_array(skus, n);
+	const char *v[2] = {user_id, list};
+	struct stored_items l = {0};
+	enum error err;
+
+	err = query(s,
+		    "SELECT i.sku_code, i.raw_payload::text, i.ebay_status, "
+		    "(SELECT count(*) FROM offers o WHERE o.user_id = i.user_id "
+		    "AND o.sku_code = i.sku_code AND o.status = 'PUBLISHED' "
+		    "AND o.listing_status = 'ACTIVE' AND o.removed_at IS NULL) FROM inventory i "
+		    "WHERE i.user_id = $1 AND i.removed_at IS NULL AND i.sku_code " IN_SKUS,
+		    2, v, "cannot read inventory rows by SKU", read_stored_items, &l, NULL);
+	free(list);
+	*out = l.rows;
+	*n_out = l.n;
+	return err;
+}
+
+struct offer_rows {
+	struct offer_row *rows;
+	size_t n;
+};
+
+static long long count_or_absent(const PGresult *r, int i, int c)
+{
+	return PQgetisnull(r, i, c) ? -1 : store_pg_get_ll(r, i, c);
+}
+
+static void read_offer_rows(const PGresult *r, void *out)
+{
+	struct offer_rows *l = out;
+	int i, n = PQntuples(r);
+
+	l->rows = xcalloc(n ? (size_t)n : 1, sizeof(*l->rows));
+	for (i = 0; i < n; i++) {
+		struct offer_row *o = &l->rows[l->n++];
+		o->offer_id = dup_col(r, i, 0);
+		o->sku = dup_col(r, i, 1);
+		o->marketplace_id = dup_col(r, i, 2);
+		o->format = dup_col(r, i, 3);
+		o->status = dup_col(r, i, 4);
+		o->listing_id = dup_col(r, i, 5);
+		o->listing_status = dup_col(r, i, 6);
+		o->price_value = dup_col(r, i, 7);
+		o->price_currency = dup_col(r, i, 8);
+		o->available_quantity = count_or_absent(r, i, 9);
+		o->sold_quantity = count_or_absent(r, i, 10);
+		o->category_id = dup_col(r, i, 11);
+		o->listing_start_date = dup_col(r, i, 12);
+		o->raw_payload = dup_col(r, i, 13);
+	}
+}
+
+static enum error pg_offers_by_sku(struct store *s, const char *user_id, const char *const *skus,
+				   size_t n, struct offer_row **out, size_t *n_out)
+{
+	char *list = store_sku_array(skus, n);
+	const char *v[2] = {user_id, list};
+	struct offer_rows l = {0};
+	enum error err;
+
+	err = query(s,
+		    "SELECT offer_id, sku_code, marketplace_id, format, status, listing_id, "
+		    "listing_status, price_value::text, price_currency, available_quantity, "
+		    "sold_quantity, category_id, listing_start_date, raw_payload::text "
+		    "FROM offers WHERE user_id = $1 AND sku_code " IN_SKUS
+		    " ORDER BY sku_code COLLATE \"C\", offer_id COLLATE \"C\"",
+		    2, v, "cannot read offers by SKU", read_offer_rows, &l, NULL);
+	free(list);
+	*out = l.rows;
+	*n_out = l.n;
+	return err;
+}
+
+static enum error pg_items_seen(struct store *s, const char *user_id, const char *run_id,
+				const char *const *skus, size_t n)
+{
+	char *list = store_sku_array(skus, n);
+	const char *v[3] = {user_id, list, run_id};
+	enum error err;
+
+	err = command(
+	    s, "UPDATE inventory SET last_seen_run = $3 WHERE user_id = $1 AND sku_code " IN_SKUS,
+	    3, v, "cannot mark inventory rows seen", NULL);
+	free(list);
+	return err;
+}
+
 const struct store_ops store_pg_ops = {
     .name = "postgres",
     .open = pg_open,
@@ -1349,4 +1465,7 @@ const struct store_ops store_pg_ops = {
     .user_get = pg_user_get,
     .user_list = pg_user_list,
     .exec_text = store_pg_exec_text,
+    .items_by_sku = pg_items_by_sku,
+    .offers_by_sku = pg_offers_by_sku,
+    .items_seen = pg_items_seen,
 };

@@ -94,6 +94,9 @@ enum stmt_id {
 	S_MARK_ITEMS,
 	S_REMOVED_INVENTORY,
 	S_REMOVED_OFFERS,
+	S_ITEMS_BY_SKU,
+	S_OFFERS_BY_SKU,
+	S_ITEMS_SEEN,
 	S__COUNT
 };
 
@@ -223,6 +226,22 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_SKUS_CLEAR] = "DELETE FROM sync_run_skus WHERE run_id = ?1",
     [S_SKUS_CLEAR_DEAD] = "DELETE FROM sync_run_skus WHERE run_id NOT IN "
 			  "(SELECT id FROM sync_runs WHERE status = 'running')",
+    /* ?2 is a JSON array of SKUs (store_sku_array). "+o.status" keeps the
+     * planner on offers_user_sku (it would take offers_user_status). */
+    [S_ITEMS_BY_SKU] = "SELECT i.sku_code, i.raw_payload, i.ebay_status, "
+		       "(SELECT count(*) FROM offers o WHERE o.user_id = i.user_id "
+		       "AND o.sku_code = i.sku_code AND +o.status = 'PUBLISHED' "
+		       "AND o.listing_status = 'ACTIVE' AND o.removed_at IS NULL) FROM inventory i "
+		       "WHERE i.user_id = ?1 AND i.removed_at IS NULL "
+		       "AND i.sku_code IN (SELECT value FROM json_each(?2))",
+    [S_OFFERS_BY_SKU] = "SELECT offer_id, sku_code, marketplace_id, format, status, listing_id, "
+			"listing_status, price_value, price_currency, available_quantity, "
+			"sold_quantity, category_id, listing_start_date, raw_payload "
+			"FROM offers WHERE user_id = ?1 "
+			"AND sku_code IN (SELECT value FROM json_each(?2)) "
+			"ORDER BY sku_code, offer_id",
+    [S_ITEMS_SEEN] = "UPDATE inventory SET last_seen_run = ?3 WHERE user_id = ?1 "
+		     "AND sku_code IN (SELECT value FROM json_each(?2))",
 };
 
 struct sqlite_store {
@@ -1651,6 +1670,124 @@ static enum error sqlite_skus_clear(struct store *s, const char *run_id)
 	return err;
 }
 
+/* ---- refresh ---------------------------------------------------------------- */
+
+static long long count_or_absent(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
+}
+
+static enum error sqlite_items_by_sku(struct store *s, const char *user_id, const char *const *skus,
+				      size_t n, struct stored_item **out, size_t *n_out)
+{
+	char *list = store_sku_array(skus, n);
+	struct stored_item *rows = xcalloc(n, sizeof(*rows));
+	sqlite3_stmt *st;
+	size_t count = 0;
+	enum error err;
+	int rc;
+
+	err = stmt(s, S_ITEMS_BY_SKU, &st);
+	if (err)
+		goto out;
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, list);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < n) {
+		struct stored_item *it = &rows[count++];
+		it->sku = col_text(st, 0);
+		it->raw_payload = col_text(st, 1);
+		it->ebay_status = col_text(st, 2);
+		it->live_offers = sqlite3_column_int64(st, 3);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = db_fail(s, "cannot read inventory rows of user '%s' by SKU", user_id);
+	sqlite3_reset(st);
+out:
+	free(list);
+	if (err) {
+		while (count)
+			stored_item_release(&rows[--count]);
+		FREE_AND_NULL(rows);
+	}
+	*out = rows;
+	*n_out = count;
+	return err;
+}
+
+static enum error sqlite_offers_by_sku(struct store *s, const char *user_id,
+				       const char *const *skus, size_t n, struct offer_row **out,
+				       size_t *n_out)
+{
+	char *list = store_sku_array(skus, n);
+	struct offer_row *rows = NULL;
+	sqlite3_stmt *st;
+	size_t count = 0, cap = 0;
+	enum error err;
+	int rc;
+
+	err = stmt(s, S_OFFERS_BY_SKU, &st);
+	if (err)
+		goto out;
+	bind_text(st, 1, user_id);
+	bind_text(st, 2, list);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct offer_row *o;
+
+		if (count == cap) {
+			cap = cap * 2 + 16;
+			rows = xrealloc(rows, cap * sizeof(*rows));
+		}
+		o = &rows[count++];
+		o->offer_id = col_text(st, 0);
+		o->sku = col_text(st, 1);
+		o->marketplace_id = col_text(st, 2);
+		o->format = col_text(st, 3);
+		o->status = col_text(st, 4);
+		o->listing_id = col_text(st, 5);
+		o->listing_status = col_text(st, 6);
+		o->price_value = col_text(st, 7);
+		o->price_currency = col_text(st, 8);
+		o->available_quantity = count_or_absent(st, 9);
+		o->sold_quantity = count_or_absent(st, 10);
+		o->category_id = col_text(st, 11);
+		o->listing_start_date = col_text(st, 12);
+		o->raw_payload = col_text(st, 13);
+	}
+	if (rc != SQLITE_DONE)
+		err = db_fail(s, "cannot read offers of user '%s' by SKU", user_id);
+	sqlite3_reset(st);
+out:
+	free(list);
+	if (err) {
+		while (count)
+			offer_row_release(&rows[--count]);
+		FREE_AND_NULL(rows);
+	}
+	*out = rows;
+	*n_out = count;
+	return err;
+}
+
+static enum error sqlite_items_seen(struct store *s, const char *user_id, const char *run_id,
+				    const char *const *skus, size_t n)
+{
+	char *list = store_sku_array(skus, n);
+	sqlite3_stmt *st;
+	enum error err;
+
+	err = stmt(s, S_ITEMS_SEEN, &st);
+	if (!err) {
+		bind_text(st, 1, user_id);
+		bind_text(st, 2, list);
+		bind_text(st, 3, run_id);
+		if (!step_done(st))
+			err = db_fail(s, "cannot mark inventory rows of user '%s' seen", user_id);
+		sqlite3_reset(st);
+	}
+	free(list);
+	return err;
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -1687,4 +1824,7 @@ const struct store_ops store_sqlite_ops = {
     .user_get = sqlite_user_get,
     .user_list = sqlite_user_list,
     .exec_text = sqlite_exec_text,
+    .items_by_sku = sqlite_items_by_sku,
+    .offers_by_sku = sqlite_offers_by_sku,
+    .items_seen = sqlite_items_seen,
 };

@@ -116,6 +116,14 @@ struct store_ops {
 	 * a duplicate key. */
 	enum error (*exec_text)(struct store *s, const char *sql, int n, const char *const *values,
 				struct store_rows *out);
+	/* refresh: user set, 1 to STORE_BY_SKU_MAX SKUs, none empty; for
+	 * items_seen, run_id set. */
+	enum error (*items_by_sku)(struct store *s, const char *user_id, const char *const *skus,
+				   size_t n, struct stored_item **out, size_t *n_out);
+	enum error (*offers_by_sku)(struct store *s, const char *user_id, const char *const *skus,
+				    size_t n, struct offer_row **out, size_t *n_out);
+	enum error (*items_seen)(struct store *s, const char *user_id, const char *run_id,
+				 const char *const *skus, size_t n);
 };
 
 /* What every backend shares; the backend's own state hangs off priv. */
@@ -149,5 +157,9 @@ enum error store_run_conflict(struct store *s, const struct run_row *r, const ch
 /* "%" + text with "\", "%" and "_" escaped + "%", for LIKE ... ESCAPE '\'.
  * Returns a malloc'd string. */
 char *store_like_pattern(const char *text);
+
+/* The n SKUs as one JSON array text (malloc'd), the one parameter through
+ * which both backends take a list of SKUs. */
+char *store_sku_array(const char *const *skus, size_t n);
 
 #endif
