@@ -56,7 +56,8 @@ config '{"latency_ms":0,"rps":0}'
 curl -s "$url/sim/catalog" | jq -r '.offers[] | [.offerId, .sku, .status,
   (.listing.listingId // ""), (.listing.listingStatus // ""),
   (.pricingSummary.price.value // ""), (.pricingSummary.price.currency // ""),
-  (.availableQuantity // ""), (.listing.soldQuantity // "")] | @tsv' | sort >"$work/want"
+  (.availableQuantity // ""), (.listing.soldQuantity // "")] | map(tostring) | join("\t")' |
+  sort >"$work/want"
 sqlite3 -separator $'\t' "$work/db" "SELECT offer_id, sku_code, status, coalesce(listing_id,''),
   coalesce(listing_status,''), coalesce(price_value,''), coalesce(price_currency,''),
   coalesce(available_quantity,''), coalesce(sold_quantity,'') FROM offers" | sort >"$work/got"
