@@ -1738,6 +1738,7 @@ static enum error sqlite_offers_by_sku(struct store *s, const char *user_id,
 			rows = xrealloc(rows, cap * sizeof(*rows));
 		}
 		o = &rows[count++];
+		memset(o, 0, sizeof(*o));
 		o->offer_id = col_text(st, 0);
 		o->sku = col_text(st, 1);
 		o->marketplace_id = col_text(st, 2);
