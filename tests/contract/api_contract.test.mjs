@@ -129,6 +129,10 @@ test('starting, refusing, stopping and following runs', async () => {
   const off = await call('POST', '/ebay/sync/offers', { body: '{"resume": false}' });
   assert.equal(off.status, 202);
   assert.equal((await waitEnded(off.body.run_id)).status, 'done');
+  const refresh = await call('POST', '/ebay/sync/refresh', { body: '{"report_only": false}' });
+  assert.equal(refresh.status, 202);
+  await waitEnded(refresh.body.run_id);
+  assert.equal((await call('POST', '/ebay/sync/refresh', { body: '{"report_only": 1}' })).status, 400);
   const skus = await call('POST', '/ebay/sync/skus', { body: JSON.stringify({ skus: ['SKU-NOT-THERE'] }) });
   assert.equal(skus.status, 202);
   await waitEnded(skus.body.run_id);
@@ -143,7 +147,7 @@ test('starting, refusing, stopping and following runs', async () => {
 
   const runs = await call('GET', '/ebay/sync/runs?limit=10');
   assert.equal(runs.status, 200);
-  assert.equal(runs.body.total, 4);
+  assert.equal(runs.body.total, 5);
   assert.equal((await call('GET', '/ebay/sync/runs?limit=0')).status, 400);
   const one = await call('GET', `/ebay/sync/runs/${inv.body.run_id}`);
   assert.equal(one.status, 200);
@@ -187,7 +191,7 @@ test('eBay account linking, health and metrics', async () => {
   assert.equal((await call('GET', '/healthz', { auth: null })).status, 200);
   const m = await call('GET', '/metrics', { auth: null });
   assert.equal(m.status, 200);
-  assert.match(m.text, /ebaysync_runs\{status="done"\} 3/);
+  assert.match(m.text, /ebaysync_runs\{status="done"\} 4/);
 });
 
 test('API keys: made, listed, scoped and revoked', async () => {
