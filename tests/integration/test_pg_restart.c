@@ -330,6 +330,7 @@ static size_t check_rows_intact(const char *db, json_t *cat)
 			fail_msg("raw_payload of SKU '%s' differs from the catalog's", sku);
 		if (json_object_get(stored_skus, sku)) {
 			json_t *all = json_object_get(entry, "offers"), *lead = lead_offer(all), *o;
+			const char *price;
 			size_t k;
 
 			json_array_foreach(all, k, o)
@@ -341,12 +342,18 @@ static size_t check_rows_intact(const char *db, json_t *cat)
 						 "offers of the SKU are stored: half a batch",
 						 id, sku);
 			}
-			same_str(
-			    "inventory price_value", sku,
-			    json_string_value(json_object_get(
-				json_object_get(json_object_get(lead, "pricingSummary"), "price"),
-				"value")),
-			    json_string_value(json_object_get(row, "price_value")));
+			/* Its Buy It Now price, else (an auction without one) its
+			 * start price, as eBay's own report shows it. */
+			price = json_string_value(json_object_get(
+			    json_object_get(json_object_get(lead, "pricingSummary"), "price"),
+			    "value"));
+			if (!price)
+				price = json_string_value(json_object_get(
+				    json_object_get(json_object_get(lead, "pricingSummary"),
+						    "auctionStartPrice"),
+				    "value"));
+			same_str("inventory price_value", sku, price,
+				 json_string_value(json_object_get(row, "price_value")));
 			same_str("inventory ebay_listing_id", sku,
 				 str_at(lead, "listing", "listingId"),
 				 json_string_value(json_object_get(row, "ebay_listing_id")));
