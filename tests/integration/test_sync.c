@@ -21,346 +21,13 @@
 
 #include "mapping.h"
 #include "store.h"
+#include "catalog_check.h"
 #include "testutil.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
-#define TOKEN "test-token-1"
-#define SKUS  "2000"
-
-struct env {
-	struct testutil_proc sim;
-	char *urls[2];
-	const char *names[2];
-	int n_backends;
-};
-
-static int start_sim(struct env *e, const char *const extra[])
-{
-	char *argv[64] = {TESTUTIL_SIM_BIN, "--listen", "127.0.0.1:0", "--seed", "42",
-			  "--skus",	    SKUS,	"--token",     TOKEN};
-	int n = 9;
-
-	for (int i = 0; extra && extra[i]; i++)
-		argv[n++] = (char *)extra[i];
-	argv[n] = NULL;
-	return testutil_spawn(&e->sim, argv, NULL);
-}
-
-/* Runs `ebaysync sync KIND` against the simulator; returns its exit code. */
-static int run_sync(struct env *e, const char *db, const char *user, const char *kind,
-		    const char *const extra[])
-{
-	char *argv[64] = {
-	    TESTUTIL_APP_BIN, "sync",	       (char *)kind, "--db",	  (char *)db,
-	    "--user",	      (char *)user,    "--env",	     "simulator", "--api-base",
-	    e->sim.base_url,  "--token",       TOKEN,	     "--json",	  "--max-rps",
-	    "5000",	      "--concurrency", "16"};
-	int n = 18;
-	char *out = NULL;
-	int code;
-
-	for (int i = 0; extra && extra[i]; i++)
-		argv[n++] = (char *)extra[i];
-	argv[n] = NULL;
-	code = testutil_run(argv, NULL, &out);
-	if (code != 0 && code != 130) {
-		size_t len = out ? strlen(out) : 0;
-		fprintf(stderr, "sync %s exited %d; last output:\n%s\n", kind, code,
-			out ? out + (len > 3000 ? len - 3000 : 0) : "");
-	}
-	free(out);
-	return code;
-}
-
-/* The simulator's catalog as {sku: {"item":..., "offers":[...]}}. */
-static json_t *sim_catalog(struct env *e)
-{
-	char *url = xasprintf("%s/sim/catalog", e->sim.base_url);
-	struct testutil_http r;
-	json_t *cat = json_object();
-	char *line, *save = NULL;
-
-	assert_int_equal(testutil_http("GET", url, NULL, NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	for (line = strtok_r(r.body, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		json_error_t jerr;
-		json_t *o = json_loads(line, 0, &jerr);
-
-		if (!o)
-			fail_msg("bad /sim/catalog line: %s", jerr.text);
-		json_object_set(cat, json_string_value(json_object_get(o, "sku")), o);
-		json_decref(o);
-	}
-	testutil_http_release(&r);
-	free(url);
-	return cat;
-}
-
-static const char *str_at(json_t *o, const char *path)
-{
-	char *copy = xstrdup(path), *part, *save = NULL;
-	json_t *cur = o;
-	const char *v;
-
-	for (part = strtok_r(copy, ".", &save); part && cur; part = strtok_r(NULL, ".", &save))
-		cur = json_object_get(cur, part);
-	free(copy);
-	v = json_string_value(cur);
-	return v;
-}
-
-static void assert_str_eq(const char *what, const char *sku, const char *want, const char *got)
-{
-	if ((want == NULL) != (got == NULL) || (want && strcmp(want, got)))
-		fail_msg("%s of SKU '%s': want '%s', got '%s'", what, sku, want ? want : "(null)",
-			 got ? got : "(null)");
-}
-
-static void assert_int_eq(const char *what, const char *sku, long long want, long long got)
-{
-	if (want != got)
-		fail_msg("%s of SKU '%s': want %lld, got %lld", what, sku, want, got);
-}
-
-static long long int_or_null(json_t *v)
-{
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_string(v))
-		return strtoll(json_string_value(v), NULL, 10);
-	return -1;
-}
-
-/* First value of an aspect (arrays of strings on eBay). */
-static const char *aspect(json_t *item, const char *name)
-{
-	json_t *a =
-	    json_object_get(json_object_get(json_object_get(item, "product"), "aspects"), name);
-
-	if (json_is_array(a))
-		return json_string_value(json_array_get(a, 0));
-	return json_string_value(a);
-}
-
-/* The offer whose price and listing the inventory row shows: the first
- * PUBLISHED one, else the first. */
-static json_t *lead_offer(json_t *offers)
-{
-	size_t i;
-	json_t *o;
-
-	json_array_foreach(offers, i, o)
-	{
-		const char *st = json_string_value(json_object_get(o, "status"));
-		if (st && !strcmp(st, "PUBLISHED"))
-			return o;
-	}
-	return json_array_get(offers, 0);
-}
-
-static const char *expected_status(json_t *offers)
-{
-	size_t i;
-	json_t *o;
-
-	if (json_array_size(offers) == 0)
-		return "UNKNOWN";
-	json_array_foreach(offers, i, o)
-	{
-		const char *st = json_string_value(json_object_get(o, "status"));
-		if (st && (!strcmp(st, "PUBLISHED") || !strcmp(st, "PUBLISHED_IN_PROGRESS")))
-			return "ACTIVE";
-	}
-	return "ENDED";
-}
-
-/* An offer's price as the rows show it: its Buy It Now price, else (an
- * auction without one) its start price, as eBay's own report does. */
-static const char *shown_price(json_t *offer, const char *what)
-{
-	char path[64];
-	const char *v;
-
-	snprintf(path, sizeof(path), "pricingSummary.price.%s", what);
-	v = str_at(offer, path);
-	if (!str_at(offer, "pricingSummary.price.value")) {
-		snprintf(path, sizeof(path), "pricingSummary.auctionStartPrice.%s", what);
-		v = str_at(offer, path);
-	}
-	return v;
-}
-
-static void check_item(const char *sku, json_t *want, json_t *row, int with_offers)
-{
-	json_t *item = json_object_get(want, "item");
-	json_t *offers = json_object_get(want, "offers");
-	json_t *lead = lead_offer(offers);
-	const char *pn = aspect(item, "Part Number");
-	const char *model = aspect(item, "Model");
-
-	if (!pn)
-		pn = aspect(item, "MPN");
-	if (!pn)
-		pn = aspect(item, "Brand Part Number");
-	if (!pn)
-		pn = str_at(item, "product.mpn");
-	if (!model)
-		model = aspect(item, "Model Number");
-
-	assert_str_eq("title", sku, str_at(item, "product.title"),
-		      json_string_value(json_object_get(row, "title")));
-	assert_str_eq("condition", sku,
-		      mapping_condition(json_string_value(json_object_get(item, "condition"))),
-		      json_string_value(json_object_get(row, "condition")));
-	assert_str_eq("part_number", sku, pn,
-		      json_string_value(json_object_get(row, "part_number")));
-	assert_str_eq("model", sku, model, json_string_value(json_object_get(row, "model")));
-	assert_int_eq(
-	    "quantity", sku,
-	    int_or_null(json_object_get(json_object_get(json_object_get(item, "availability"),
-							"shipToLocationAvailability"),
-					"quantity")),
-	    int_or_null(json_object_get(row, "quantity")));
-	assert_int_eq("photo_count", sku,
-		      (long long)json_array_size(
-			  json_object_get(json_object_get(item, "product"), "imageUrls")),
-		      json_integer_value(json_object_get(row, "photo_count")));
-	if (!json_equal(item, json_object_get(row, "raw_payload")))
-		fail_msg("raw_payload of SKU '%s' differs from the simulator's item", sku);
-	if (!with_offers)
-		return;
-	assert_str_eq("ebay_status", sku, expected_status(offers),
-		      json_string_value(json_object_get(row, "ebay_status")));
-	assert_str_eq("price_value", sku, lead ? shown_price(lead, "value") : NULL,
-		      json_string_value(json_object_get(row, "price_value")));
-	assert_str_eq("price_currency", sku, lead ? shown_price(lead, "currency") : NULL,
-		      json_string_value(json_object_get(row, "price_currency")));
-	assert_str_eq("ebay_listing_id", sku, lead ? str_at(lead, "listing.listingId") : NULL,
-		      json_string_value(json_object_get(row, "ebay_listing_id")));
-	assert_str_eq("category", sku, lead ? str_at(lead, "categoryId") : NULL,
-		      json_string_value(json_object_get(row, "category")));
-}
-
-static void check_offer(const char *sku, json_t *want, json_t *row)
-{
-	const char *id = json_string_value(json_object_get(want, "offerId"));
-	json_t *listing = json_object_get(want, "listing");
-
-	assert_str_eq("offer sku", id, sku, json_string_value(json_object_get(row, "sku_code")));
-	assert_str_eq("marketplace_id", id, str_at(want, "marketplaceId"),
-		      json_string_value(json_object_get(row, "marketplace_id")));
-	assert_str_eq("format", id, str_at(want, "format"),
-		      json_string_value(json_object_get(row, "format")));
-	assert_str_eq("status", id, str_at(want, "status"),
-		      json_string_value(json_object_get(row, "status")));
-	assert_str_eq("listing_id", id, listing ? str_at(want, "listing.listingId") : NULL,
-		      json_string_value(json_object_get(row, "listing_id")));
-	assert_str_eq("listing_status", id, listing ? str_at(want, "listing.listingStatus") : NULL,
-		      json_string_value(json_object_get(row, "listing_status")));
-	assert_str_eq("price_value", id, str_at(want, "pricingSummary.price.value"),
-		      json_string_value(json_object_get(row, "price_value")));
-	assert_str_eq("price_currency", id, shown_price(want, "currency"),
-		      json_string_value(json_object_get(row, "price_currency")));
-	assert_str_eq("auction_start_price", id,
-		      str_at(want, "pricingSummary.auctionStartPrice.value"),
-		      json_string_value(json_object_get(row, "auction_start_price")));
-	assert_int_eq("available_quantity", id,
-		      int_or_null(json_object_get(want, "availableQuantity")),
-		      int_or_null(json_object_get(row, "available_quantity")));
-	assert_int_eq("sold_quantity", id, int_or_null(json_object_get(listing, "soldQuantity")),
-		      int_or_null(json_object_get(row, "sold_quantity")));
-	assert_str_eq("category_id", id, str_at(want, "categoryId"),
-		      json_string_value(json_object_get(row, "category_id")));
-	assert_str_eq("listing_start_date", id, str_at(want, "listingStartDate"),
-		      json_string_value(json_object_get(row, "listing_start_date")));
-	if (!json_equal(want, json_object_get(row, "raw_payload")))
-		fail_msg("raw_payload of offer '%s' differs from the simulator's", id);
-}
-
-/* Index rows by a key column. */
-static json_t *by_key(json_t *rows, const char *key)
-{
-	json_t *m = json_object(), *row;
-	size_t i;
-
-	json_array_foreach(rows, i, row)
-	    json_object_set(m, json_string_value(json_object_get(row, key)), row);
-	return m;
-}
-
-/*
- * Asserts the store holds exactly the catalog for user: every item (with
- * offer-derived fields when with_offers) and every offer, and nothing else.
- */
-static void assert_db_equals_catalog(const char *db, const char *user, json_t *cat, int with_offers)
-{
-	struct store *s = NULL;
-	struct store_query q = {.user_id = user};
-	json_t *items = NULL, *offers = NULL, *imap, *omap, *entry;
-	long long total = 0;
-	size_t n_offers = 0;
-	const char *sku;
-	char **fails = NULL;
-	size_t n_fails = 0;
-
-	assert_int_equal(store_open(db, &s, NULL), ERR_OK);
-	assert_int_equal(store_list_items(s, &q, &items, &total), ERR_OK);
-	assert_int_equal(store_list_offers(s, &q, &offers, &total), ERR_OK);
-	imap = by_key(items, "sku_code");
-	omap = by_key(offers, "offer_id");
-	assert_int_equal(json_object_size(imap), json_object_size(cat));
-	json_object_foreach(cat, sku, entry)
-	{
-		json_t *row = json_object_get(imap, sku), *o;
-		size_t i;
-
-		if (!row)
-			fail_msg("SKU '%s' of the catalog is not in the inventory table", sku);
-		check_item(sku, entry, row, with_offers);
-		json_array_foreach(json_object_get(entry, "offers"), i, o)
-		{
-			json_t *orow =
-			    json_object_get(omap, json_string_value(json_object_get(o, "offerId")));
-			n_offers++;
-			if (with_offers && !orow)
-				fail_msg("offer %s of SKU '%s' is not in the offers table",
-					 json_string_value(json_object_get(o, "offerId")), sku);
-			if (with_offers)
-				check_offer(sku, o, orow);
-		}
-	}
-	if (with_offers)
-		assert_int_equal(json_object_size(omap), n_offers);
-	assert_int_equal(store_failure_list(s, user, "offers", &fails, &n_fails), ERR_OK);
-	for (size_t i = 0; i < n_fails; i++) {
-		fprintf(stderr, "left in sync_failures: %s\n", fails[i]);
-		free(fails[i]);
-	}
-	free(fails);
-	assert_int_equal(n_fails, 0);
-	json_decref(imap);
-	json_decref(omap);
-	json_decref(items);
-	json_decref(offers);
-	store_close(s);
-}
-
-/* The newest run of user: its status and counts. */
-static void newest_run(const char *db, const char *user, struct run_row *out)
-{
-	struct store *s = NULL;
-	struct run_row *runs = NULL;
-	size_t n = 0;
-	long long total = 0;
-
-	assert_int_equal(store_open(db, &s, NULL), ERR_OK);
-	assert_int_equal(store_run_list(s, user, 1, 0, &runs, &n, &total), ERR_OK);
-	assert_true(n == 1);
-	*out = runs[0];
-	free(runs);
-	store_close(s);
-}
+#define TOKEN CATALOG_TOKEN
+#define SKUS  CATALOG_SKUS
 
 /* Waits (up to 60 s) until user's newest run has stored at least min rows:
  * a test that interrupts a run midway interrupts it after it has done
@@ -402,19 +69,19 @@ static long long catalog_offer_count(json_t *cat)
 
 static void sync_and_compare(const char *const sim_flags[], const char *const sync_flags[])
 {
-	struct env e = {0};
+	struct catalog_env e = {0};
 
-	assert_int_equal(start_sim(&e, sim_flags), 0);
+	assert_int_equal(catalog_start_sim(&e, sim_flags), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
 		struct run_row run;
 		json_t *cat;
 
 		fprintf(stderr, "backend %s\n", e.names[b]);
-		assert_int_equal(run_sync(&e, e.urls[b], "alice", "all", sync_flags), 0);
-		cat = sim_catalog(&e);
-		assert_db_equals_catalog(e.urls[b], "alice", cat, 1);
-		newest_run(e.urls[b], "alice", &run);
+		assert_int_equal(catalog_run_sync(&e, e.urls[b], "alice", "all", sync_flags), 0);
+		cat = catalog_fetch(&e);
+		catalog_assert_db_equals(e.urls[b], "alice", cat, 1);
+		catalog_newest_run(e.urls[b], "alice", &run);
 		assert_string_equal(run.status, "done");
 		assert_int_equal(run.fetched, catalog_offer_count(cat));
 		assert_int_equal(run.stored, run.fetched);
@@ -472,19 +139,19 @@ static void test_faults_with_retry_after(void **state)
 
 static void test_inventory_only(void **state)
 {
-	struct env e = {0};
+	struct catalog_env e = {0};
 	const char *sim[] = {"--offset-mode", "page", NULL};
 
-	assert_int_equal(start_sim(&e, sim), 0);
+	assert_int_equal(catalog_start_sim(&e, sim), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
 		struct run_row run;
 		json_t *cat;
 
-		assert_int_equal(run_sync(&e, e.urls[b], "bob", "inventory", NULL), 0);
-		cat = sim_catalog(&e);
-		assert_db_equals_catalog(e.urls[b], "bob", cat, 0);
-		newest_run(e.urls[b], "bob", &run);
+		assert_int_equal(catalog_run_sync(&e, e.urls[b], "bob", "inventory", NULL), 0);
+		cat = catalog_fetch(&e);
+		catalog_assert_db_equals(e.urls[b], "bob", cat, 0);
+		catalog_newest_run(e.urls[b], "bob", &run);
 		assert_string_equal(run.status, "done");
 		assert_int_equal(run.fetched, (long long)json_object_size(cat));
 		assert_int_equal(run.stored, run.fetched);
@@ -498,18 +165,18 @@ static void test_inventory_only(void **state)
 /* Two users syncing the same catalog into one database do not collide. */
 static void test_two_users(void **state)
 {
-	struct env e = {0};
+	struct catalog_env e = {0};
 
-	assert_int_equal(start_sim(&e, NULL), 0);
+	assert_int_equal(catalog_start_sim(&e, NULL), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
 		json_t *cat;
 
-		assert_int_equal(run_sync(&e, e.urls[b], "alice", "all", NULL), 0);
-		assert_int_equal(run_sync(&e, e.urls[b], "carol", "all", NULL), 0);
-		cat = sim_catalog(&e);
-		assert_db_equals_catalog(e.urls[b], "alice", cat, 1);
-		assert_db_equals_catalog(e.urls[b], "carol", cat, 1);
+		assert_int_equal(catalog_run_sync(&e, e.urls[b], "alice", "all", NULL), 0);
+		assert_int_equal(catalog_run_sync(&e, e.urls[b], "carol", "all", NULL), 0);
+		cat = catalog_fetch(&e);
+		catalog_assert_db_equals(e.urls[b], "alice", cat, 1);
+		catalog_assert_db_equals(e.urls[b], "carol", cat, 1);
 		json_decref(cat);
 	}
 	testutil_backends_release(e.urls, e.n_backends);
@@ -519,7 +186,7 @@ static void test_two_users(void **state)
 /* Starts `ebaysync sync KIND` (4 at once, quiet) without waiting; returns
  * its pid. Its output is dropped, but standard error goes to err_path when
  * given. */
-static pid_t spawn_sync(struct env *e, const char *db, const char *user, const char *kind,
+static pid_t spawn_sync(struct catalog_env *e, const char *db, const char *user, const char *kind,
 			const char *err_path)
 {
 	char *argv[] = {TESTUTIL_APP_BIN, "sync",	(char *)kind, "--db",	       (char *)db,
@@ -547,10 +214,10 @@ static pid_t spawn_sync(struct env *e, const char *db, const char *user, const c
  * the offers table. */
 static void test_cancel_midway(void **state)
 {
-	struct env e = {0};
+	struct catalog_env e = {0};
 	const char *sim[] = {"--latency-ms", "20", NULL};
 
-	assert_int_equal(start_sim(&e, sim), 0);
+	assert_int_equal(catalog_start_sim(&e, sim), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
 		struct store *s = NULL;
@@ -569,10 +236,10 @@ static void test_cancel_midway(void **state)
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 130);
 
-		newest_run(e.urls[b], "dave", &run);
+		catalog_newest_run(e.urls[b], "dave", &run);
 		assert_string_equal(run.status, "cancelled");
 		assert_true(run.finished_ms > 0);
-		cat = sim_catalog(&e);
+		cat = catalog_fetch(&e);
 		assert_int_equal(store_open(e.urls[b], &s, NULL), ERR_OK);
 		assert_int_equal(store_list_offers(s, &q, &offers, &total), ERR_OK);
 		assert_true(json_array_size(offers) > 0);
@@ -589,7 +256,7 @@ static void test_cancel_midway(void **state)
 			{
 				if (!strcmp(json_string_value(json_object_get(o, "offerId")),
 					    json_string_value(json_object_get(row, "offer_id")))) {
-					check_offer(sku, o, row);
+					catalog_check_offer(sku, o, row);
 					found = 1;
 				}
 			}
@@ -608,25 +275,25 @@ static void test_cancel_midway(void **state)
  * before the run to after it ends up stored. */
 static void test_churn(void **state)
 {
-	struct env e = {0};
+	struct catalog_env e = {0};
 	const char *sim[] = {"--churn", "200", "--latency-ms", "5", NULL};
 	const char *sync[] = {"--page-size", "50", NULL};
 
-	assert_int_equal(start_sim(&e, sim), 0);
+	assert_int_equal(catalog_start_sim(&e, sim), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
-		json_t *before = sim_catalog(&e), *after, *items = NULL, *imap, *v;
+		json_t *before = catalog_fetch(&e), *after, *items = NULL, *imap, *v;
 		struct store *s = NULL;
 		struct store_query q = {.user_id = "erin"};
 		long long total = 0;
 		const char *sku;
 		size_t throughout = 0;
 
-		assert_int_equal(run_sync(&e, e.urls[b], "erin", "inventory", sync), 0);
-		after = sim_catalog(&e);
+		assert_int_equal(catalog_run_sync(&e, e.urls[b], "erin", "inventory", sync), 0);
+		after = catalog_fetch(&e);
 		assert_int_equal(store_open(e.urls[b], &s, NULL), ERR_OK);
 		assert_int_equal(store_list_items(s, &q, &items, &total), ERR_OK);
-		imap = by_key(items, "sku_code");
+		imap = catalog_by_key(items, "sku_code");
 		json_object_foreach(before, sku, v)
 		{
 			if (!json_object_get(after, sku))
@@ -647,7 +314,7 @@ static void test_churn(void **state)
 	testutil_stop(&e.sim, 0);
 }
 
-static void sim_config(struct env *e, const char *json)
+static void sim_config(struct catalog_env *e, const char *json)
 {
 	char *cfg = xasprintf("%s/sim/config", e->sim.base_url);
 	struct testutil_http r;
@@ -658,35 +325,12 @@ static void sim_config(struct env *e, const char *json)
 	free(cfg);
 }
 
-/* 1 when the newest run of user logged a line containing text. */
-static int newest_run_logged(const char *db, const char *user, const char *text)
-{
-	struct store *s = NULL;
-	struct run_row run;
-	struct event_row *ev = NULL;
-	size_t n = 0;
-	int found = 0;
-
-	newest_run(db, user, &run);
-	assert_int_equal(store_open(db, &s, NULL), ERR_OK);
-	assert_int_equal(store_events_list(s, run.id, 0, 1000000, &ev, &n), ERR_OK);
-	for (size_t i = 0; i < n; i++) {
-		if (strstr(ev[i].line, text))
-			found = 1;
-		event_row_release(&ev[i]);
-	}
-	free(ev);
-	store_close(s);
-	run_row_release(&run);
-	return found;
-}
-
 /*
  * Runs an offers sync whose Step 2 meets 30% of 500s with one attempt per
  * request: the faults are switched on once Step 1 (the inventory pages) is
  * complete, by watching the run's JSON lines. Returns the exit code.
  */
-static int offers_with_failing_step2(struct env *e, const char *db, const char *user)
+static int offers_with_failing_step2(struct catalog_env *e, const char *db, const char *user)
 {
 	char *argv[] = {TESTUTIL_APP_BIN,
 			"sync",
@@ -740,10 +384,10 @@ static int offers_with_failing_step2(struct env *e, const char *db, const char *
  * with the count, and the next run retries them first and clears them. */
 static void test_failures_recorded_then_retried(void **state)
 {
-	struct env e = {0};
+	struct catalog_env e = {0};
 	const char *sim[] = {"--latency-ms", "3", NULL};
 
-	assert_int_equal(start_sim(&e, sim), 0);
+	assert_int_equal(catalog_start_sim(&e, sim), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
 		struct store *s = NULL;
@@ -752,12 +396,13 @@ static void test_failures_recorded_then_retried(void **state)
 		size_t n_fails = 0;
 		json_t *cat;
 
-		assert_int_equal(run_sync(&e, e.urls[b], "frank", "inventory", NULL), 0);
+		assert_int_equal(catalog_run_sync(&e, e.urls[b], "frank", "inventory", NULL), 0);
 		assert_int_equal(offers_with_failing_step2(&e, e.urls[b], "frank"), 0);
-		newest_run(e.urls[b], "frank", &run);
+		catalog_newest_run(e.urls[b], "frank", &run);
 		assert_string_equal(run.status, "done");
 		assert_true(run.failed > 50);
-		assert_true(newest_run_logged(e.urls[b], "frank", "SKUs failed after all retries"));
+		assert_true(
+		    catalog_newest_run_logged(e.urls[b], "frank", "SKUs failed after all retries"));
 		assert_int_equal(store_open(e.urls[b], &s, NULL), ERR_OK);
 		assert_int_equal(store_failure_list(s, "frank", "offers", &fails, &n_fails),
 				 ERR_OK);
@@ -769,10 +414,10 @@ static void test_failures_recorded_then_retried(void **state)
 		run_row_release(&run);
 
 		/* The next run retries them first, and ends with the catalog. */
-		assert_int_equal(run_sync(&e, e.urls[b], "frank", "offers", NULL), 0);
-		assert_true(newest_run_logged(e.urls[b], "frank", "Retrying first"));
-		cat = sim_catalog(&e);
-		assert_db_equals_catalog(e.urls[b], "frank", cat, 1);
+		assert_int_equal(catalog_run_sync(&e, e.urls[b], "frank", "offers", NULL), 0);
+		assert_true(catalog_newest_run_logged(e.urls[b], "frank", "Retrying first"));
+		cat = catalog_fetch(&e);
+		catalog_assert_db_equals(e.urls[b], "frank", cat, 1);
 		json_decref(cat);
 	}
 	testutil_backends_release(e.urls, e.n_backends);
@@ -781,8 +426,8 @@ static void test_failures_recorded_then_retried(void **state)
 
 /* Starts `ebaysync sync KIND`, interrupts it with SIGINT after ms and once
  * it has stored something, and returns its exit code. */
-static int run_and_interrupt(struct env *e, const char *db, const char *user, const char *kind,
-			     long long ms)
+static int run_and_interrupt(struct catalog_env *e, const char *db, const char *user,
+			     const char *kind, long long ms)
 {
 	pid_t pid = spawn_sync(e, db, user, kind, NULL);
 	int status;
@@ -798,10 +443,10 @@ static int run_and_interrupt(struct env *e, const char *db, const char *user, co
  * and counted (fetched = stored = the rows in the table). */
 static void test_cancel_inventory(void **state)
 {
-	struct env e = {0};
+	struct catalog_env e = {0};
 	const char *sim[] = {"--latency-ms", "150", NULL};
 
-	assert_int_equal(start_sim(&e, sim), 0);
+	assert_int_equal(catalog_start_sim(&e, sim), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
 		struct store_query q = {.user_id = "judy"};
@@ -811,7 +456,7 @@ static void test_cancel_inventory(void **state)
 		long long total = 0;
 
 		assert_int_equal(run_and_interrupt(&e, e.urls[b], "judy", "inventory", 700), 130);
-		newest_run(e.urls[b], "judy", &run);
+		catalog_newest_run(e.urls[b], "judy", &run);
 		assert_string_equal(run.status, "cancelled");
 		assert_int_equal(store_open(e.urls[b], &s, NULL), ERR_OK);
 		assert_int_equal(store_list_items(s, &q, &items, &total), ERR_OK);
@@ -830,31 +475,31 @@ static void test_cancel_inventory(void **state)
  * it stored, fetches the rest, and the database ends equal to the catalog. */
 static void test_resume_after_cancel(void **state)
 {
-	struct env e = {0};
+	struct catalog_env e = {0};
 	const char *sim[] = {"--latency-ms", "20", NULL};
 	const char *resume[] = {"--resume", NULL};
 
-	assert_int_equal(start_sim(&e, sim), 0);
+	assert_int_equal(catalog_start_sim(&e, sim), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
 		struct run_row run;
 		json_t *cat;
 
-		assert_int_equal(run_sync(&e, e.urls[b], "gina", "inventory", NULL), 0);
+		assert_int_equal(catalog_run_sync(&e, e.urls[b], "gina", "inventory", NULL), 0);
 		assert_int_equal(run_and_interrupt(&e, e.urls[b], "gina", "offers", 3000), 130);
-		assert_int_equal(run_sync(&e, e.urls[b], "gina", "offers", resume), 0);
-		assert_true(newest_run_logged(e.urls[b], "gina", "Resuming run offers_"));
-		newest_run(e.urls[b], "gina", &run);
+		assert_int_equal(catalog_run_sync(&e, e.urls[b], "gina", "offers", resume), 0);
+		assert_true(catalog_newest_run_logged(e.urls[b], "gina", "Resuming run offers_"));
+		catalog_newest_run(e.urls[b], "gina", &run);
 		assert_string_equal(run.status, "done");
 		assert_true(run.total > 0 && run.total < 2000); /* only the SKUs left */
 		run_row_release(&run);
-		cat = sim_catalog(&e);
-		assert_db_equals_catalog(e.urls[b], "gina", cat, 1);
+		cat = catalog_fetch(&e);
+		catalog_assert_db_equals(e.urls[b], "gina", cat, 1);
 		json_decref(cat);
 		/* After a run that ended done there is nothing to resume. */
-		assert_int_equal(run_sync(&e, e.urls[b], "gina", "offers", resume), 0);
-		assert_true(newest_run_logged(e.urls[b], "gina", "Nothing to resume"));
-		newest_run(e.urls[b], "gina", &run);
+		assert_int_equal(catalog_run_sync(&e, e.urls[b], "gina", "offers", resume), 0);
+		assert_true(catalog_newest_run_logged(e.urls[b], "gina", "Nothing to resume"));
+		catalog_newest_run(e.urls[b], "gina", &run);
 		assert_int_equal(run.total, 2000);
 		run_row_release(&run);
 	}
@@ -867,13 +512,13 @@ static void test_resume_after_cancel(void **state)
  * equals the catalog for exactly those SKUs. */
 static void test_skus(void **state)
 {
-	struct env e = {0};
+	struct catalog_env e = {0};
 
-	assert_int_equal(start_sim(&e, NULL), 0);
+	assert_int_equal(catalog_start_sim(&e, NULL), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
-		json_t *cat = sim_catalog(&e), *want = json_object(), *entry, *items = NULL, *imap,
-		       *offers = NULL, *omap;
+		json_t *cat = catalog_fetch(&e), *want = json_object(), *entry, *items = NULL,
+		       *imap, *offers = NULL, *omap;
 		char *dir = testutil_tmpdir(), *path = xasprintf("%s/skus.txt", dir);
 		const char *extra[] = {"--sku-file", path, "no-such-sku-1", "no-such-sku-2", NULL};
 		struct store_query q = {.user_id = "hank"};
@@ -902,19 +547,19 @@ static void test_skus(void **state)
 		}
 		fclose(f);
 		assert_true(hostile >= 5);
-		assert_int_equal(run_sync(&e, e.urls[b], "hank", "skus", extra), 0);
-		newest_run(e.urls[b], "hank", &run);
+		assert_int_equal(catalog_run_sync(&e, e.urls[b], "hank", "skus", extra), 0);
+		catalog_newest_run(e.urls[b], "hank", &run);
 		assert_string_equal(run.status, "done");
 		assert_int_equal(run.failed, 2);
 		run_row_release(&run);
-		assert_true(
-		    newest_run_logged(e.urls[b], "hank", "no-such-sku-1: not found on eBay"));
+		assert_true(catalog_newest_run_logged(e.urls[b], "hank",
+						      "no-such-sku-1: not found on eBay"));
 
 		assert_int_equal(store_open(e.urls[b], &s, NULL), ERR_OK);
 		assert_int_equal(store_list_items(s, &q, &items, &total), ERR_OK);
 		assert_int_equal(store_list_offers(s, &q, &offers, &total), ERR_OK);
-		imap = by_key(items, "sku_code");
-		omap = by_key(offers, "offer_id");
+		imap = catalog_by_key(items, "sku_code");
+		omap = catalog_by_key(offers, "offer_id");
 		assert_int_equal(json_object_size(imap), json_object_size(want));
 		json_object_foreach(want, sku, entry)
 		{
@@ -923,12 +568,13 @@ static void test_skus(void **state)
 
 			if (!row)
 				fail_msg("SKU '%s' was asked for but not stored", sku);
-			check_item(sku, entry, row, 1);
+			catalog_check_item(sku, entry, row, 1);
 			json_array_foreach(json_object_get(entry, "offers"), k, o)
 			{
-				check_offer(sku, o,
-					    json_object_get(omap, json_string_value(json_object_get(
-								      o, "offerId"))));
+				catalog_check_offer(
+				    sku, o,
+				    json_object_get(
+					omap, json_string_value(json_object_get(o, "offerId"))));
 				n_offers++;
 			}
 		}
@@ -952,10 +598,10 @@ static void test_skus(void **state)
  * must not take a live run for a dead one. */
 static void test_heartbeat_while_waiting(void **state)
 {
-	struct env e = {0};
+	struct catalog_env e = {0};
 	const char *sim[] = {"--latency-ms", "4000", NULL};
 
-	assert_int_equal(start_sim(&e, sim), 0);
+	assert_int_equal(catalog_start_sim(&e, sim), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
 		struct run_row run;
@@ -965,7 +611,7 @@ static void test_heartbeat_while_waiting(void **state)
 
 		/* 3 s into the first page's 4 s: only the writer thread beats */
 		timeutil_sleep_ms(3000);
-		newest_run(e.urls[b], "ivan", &run);
+		catalog_newest_run(e.urls[b], "ivan", &run);
 		age = timeutil_wall_ms() - run.heartbeat_ms;
 		assert_string_equal(run.status, "running");
 		run_row_release(&run);
@@ -996,18 +642,18 @@ static void test_usage_errors(void **state)
 /* A wrong token: the run fails with a message that says so, exit 1. */
 static void test_bad_token(void **state)
 {
-	struct env e = {0};
+	struct catalog_env e = {0};
 	char *dir = testutil_tmpdir();
 	char *db = xasprintf("%s/t.db", dir);
 
-	assert_int_equal(start_sim(&e, NULL), 0);
+	assert_int_equal(catalog_start_sim(&e, NULL), 0);
 	{
 		char *argv[] = {
 		    TESTUTIL_APP_BIN, "sync",	    "offers",	    "--db",    db,	"--env",
 		    "simulator",      "--api-base", e.sim.base_url, "--token", "wrong", NULL};
 		struct run_row run;
 		assert_int_equal(testutil_run(argv, NULL, NULL), 1);
-		newest_run(db, "default", &run);
+		catalog_newest_run(db, "default", &run);
 		assert_string_equal(run.status, "failed");
 		assert_non_null(run.error);
 		assert_non_null(strstr(run.error, "inventory page 1"));
@@ -1041,11 +687,11 @@ static char *read_text(const char *path)
  */
 static void test_one_run_of_a_kind_at_once(void **state)
 {
-	struct env e = {0};
+	struct catalog_env e = {0};
 	const char *sim[] = {"--latency-ms", "20", NULL};
 	char *dir = testutil_tmpdir();
 
-	assert_int_equal(start_sim(&e, sim), 0);
+	assert_int_equal(catalog_start_sim(&e, sim), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
 		char *err_path[2], *err_text[2], *want;
@@ -1100,11 +746,11 @@ static void test_one_run_of_a_kind_at_once(void **state)
 		stale.heartbeat_ms = timeutil_wall_ms() - 60000;
 		stale.owner = (char *)"elsewhere:1";
 		assert_int_equal(store_run_insert(s, &stale), ERR_OK);
-		assert_int_equal(run_sync(&e, e.urls[b], "dora", "offers", NULL), 0);
+		assert_int_equal(catalog_run_sync(&e, e.urls[b], "dora", "offers", NULL), 0);
 		assert_int_equal(store_run_get(s, "dora", "offers_1_dead", &run), ERR_OK);
 		assert_string_equal(run.status, "interrupted");
 		run_row_release(&run);
-		newest_run(e.urls[b], "dora", &run);
+		catalog_newest_run(e.urls[b], "dora", &run);
 		assert_string_equal(run.status, "done");
 		run_row_release(&run);
 		store_close(s);
@@ -1127,10 +773,10 @@ static void test_one_run_of_a_kind_at_once(void **state)
  */
 static void test_rerun_after_kill_9(void **state)
 {
-	struct env e = {0};
+	struct catalog_env e = {0};
 	const char *sim[] = {"--latency-ms", "50", NULL};
 
-	assert_int_equal(start_sim(&e, sim), 0);
+	assert_int_equal(catalog_start_sim(&e, sim), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
 		struct store *s = NULL;
@@ -1157,7 +803,7 @@ static void test_rerun_after_kill_9(void **state)
 		assert_true(WIFSIGNALED(status));
 
 		t0 = timeutil_mono_ms();
-		assert_int_equal(run_sync(&e, e.urls[b], "kim", "all", NULL), 0);
+		assert_int_equal(catalog_run_sync(&e, e.urls[b], "kim", "all", NULL), 0);
 		print_message("[ %s ] sync after kill -9: done in %lld ms\n", e.names[b],
 			      timeutil_mono_ms() - t0);
 		run_row_release(&killed);
