@@ -275,7 +275,7 @@ static void test_stop_keeps_what_was_written(void **state)
 	assert_int_equal(catalog_start_sim(&e, quiet_feed), 0);
 	e.n_backends = testutil_backends(e.urls, e.names);
 	for (int b = 0; b < e.n_backends; b++) {
-		long long offers0;
+		long long offers0, deadline;
 		struct run_row run;
 		pid_t pid;
 		int status;
@@ -288,8 +288,17 @@ static void test_stop_keeps_what_was_written(void **state)
 		sim_post(&e, "/sim/config", "{\"latency_ms\":150}", NULL);
 		offers0 = calls(&e, "getOffers");
 		pid = spawn_refresh(&e, e.urls[b], "carol");
-		while (calls(&e, "getOffers") - offers0 < 20)
+		deadline = timeutil_mono_ms() + 120000;
+		while (calls(&e, "getOffers") - offers0 < 20) {
+			if (timeutil_mono_ms() > deadline || waitpid(pid, &status, WNOHANG) == pid)
+				fail_msg("the refresh made %lld getOffers calls and %s, not 20 in "
+					 "flight to stop",
+					 calls(&e, "getOffers") - offers0,
+					 timeutil_mono_ms() > deadline
+					     ? "is still running after 120 s"
+					     : "ended");
 			timeutil_sleep_ms(50);
+		}
 		kill(pid, SIGINT);
 		waitpid(pid, &status, 0);
 		assert_true(WIFEXITED(status));
