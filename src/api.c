@@ -149,7 +149,7 @@ void api_res_header(struct api_res *res, const char *name, const char *value)
 }
 
 /* A store for this request, or a 503 in res and NULL. */
-static struct store *get_store(struct api *api, struct api_res *res)
+struct store *api_store_get(struct api *api, struct api_res *res)
 {
 	struct buf why = BUF_INIT;
 	struct store *s = storepool_get(api->pool, &why);
@@ -160,15 +160,17 @@ static struct store *get_store(struct api *api, struct api_res *res)
 	return s;
 }
 
-static void put_store(struct api *api, struct store *s, enum error err)
+void api_store_put(struct api *api, struct store *s, enum error err)
 {
 	storepool_put(api->pool, s, err == ERR_DB);
 }
 
-static void db_error(struct api_res *res, struct store *s, enum error err)
+void api_db_error(struct api_res *res, struct store *s, enum error err)
 {
 	if (err == ERR_INVALID)
 		api_res_error(res, 400, "bad_request", "%s", store_errmsg(s));
+	else if (err == ERR_NOTFOUND)
+		api_res_error(res, 404, "not_found", "%s", store_errmsg(s));
 	else
 		api_res_error(res, 500, "internal", "database error: %s", store_errmsg(s));
 }
@@ -285,12 +287,12 @@ void api_login(struct api *api, const struct api_req *req, struct api_res *res)
 			goto out;
 		}
 	}
-	s = get_store(api, res);
+	s = api_store_get(api, res);
 	if (!s)
 		goto out;
 	err = auth_check_user_name(name, &why) ? ERR_NOTFOUND : store_user_get(s, name, &u);
 	if (err && err != ERR_NOTFOUND) {
-		db_error(res, s, err);
+		api_db_error(res, s, err);
 		goto out;
 	}
 	/* An unknown user costs the same hashing time as a wrong password. */
@@ -321,7 +323,7 @@ void api_login(struct api *api, const struct api_req *req, struct api_res *res)
 	free(set);
 out:
 	if (s)
-		put_store(api, s, err);
+		api_store_put(api, s, err);
 	user_row_release(&u);
 	json_decref(body);
 	buf_release(&why);
@@ -343,7 +345,7 @@ void api_logout(struct api *api, const struct api_req *req, struct api_res *res)
 	memset(&c, 0, sizeof(c));
 	if (req->token &&
 	    !auth_verify_claims(api->auth, req->token, timeutil_wall_ms() / 1000, &c, &why)) {
-		s = get_store(api, res);
+		s = api_store_get(api, res);
 		if (!s)
 			goto out;
 		err = store_token_revoke(s, c.jti, c.exp * 1000);
@@ -357,7 +359,7 @@ void api_logout(struct api *api, const struct api_req *req, struct api_res *res)
 out:
 	api_res_header(res, "Set-Cookie", set);
 	if (s)
-		put_store(api, s, err);
+		api_store_put(api, s, err);
 	auth_claims_release(&c);
 	buf_release(&why);
 	free(set);
@@ -365,7 +367,7 @@ out:
 
 void api_me(struct api *api, const struct api_req *req, struct api_res *res)
 {
-	struct store *s = get_store(api, res);
+	struct store *s = api_store_get(api, res);
 	struct user_row u;
 	enum error err;
 
@@ -376,13 +378,13 @@ void api_me(struct api *api, const struct api_req *req, struct api_res *res)
 	if (err == ERR_NOTFOUND)
 		api_res_error(res, 401, "unauthorized", "user '%s' no longer exists", req->user);
 	else if (err)
-		db_error(res, s, err);
+		api_db_error(res, s, err);
 	else
 		api_res_json(res, 200,
 			     json_pack("{s:s,s:b}", "user", u.id, "ebay_linked",
 				       u.ebay_token && *u.ebay_token));
 	user_row_release(&u);
-	put_store(api, s, err);
+	api_store_put(api, s, err);
 }
 
 /* ---- runs ---------------------------------------------------------------- */
@@ -464,7 +466,7 @@ static void sync_start(struct api *api, const struct api_req *req, struct api_re
 		free(skus);
 		return;
 	}
-	s = get_store(api, res);
+	s = api_store_get(api, res);
 	if (!s) {
 		json_decref(body);
 		free(skus);
@@ -497,7 +499,7 @@ static void sync_start(struct api *api, const struct api_req *req, struct api_re
 	default:
 		api_res_error(res, 500, "internal", "cannot start the run: %s", buf_str(&why));
 	}
-	put_store(api, s, err);
+	api_store_put(api, s, err);
 	buf_release(&why);
 	free(id);
 	free(conflict);
@@ -580,7 +582,7 @@ void api_events(struct api *api, const struct api_req *req, struct api_res *res)
 			return;
 		}
 	} else {
-		s = get_store(api, res);
+		s = api_store_get(api, res);
 		if (!s)
 			return;
 		memset(&row, 0, sizeof(row));
@@ -599,9 +601,9 @@ void api_events(struct api *api, const struct api_req *req, struct api_res *res)
 		if (err == ERR_NOTFOUND)
 			no_run(res, id);
 		else if (err)
-			db_error(res, s, err);
+			api_db_error(res, s, err);
 		run_row_release(&row);
-		put_store(api, s, err);
+		api_store_put(api, s, err);
 		if (err || res->status == 400 || res->status == 204)
 			return;
 	}
@@ -630,12 +632,12 @@ void api_runs_list(struct api *api, const struct api_req *req, struct api_res *r
 	if (int_param(req, res, "limit", 20, 1, 200, &limit) ||
 	    int_param(req, res, "offset", 0, 0, 1000000000, &offset))
 		return;
-	s = get_store(api, res);
+	s = api_store_get(api, res);
 	if (!s)
 		return;
 	err = store_run_list(s, req->user, limit, offset, &rows, &n, &total);
 	if (err) {
-		db_error(res, s, err);
+		api_db_error(res, s, err);
 	} else {
 		arr = json_array();
 		for (i = 0; i < n; i++)
@@ -646,7 +648,7 @@ void api_runs_list(struct api *api, const struct api_req *req, struct api_res *r
 	for (i = 0; i < n; i++)
 		run_row_release(&rows[i]);
 	free(rows);
-	put_store(api, s, err);
+	api_store_put(api, s, err);
 }
 
 void api_run_get(struct api *api, const struct api_req *req, struct api_res *res)
@@ -662,7 +664,7 @@ void api_run_get(struct api *api, const struct api_req *req, struct api_res *res
 		no_run(res, id);
 		return;
 	}
-	s = get_store(api, res);
+	s = api_store_get(api, res);
 	if (!s)
 		return;
 	memset(&row, 0, sizeof(row));
@@ -681,7 +683,7 @@ void api_run_get(struct api *api, const struct api_req *req, struct api_res *res
 	if (err == ERR_NOTFOUND) {
 		no_run(res, id);
 	} else if (err) {
-		db_error(res, s, err);
+		api_db_error(res, s, err);
 	} else {
 		j = api_run_json(&row, timeutil_wall_ms());
 		json_object_set_new(j, "failures", failures ? failures : json_array());
@@ -690,7 +692,7 @@ void api_run_get(struct api *api, const struct api_req *req, struct api_res *res
 	}
 	json_decref(failures);
 	run_row_release(&row);
-	put_store(api, s, err);
+	api_store_put(api, s, err);
 }
 
 void api_run_stop(struct api *api, const struct api_req *req, struct api_res *res)
@@ -705,7 +707,7 @@ void api_run_stop(struct api *api, const struct api_req *req, struct api_res *re
 		no_run(res, id);
 		return;
 	}
-	s = get_store(api, res);
+	s = api_store_get(api, res);
 	if (!s)
 		return;
 	err = runs_stop(api->runs, s, req->user, id, &why);
@@ -721,7 +723,7 @@ void api_run_stop(struct api *api, const struct api_req *req, struct api_res *re
 		api_res_error(res, 500, "internal", "%s", buf_str(&why));
 	}
 	buf_release(&why);
-	put_store(api, s, err);
+	api_store_put(api, s, err);
 }
 
 /* ---- rows ---------------------------------------------------------------- */
@@ -828,18 +830,18 @@ static void list_rows(struct api *api, const struct api_req *req, struct api_res
 			send_csv(api, res, offers ? EXPORT_OFFERS : EXPORT_INVENTORY, &q, NULL);
 		return;
 	}
-	s = get_store(api, res);
+	s = api_store_get(api, res);
 	if (!s)
 		return;
 	err = offers ? store_list_offers(s, &q, &rows, &total)
 		     : store_list_items(s, &q, &rows, &total);
 	if (err)
-		db_error(res, s, err);
+		api_db_error(res, s, err);
 	else
 		api_res_json(res, 200,
 			     json_pack("{s:o,s:I}", offers ? "offers" : "items", rows, "total",
 				       (json_int_t)total));
-	put_store(api, s, err);
+	api_store_put(api, s, err);
 }
 
 void api_inventory_list(struct api *api, const struct api_req *req, struct api_res *res)
@@ -894,12 +896,12 @@ void api_changes_list(struct api *api, const struct api_req *req, struct api_res
 			send_csv(api, res, EXPORT_CHANGES, NULL, &q);
 		return;
 	}
-	s = get_store(api, res);
+	s = api_store_get(api, res);
 	if (!s)
 		return;
 	err = store_list_changes(s, &q, &rows, &total);
 	if (err) {
-		db_error(res, s, err);
+		api_db_error(res, s, err);
 	} else {
 		/* The codes the page formats itself (docs/web.md). */
 		names = json_array();
@@ -909,7 +911,7 @@ void api_changes_list(struct api *api, const struct api_req *req, struct api_res
 			     json_pack("{s:o,s:I,s:o}", "changes", rows, "total", (json_int_t)total,
 				       "fields", names));
 	}
-	put_store(api, s, err);
+	api_store_put(api, s, err);
 }
 
 void api_conditions(struct api *api, const struct api_req *req, struct api_res *res)
@@ -935,7 +937,7 @@ void api_inventory_get(struct api *api, const struct api_req *req, struct api_re
 		api_res_error(res, 404, "not_found", "no item with that SKU");
 		return;
 	}
-	s = get_store(api, res);
+	s = api_store_get(api, res);
 	if (!s)
 		return;
 	memset(&q, 0, sizeof(q));
@@ -951,7 +953,7 @@ void api_inventory_get(struct api *api, const struct api_req *req, struct api_re
 	if (!err)
 		err = store_list_offers(s, &q, &offers, &total);
 	if (err) {
-		db_error(res, s, err);
+		api_db_error(res, s, err);
 		goto out;
 	}
 	api_res_json(res, 200,
@@ -959,7 +961,7 @@ void api_inventory_get(struct api *api, const struct api_req *req, struct api_re
 out:
 	json_decref(items);
 	json_decref(offers);
-	put_store(api, s, err);
+	api_store_put(api, s, err);
 }
 
 /* ---- health -------------------------------------------------------------- */
@@ -1035,18 +1037,18 @@ void api_metrics(struct api *api, const struct api_req *req, struct api_res *res
 			      "(EBAYSYNC_METRICS_TOKEN of this server)");
 		return;
 	}
-	s = get_store(api, res);
+	s = api_store_get(api, res);
 	if (!s)
 		return;
 	/* One aggregate query: the cost does not grow with the number of
 	 * users, and no per-user figure is exposed. */
 	err = store_run_counts(s, &counts);
 	if (err) {
-		db_error(res, s, err);
-		put_store(api, s, err);
+		api_db_error(res, s, err);
+		api_store_put(api, s, err);
 		return;
 	}
-	put_store(api, s, err);
+	api_store_put(api, s, err);
 	buf_reset(&res->body);
 	metrics_render(&res->body);
 	buf_adds(&res->body, "# HELP ebaysync_runs sync runs in the database by status\n"

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "error.h"
 #include "request.h"
 
 struct accounts;
@@ -82,6 +83,14 @@ void api_res_json(struct api_res *res, unsigned status, json_t *j);
 void api_res_error(struct api_res *res, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void api_res_header(struct api_res *res, const char *name, const char *value);
+
+/* A store from the pool, or NULL after a 503 in res; give it back with
+ * api_store_put(), which drops a connection that failed (err ERR_DB). */
+struct store *api_store_get(struct api *api, struct api_res *res);
+void api_store_put(struct api *api, struct store *s, enum error err);
+/* The answer to a failed store call: 400 for ERR_INVALID, 404 for
+ * ERR_NOTFOUND, else 500, with the store's message. */
+void api_db_error(struct api_res *res, struct store *s, enum error err);
 
 /* A run as the API shows it: id, kind, status, counts, started_at,
  * finished_at, duration_ms, error (for people) and error_code (for

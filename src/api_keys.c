@@ -16,20 +16,8 @@
 #include "apikey.h"
 #include "secret.h"
 #include "store.h"
-#include "storepool.h"
 #include "timeutil.h"
 #include "banned.h"
-
-static struct store *store_for(struct api *api, struct api_res *res)
-{
-	struct buf why = BUF_INIT;
-	struct store *s = storepool_get(api->pool, &why);
-
-	if (!s)
-		api_res_error(res, 503, "unavailable", "database unavailable: %s", buf_str(&why));
-	buf_release(&why);
-	return s;
-}
 
 void api_keys_create(struct api *api, const struct api_req *req, struct api_res *res)
 {
@@ -52,7 +40,7 @@ void api_keys_create(struct api *api, const struct api_req *req, struct api_res 
 			      "\"expires_days\": integer} (scope and expires_days optional)");
 		goto out;
 	}
-	s = store_for(api, res);
+	s = api_store_get(api, res);
 	if (!s)
 		goto out;
 	err = apikey_create(s, req->user, json_string_value(json_object_get(body, "name")),
@@ -71,7 +59,7 @@ void api_keys_create(struct api *api, const struct api_req *req, struct api_res 
 	api_res_json(res, 201, j);
 out:
 	if (s)
-		storepool_put(api->pool, s, err == ERR_DB);
+		api_store_put(api, s, err);
 	apikey_row_release(&row);
 	secret_free(key);
 	json_decref(body);
@@ -81,7 +69,7 @@ out:
 void api_keys_list(struct api *api, const struct api_req *req, struct api_res *res)
 {
 	struct apikey_row *rows = NULL;
-	struct store *s = store_for(api, res);
+	struct store *s = api_store_get(api, res);
 	size_t n = 0, i;
 	enum error err;
 	json_t *arr;
@@ -90,7 +78,7 @@ void api_keys_list(struct api *api, const struct api_req *req, struct api_res *r
 		return;
 	err = store_apikey_list(s, req->user, &rows, &n);
 	if (err) {
-		api_res_error(res, 500, "internal", "database error: %s", store_errmsg(s));
+		api_db_error(res, s, err);
 	} else {
 		arr = json_array();
 		for (i = 0; i < n; i++)
@@ -100,12 +88,12 @@ void api_keys_list(struct api *api, const struct api_req *req, struct api_res *r
 	for (i = 0; i < n; i++)
 		apikey_row_release(&rows[i]);
 	free(rows);
-	storepool_put(api->pool, s, err == ERR_DB);
+	api_store_put(api, s, err);
 }
 
 void api_keys_revoke(struct api *api, const struct api_req *req, struct api_res *res)
 {
-	struct store *s = store_for(api, res);
+	struct store *s = api_store_get(api, res);
 	enum error err;
 
 	if (!s)
@@ -114,9 +102,9 @@ void api_keys_revoke(struct api *api, const struct api_req *req, struct api_res 
 	if (err == ERR_NOTFOUND)
 		api_res_error(res, 404, "not_found", "no API key '%.64s'", req->param);
 	else if (err)
-		api_res_error(res, 500, "internal", "database error: %s", store_errmsg(s));
+		api_db_error(res, s, err);
 	else
 		api_res_json(res, 200,
 			     json_pack("{s:s,s:s}", "id", req->param, "status", "revoked"));
-	storepool_put(api->pool, s, err == ERR_DB);
+	api_store_put(api, s, err);
 }

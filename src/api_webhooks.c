@@ -16,31 +16,11 @@
 
 #include "secret.h"
 #include "store.h"
-#include "storepool.h"
 #include "timeutil.h"
 #include "webhook.h"
 #include "banned.h"
 
 #define EVENTS_MAX 8
-
-static struct store *store_for(struct api *api, struct api_res *res)
-{
-	struct buf why = BUF_INIT;
-	struct store *s = storepool_get(api->pool, &why);
-
-	if (!s)
-		api_res_error(res, 503, "unavailable", "database unavailable: %s", buf_str(&why));
-	buf_release(&why);
-	return s;
-}
-
-static void store_error(struct api_res *res, struct store *s, enum error err)
-{
-	if (err == ERR_NOTFOUND)
-		api_res_error(res, 404, "not_found", "%s", store_errmsg(s));
-	else
-		api_res_error(res, 500, "internal", "database error: %s", store_errmsg(s));
-}
 
 static json_t *body_object(const struct api_req *req, struct api_res *res)
 {
@@ -104,7 +84,7 @@ void api_webhooks_create(struct api *api, const struct api_req *req, struct api_
 	}
 	if (events_list(json_object_get(body, "events"), res, &events))
 		goto out;
-	s = store_for(api, res);
+	s = api_store_get(api, res);
 	if (!s)
 		goto out;
 	err = webhook_create(s, api->key, req->user,
@@ -126,7 +106,7 @@ void api_webhooks_create(struct api *api, const struct api_req *req, struct api_
 	}
 out:
 	if (s)
-		storepool_put(api->pool, s, err == ERR_DB);
+		api_store_put(api, s, err);
 	webhook_row_release(&row);
 	secret_free(secret);
 	json_decref(body);
@@ -156,7 +136,7 @@ static json_t *hooks_json(struct store *s, const char *user, const char *id, enu
 
 void api_webhooks_list(struct api *api, const struct api_req *req, struct api_res *res)
 {
-	struct store *s = store_for(api, res);
+	struct store *s = api_store_get(api, res);
 	enum error err;
 	json_t *arr;
 
@@ -164,10 +144,10 @@ void api_webhooks_list(struct api *api, const struct api_req *req, struct api_re
 		return;
 	arr = hooks_json(s, req->user, NULL, &err);
 	if (err)
-		store_error(res, s, err);
+		api_db_error(res, s, err);
 	else
 		api_res_json(res, 200, json_pack("{s:o}", "webhooks", arr));
-	storepool_put(api->pool, s, err == ERR_DB);
+	api_store_put(api, s, err);
 }
 
 void api_webhooks_update(struct api *api, const struct api_req *req, struct api_res *res)
@@ -182,37 +162,37 @@ void api_webhooks_update(struct api *api, const struct api_req *req, struct api_
 		api_res_error(res, 400, "bad_request", "body must be {\"enabled\": true|false}");
 		goto out;
 	}
-	s = store_for(api, res);
+	s = api_store_get(api, res);
 	if (!s)
 		goto out;
 	err = store_webhook_set_enabled(s, req->user, req->param,
 					json_is_true(json_object_get(body, "enabled")));
 	arr = err ? NULL : hooks_json(s, req->user, req->param, &err);
 	if (err)
-		store_error(res, s, err);
+		api_db_error(res, s, err);
 	else
 		api_res_json(res, 200, json_incref(json_array_get(arr, 0)));
 	json_decref(arr);
 out:
 	if (s)
-		storepool_put(api->pool, s, err == ERR_DB);
+		api_store_put(api, s, err);
 	json_decref(body);
 }
 
 void api_webhooks_delete(struct api *api, const struct api_req *req, struct api_res *res)
 {
-	struct store *s = store_for(api, res);
+	struct store *s = api_store_get(api, res);
 	enum error err;
 
 	if (!s)
 		return;
 	err = store_webhook_delete(s, req->user, req->param);
 	if (err)
-		store_error(res, s, err);
+		api_db_error(res, s, err);
 	else
 		api_res_json(res, 200,
 			     json_pack("{s:s,s:s}", "id", req->param, "status", "deleted"));
-	storepool_put(api->pool, s, err == ERR_DB);
+	api_store_put(api, s, err);
 }
 
 void api_webhooks_deliveries(struct api *api, const struct api_req *req, struct api_res *res)
@@ -231,12 +211,12 @@ void api_webhooks_deliveries(struct api *api, const struct api_req *req, struct 
 		buf_release(&why);
 		return;
 	}
-	s = store_for(api, res);
+	s = api_store_get(api, res);
 	if (!s)
 		return;
 	err = store_delivery_list(s, req->user, hook && *hook ? hook : NULL, limit, &rows, &n);
 	if (err) {
-		store_error(res, s, err);
+		api_db_error(res, s, err);
 	} else {
 		arr = json_array();
 		for (i = 0; i < n; i++)
@@ -246,21 +226,21 @@ void api_webhooks_deliveries(struct api *api, const struct api_req *req, struct 
 	for (i = 0; i < n; i++)
 		delivery_row_release(&rows[i]);
 	free(rows);
-	storepool_put(api->pool, s, err == ERR_DB);
+	api_store_put(api, s, err);
 }
 
 void api_webhooks_redeliver(struct api *api, const struct api_req *req, struct api_res *res)
 {
-	struct store *s = store_for(api, res);
+	struct store *s = api_store_get(api, res);
 	enum error err;
 
 	if (!s)
 		return;
 	err = store_delivery_redeliver(s, req->user, req->param, timeutil_wall_ms());
 	if (err)
-		store_error(res, s, err);
+		api_db_error(res, s, err);
 	else
 		api_res_json(res, 202,
 			     json_pack("{s:s,s:s}", "id", req->param, "status", "pending"));
-	storepool_put(api->pool, s, err == ERR_DB);
+	api_store_put(api, s, err);
 }

@@ -431,12 +431,37 @@ enum error store_skus_range(struct store *s, const char *run_id, long long from,
 	return s->ops->skus_range(s, run_id, from, limit, skus, n);
 }
 
+enum error store_skus_positions(struct store *s, const char *run_id, const char *const *skus,
+				size_t n, long long *pos)
+{
+	size_t i;
+
+	begin(s);
+	if (!run_id)
+		return store_fail(s, ERR_INVALID, "cannot find SKUs without a run id");
+	for (i = 0; i < n; i++)
+		if (!skus[i])
+			return store_fail(s, ERR_INVALID, "cannot find a SKU without a SKU");
+	return n ? s->ops->skus_find(s, run_id, skus, n, pos) : ERR_OK;
+}
+
 enum error store_skus_find(struct store *s, const char *run_id, const char *sku, long long *pos)
 {
-	begin(s);
-	if (!run_id || !sku)
+	long long at = -1;
+	enum error err;
+
+	if (!sku) {
+		begin(s);
 		return store_fail(s, ERR_INVALID, "cannot find a SKU without run id and SKU");
-	return s->ops->skus_find(s, run_id, sku, pos);
+	}
+	err = store_skus_positions(s, run_id, &sku, 1, &at);
+	if (err)
+		return err;
+	if (at < 0)
+		return store_fail(s, ERR_NOTFOUND, "SKU '%s' is not in the list of run '%s'", sku,
+				  run_id);
+	*pos = at;
+	return ERR_OK;
 }
 
 enum error store_skus_clear(struct store *s, const char *run_id)

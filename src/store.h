@@ -230,14 +230,18 @@ enum error store_count_unseen(struct store *s, const char *user_id, const char *
  * is_new[i] (if given) is 1 for each one appended, 0 for one already there
  * or repeated earlier in skus; *count (if given) receives the list's length
  * after. store_skus_range gives up to limit SKUs from position from on, in
- * order (free each, then the array). store_skus_find gives the position of
- * sku, ERR_NOTFOUND when it is not there. store_skus_clear drops the list
+ * order (free each, then the array). store_skus_positions gives the
+ * position of each of skus[0..n) in pos[], -1 for one the list does not
+ * hold, in one round trip; store_skus_find is the same for one SKU, with
+ * ERR_NOTFOUND when it is not there. store_skus_clear drops the list
  * of run_id, or with run_id NULL those of every run that is not running.
  */
 enum error store_skus_add(struct store *s, const char *run_id, const char *const *skus, size_t n,
 			  unsigned char *is_new, long long *count);
 enum error store_skus_range(struct store *s, const char *run_id, long long from, size_t limit,
 			    char ***skus, size_t *n);
+enum error store_skus_positions(struct store *s, const char *run_id, const char *const *skus,
+				size_t n, long long *pos);
 enum error store_skus_find(struct store *s, const char *run_id, const char *sku, long long *pos);
 enum error store_skus_clear(struct store *s, const char *run_id);
 /* ---- deletions and the change log (issue 11) ----------------------------- */

@@ -401,30 +401,35 @@ static enum error order_skus(struct step2 *s)
 	free(skus);
 	if (s->only) {
 		/* A targeted fetch: the failures, then just the SKUs asked for
-		 * (each in the run's list, whose position the mark needs). */
-		json_t *v;
+		 * (each in the run's list, whose position the mark needs; all
+		 * looked up at once). */
+		size_t n_only = json_array_size(s->only), k;
+		const char **want = xcalloc(n_only ? n_only : 1, sizeof(*want));
+		long long *at = xcalloc(n_only ? n_only : 1, sizeof(*at));
 
-		json_array_foreach(s->only, i, v)
-		{
-			const char *sku = json_string_value(v);
-
-			if (!sku || json_object_get(s->pending_failures, sku))
-				continue;
-			err = store_skus_find(r->store, r->id, sku, &pos);
-			if (err == ERR_NOTFOUND) {
+		for (i = 0; i < n_only; i++)
+			want[i] = json_string_value(json_array_get(s->only, i));
+		for (i = k = 0; i < n_only; i++)
+			if (want[i] && !json_object_get(s->pending_failures, want[i]))
+				want[k++] = want[i];
+		err = store_skus_positions(r->store, r->id, want, k, at);
+		s->first = xrealloc(s->first, (s->n_first + k + 1) * sizeof(*s->first));
+		s->first_pos = xrealloc(s->first_pos, (s->n_first + k + 1) * sizeof(*s->first_pos));
+		for (i = 0; !err && i < k; i++) {
+			if (at[i] < 0) {
 				sync_emit(r, EVENT_WARNING,
-					  "⚠ SKU %s is not in this run's list: not fetched", sku);
+					  "⚠ SKU %s is not in this run's list: not fetched",
+					  want[i]);
 				continue;
 			}
-			if (err)
-				return sync_fail(r, err, "cannot read the SKU list: %s",
-						 store_errmsg(r->store));
-			s->first = xrealloc(s->first, (s->n_first + 1) * sizeof(*s->first));
-			s->first_pos =
-			    xrealloc(s->first_pos, (s->n_first + 1) * sizeof(*s->first_pos));
-			s->first_pos[s->n_first] = (size_t)pos;
-			s->first[s->n_first++] = xstrdup(sku);
+			s->first_pos[s->n_first] = (size_t)at[i];
+			s->first[s->n_first++] = xstrdup(want[i]);
 		}
+		free(want);
+		free(at);
+		if (err)
+			return sync_fail(r, err, "cannot read the SKU list: %s",
+					 store_errmsg(r->store));
 		s->list_done = 1;
 		s->n_skus = s->n_first;
 		return ERR_OK;

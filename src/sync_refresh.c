@@ -220,15 +220,14 @@ void refresh_patch_offer(struct offer_row *o, const struct report_row *row)
 
 /* ---- per-SKU state ----------------------------------------------------------- */
 
-/* The SKU's position in the run's list (kept in the store, store_skus_*),
- * growing the per-position flags to hold it; *known is 0 when the walk did
- * not list the SKU. */
-static size_t position(struct refresh *f, const char *sku, int *known)
+/* A SKU's position in the run's list (at, from store_skus_positions; -1:
+ * the walk did not list it), growing the per-position flags to hold it;
+ * *known is 0 for an unlisted SKU. */
+static size_t position(struct refresh *f, long long at, int *known)
 {
-	long long at = -1;
 	size_t pos;
 
-	*known = store_skus_find(f->r->store, f->r->id, sku, &at) == ERR_OK && at >= 0;
+	*known = at >= 0;
 	pos = *known ? (size_t)at : 0;
 	if (*known && pos >= f->n_pos) {
 		size_t n = pos + 1 > f->n_pos * 2 ? pos + 1 : f->n_pos * 2;
@@ -258,7 +257,7 @@ static enum error filter_page(struct sync_run *r, struct item_row *rows, size_t 
 	char **same;
 	struct stored_item *stored = NULL;
 	size_t n_stored = 0, kept = 0, n_same = 0, i;
-	long long new0 = f->items_new, changed0 = f->items_changed;
+	long long new0 = f->items_new, changed0 = f->items_changed, *list_pos = NULL;
 	json_t *index;
 	enum error err;
 
@@ -266,9 +265,12 @@ static enum error filter_page(struct sync_run *r, struct item_row *rows, size_t 
 		return ERR_OK;
 	skus = xcalloc(*n, sizeof(*skus));
 	same = xcalloc(*n, sizeof(*same));
+	list_pos = xcalloc(*n, sizeof(*list_pos));
 	for (i = 0; i < *n; i++)
 		skus[i] = rows[i].sku;
-	err = store_items_by_sku(r->store, r->user_id, skus, *n, &stored, &n_stored);
+	err = store_skus_positions(r->store, r->id, skus, *n, list_pos);
+	if (!err)
+		err = store_items_by_sku(r->store, r->user_id, skus, *n, &stored, &n_stored);
 	if (err) {
 		err = sync_fail(r, err, "cannot read the stored inventory rows: %s",
 				store_errmsg(r->store));
@@ -283,7 +285,7 @@ static enum error filter_page(struct sync_run *r, struct item_row *rows, size_t 
 		json_t *at = json_object_get(index, rows[i].sku);
 		struct stored_item *st = at ? &stored[json_integer_value(at)] : NULL;
 		int known;
-		size_t pos = position(f, rows[i].sku, &known);
+		size_t pos = position(f, list_pos[i], &known);
 
 		if (!st) {
 			if (known)
@@ -323,6 +325,7 @@ out:
 		free(same[i]);
 	free(same);
 	free(skus);
+	free(list_pos);
 	return err;
 }
 
@@ -534,7 +537,8 @@ static enum error write_sku(struct refresh *f, struct offer_row *offers, size_t 
 static enum error judge_chunk(struct refresh *f)
 {
 	struct sync_run *r = f->r;
-	const char **skus = xcalloc(f->n_chunk, sizeof(*skus));
+	const char **skus = xcalloc(f->n_chunk, sizeof(*skus)), **chunk_skus;
+	long long *list_pos = xcalloc(f->n_chunk ? f->n_chunk : 1, sizeof(*list_pos));
 	struct offer_row *offers = NULL;
 	unsigned char *dirty = NULL;
 	size_t n_skus = 0, n_offers = 0, i;
@@ -552,11 +556,20 @@ static enum error judge_chunk(struct refresh *f)
 			goto out;
 		f->submitted = 0;
 	}
+	/* Where each row's SKU stands in the run's list: one look-up a chunk. */
+	chunk_skus = xcalloc(f->n_chunk ? f->n_chunk : 1, sizeof(*chunk_skus));
+	for (i = 0; i < f->n_chunk; i++)
+		chunk_skus[i] = f->chunk[i].sku;
+	err = store_skus_positions(r->store, r->id, chunk_skus, f->n_chunk, list_pos);
+	free(chunk_skus);
+	if (err) {
+		err = sync_fail(r, err, "cannot read the SKU list: %s", store_errmsg(r->store));
+		goto out;
+	}
 	for (i = 0; i < f->n_chunk; i++) {
 		const char *sku = f->chunk[i].sku;
-		long long at;
 
-		if (store_skus_find(r->store, r->id, sku, &at) != ERR_OK) {
+		if (list_pos[i] < 0) {
 			f->rows_unknown++; /* listed on eBay, not in the inventory walked */
 			continue;
 		}
@@ -582,7 +595,7 @@ static enum error judge_chunk(struct refresh *f)
 		json_t *at = json_object_get(first, row.sku);
 		size_t from = at ? (size_t)json_integer_value(at) : n_offers, count = 0;
 		int known;
-		size_t pos = position(f, row.sku, &known);
+		size_t pos = position(f, list_pos[i], &known);
 		long m;
 
 		if (!known)
@@ -628,6 +641,7 @@ out:
 	free(offers);
 	free(dirty);
 	free(skus);
+	free(list_pos);
 	json_decref(wanted);
 	json_decref(first);
 	chunk_release(f);

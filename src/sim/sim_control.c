@@ -143,17 +143,15 @@ static void mutate_some(struct sim *s, enum sim_churn_op op, long long n, const 
  * the SKU's content as getInventoryItem and getOffers answer it (null for
  * an add's before and a removal's after).
  */
-static int mutate_churn(struct sim *s, const struct sim_request *rq, struct sim_reply *out,
-			struct buf *why)
+static int mutate_churn(struct sim *s, const struct sim_request *rq, json_t *body,
+			struct sim_reply *out, struct buf *why)
 {
-	json_t *body = json_loadb(rq->body ? rq->body : "", rq->body_len, 0, NULL);
 	json_t *changes;
 	struct random_rng rng;
 	json_int_t seed;
 
 	if (!json_is_object(body)) {
 		buf_adds(why, "the body must be a JSON object such as {\"edit\": 10}");
-		json_decref(body);
 		return -1;
 	}
 	seed = json_integer_value(json_object_get(body, "seed"));
@@ -166,7 +164,6 @@ static int mutate_churn(struct sim *s, const struct sim_request *rq, struct sim_
 	mutate_some(s, SIM_CHURN_ADD, json_integer_value(json_object_get(body, "add")), NULL, &rng,
 		    changes);
 	sim_reply_json(out, 200, json_pack("{s:o}", "changes", changes));
-	json_decref(body);
 	return 0;
 }
 
@@ -192,9 +189,8 @@ static json_t *stats_json(struct sim *s)
  * Answers {"mutated": n, "skus": [...]}. The same seed on the same catalog
  * picks the same SKUs.
  */
-static void mutate_fields(struct sim *s, const struct sim_request *rq, struct sim_reply *out)
+static void mutate_fields(struct sim *s, json_t *body, struct sim_reply *out)
 {
-	json_t *body = json_loadb(rq->body ? rq->body : "", rq->body_len, 0, NULL);
 	json_t *fr = json_object_get(body, "fraction"), *cnt = json_object_get(body, "count");
 	json_t *sd = json_object_get(body, "seed"), *skus;
 	struct sim_entry *entries = NULL;
@@ -209,7 +205,6 @@ static void mutate_fields(struct sim *s, const struct sim_request *rq, struct si
 		control_error(out, 400,
 			      "mutate wants a JSON object with \"fraction\" (0 to 1) or "
 			      "\"count\" (>= 0), and an optional integer \"seed\"");
-		json_decref(body);
 		return;
 	}
 	n = fr ? (size_t)(json_number_value(fr) * (double)live + 0.5)
@@ -223,19 +218,23 @@ static void mutate_fields(struct sim *s, const struct sim_request *rq, struct si
 	}
 	sim_reply_json(out, 200, json_pack("{s:I,s:o}", "mutated", (json_int_t)got, "skus", skus));
 	free(entries);
-	json_decref(body);
 }
 
-/* Whether a /sim/mutate body asks for field mutations ("fraction" or
- * "count") rather than churn ("add", "remove", "edit"). */
-static int wants_fields(const struct sim_request *rq)
+/* POST /sim/mutate: field mutations when the body names "fraction" or
+ * "count", else churn ("add", "remove", "edit"). The body is parsed once. */
+static int mutate(struct sim *s, const struct sim_request *rq, struct sim_reply *out,
+		  struct buf *why)
 {
 	json_t *body = json_loadb(rq->body ? rq->body : "", rq->body_len, 0, NULL);
-	int yes = json_is_object(body) &&
-		  (json_object_get(body, "fraction") || json_object_get(body, "count"));
+	int rc = 0;
 
+	if (json_is_object(body) &&
+	    (json_object_get(body, "fraction") || json_object_get(body, "count")))
+		mutate_fields(s, body, out);
+	else
+		rc = mutate_churn(s, rq, body, out, why);
 	json_decref(body);
-	return yes;
+	return rc;
 }
 
 void sim_control_serve(struct sim *s, const struct sim_request *rq, struct sim_reply *out)
@@ -265,9 +264,7 @@ void sim_control_serve(struct sim *s, const struct sim_request *rq, struct sim_r
 			       json_pack("{s:b,s:I}", "reset", 1, "skus",
 					 (json_int_t)sim_catalog_count(s->catalog)));
 	} else if (!strcmp(rq->path, "/sim/mutate") && post) {
-		if (wants_fields(rq))
-			mutate_fields(s, rq, out);
-		else if (mutate_churn(s, rq, out, &why))
+		if (mutate(s, rq, out, &why))
 			control_error(out, 400, buf_str(&why));
 	} else if (!strcmp(rq->path, "/sim/health") && get) {
 		sim_reply_json(out, 200, json_pack("{s:b}", "ok", 1));

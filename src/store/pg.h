@@ -125,7 +125,8 @@ enum error store_pg_skus_add(struct store *s, const char *run_id, const char *co
 			     unsigned char *is_new, long long *count);
 enum error store_pg_skus_range(struct store *s, const char *run_id, long long from, size_t limit,
 			       char ***skus, size_t *n);
-enum error store_pg_skus_find(struct store *s, const char *run_id, const char *sku, long long *pos);
+enum error store_pg_skus_find(struct store *s, const char *run_id, const char *const *skus,
+			      size_t n, long long *pos);
 enum error store_pg_skus_clear(struct store *s, const char *run_id);
 /* mark_removed (store/pg_write.c); count_removed and list_changes
  * (store/pg_query.c). */

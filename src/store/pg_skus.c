@@ -10,6 +10,7 @@
 #include "pg.h"
 #include "store_backend.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,9 +34,9 @@ struct skus_ctx {
 	const char *const *skus;
 	size_t n;
 	unsigned char *is_new;
-	long long count, from, pos;
+	long long count, from;
+	long long *positions; /* find: one a SKU, -1 when absent */
 	size_t limit;
-	const char *sku;
 	char **out;
 	size_t n_out;
 };
@@ -164,33 +165,41 @@ enum error store_pg_skus_range(struct store *s, const char *run_id, long long fr
 static enum error find_unit(struct store *s, void *arg)
 {
 	struct skus_ctx *c = arg;
-	const char *v[2] = {c->run_id, c->sku};
+	char *list = array_literal(c->skus, c->n);
+	const char *v[2] = {c->run_id, list};
 	char context[200];
+	json_t *at = json_object();
 	PGresult *r;
+	int i;
 
 	snprintf(context, sizeof(context), "cannot read the SKU list of run '%s'", c->run_id);
 	r = store_pg_exec(s, NULL,
-			  "SELECT pos FROM sync_run_skus WHERE run_id = $1 AND sku_code = $2", 2, v,
-			  PGRES_TUPLES_OK, context);
-	if (!r)
+			  "SELECT sku_code, pos FROM sync_run_skus WHERE run_id = $1 "
+			  "AND sku_code = ANY($2::text[])",
+			  2, v, PGRES_TUPLES_OK, context);
+	free(list);
+	if (!r) {
+		json_decref(at);
 		return store_pg_err(s);
-	c->pos = PQntuples(r) ? store_pg_get_ll(r, 0, 0) : -1;
+	}
+	for (i = 0; i < PQntuples(r); i++)
+		json_object_set_new(at, PQgetvalue(r, i, 0),
+				    json_integer(store_pg_get_ll(r, i, 1)));
 	PQclear(r);
+	for (size_t k = 0; k < c->n; k++) {
+		json_t *p = json_object_get(at, c->skus[k]);
+		c->positions[k] = p ? json_integer_value(p) : -1;
+	}
+	json_decref(at);
 	return ERR_OK;
 }
 
-enum error store_pg_skus_find(struct store *s, const char *run_id, const char *sku, long long *pos)
+enum error store_pg_skus_find(struct store *s, const char *run_id, const char *const *skus,
+			      size_t n, long long *pos)
 {
-	struct skus_ctx c = {.run_id = run_id, .sku = sku};
-	enum error err = store_pg_unit(s, STORE_PG_NO_TX, find_unit, &c);
+	struct skus_ctx c = {.run_id = run_id, .skus = skus, .n = n, .positions = pos};
 
-	if (err)
-		return err;
-	if (c.pos < 0)
-		return store_fail(s, ERR_NOTFOUND, "SKU '%s' is not in the list of run '%s'", sku,
-				  run_id);
-	*pos = c.pos;
-	return ERR_OK;
+	return store_pg_unit(s, STORE_PG_NO_TX, find_unit, &c);
 }
 
 static enum error clear_unit(struct store *s, void *arg)

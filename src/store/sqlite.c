@@ -1630,27 +1630,30 @@ static enum error sqlite_skus_range(struct store *s, const char *run_id, long lo
 	return err;
 }
 
-static enum error sqlite_skus_find(struct store *s, const char *run_id, const char *sku,
-				   long long *pos)
+static enum error sqlite_skus_find(struct store *s, const char *run_id, const char *const *skus,
+				   size_t n, long long *pos)
 {
 	sqlite3_stmt *st;
 	enum error err;
+	size_t i;
 	int rc;
 
 	err = stmt(s, S_SKUS_FIND, &st);
 	if (err)
 		return err;
+	/* One statement a SKU: in-process, each an index probe. */
 	bind_text(st, 1, run_id);
-	bind_text(st, 2, sku);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*pos = sqlite3_column_int64(st, 0);
-	else if (rc == SQLITE_DONE)
-		err = store_fail(s, ERR_NOTFOUND, "SKU '%s' is not in the list of run '%s'", sku,
-				 run_id);
-	else
-		err = db_fail(s, "cannot read the SKU list of run '%s'", run_id);
-	sqlite3_reset(st);
+	for (i = 0; i < n && !err; i++) {
+		bind_text(st, 2, skus[i]);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			pos[i] = sqlite3_column_int64(st, 0);
+		else if (rc == SQLITE_DONE)
+			pos[i] = -1;
+		else
+			err = db_fail(s, "cannot read the SKU list of run '%s'", run_id);
+		sqlite3_reset(st);
+	}
 	return err;
 }
 

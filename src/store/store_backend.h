@@ -97,8 +97,9 @@ struct store_ops {
 			       size_t n, unsigned char *is_new, long long *count);
 	enum error (*skus_range)(struct store *s, const char *run_id, long long from, size_t limit,
 				 char ***skus, size_t *n);
-	enum error (*skus_find)(struct store *s, const char *run_id, const char *sku,
-				long long *pos);
+	/* pos[i]: the position of skus[i], -1 when the list does not hold it. */
+	enum error (*skus_find)(struct store *s, const char *run_id, const char *const *skus,
+				size_t n, long long *pos);
 	enum error (*skus_clear)(struct store *s, const char *run_id);
 
 	enum error (*user_put)(struct store *s, const struct user_row *u);

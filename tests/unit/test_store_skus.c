@@ -91,6 +91,23 @@ static void on_backend(const char *url, const char *name)
 	assert_int_equal(pos, 3);
 	assert_int_equal(store_skus_find(s, "r1", "zz", &pos), ERR_NOTFOUND);
 	assert_int_equal(store_skus_find(s, "r2", "b", &pos), ERR_NOTFOUND);
+	{
+		/* Many at once, odd SKUs and a repeat included; absent ones -1. */
+		const char *many[] = {"é", "zz", "{e,f}", "a\"q", "é", "c\\d", "NULL"};
+		long long at[7];
+
+		assert_int_equal(store_skus_positions(s, "r1", many, 7, at), ERR_OK);
+		assert_int_equal(at[0], 6);
+		assert_int_equal(at[1], -1);
+		assert_int_equal(at[2], 3);
+		assert_int_equal(at[3], 1);
+		assert_int_equal(at[4], 6);
+		assert_int_equal(at[5], 2);
+		assert_int_equal(at[6], 5);
+		assert_int_equal(store_skus_positions(s, "r2", many, 1, at), ERR_OK);
+		assert_int_equal(at[0], -1);
+		assert_int_equal(store_skus_positions(s, NULL, many, 1, at), ERR_INVALID);
+	}
 
 	/* NULL: the lists of runs not running (r2) go, r1's stays */
 	assert_int_equal(store_skus_clear(s, NULL), ERR_OK);
