@@ -55,7 +55,9 @@ grep -o 'Refresh completed.*' "$work/err" | head -n 1 || true
 config '{"latency_ms":0,"rps":0}'
 curl -s "$url/sim/catalog" | jq -r '.offers[] | [.offerId, .sku, .status,
   (.listing.listingId // ""), (.listing.listingStatus // ""),
-  (.pricingSummary.price.value // ""), (.pricingSummary.price.currency // ""),
+  (.pricingSummary.price.value // ""),
+  ((if .pricingSummary.price.value then .pricingSummary.price.currency
+    else .pricingSummary.auctionStartPrice.currency end) // ""),
   (.availableQuantity // ""), (.listing.soldQuantity // "")] | map(tostring) | join("\t")' |
   sort >"$work/want"
 sqlite3 -separator $'\t' "$work/db" "SELECT offer_id, sku_code, status, coalesce(listing_id,''),

@@ -226,14 +226,17 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_SKUS_CLEAR] = "DELETE FROM sync_run_skus WHERE run_id = ?1",
     [S_SKUS_CLEAR_DEAD] = "DELETE FROM sync_run_skus WHERE run_id NOT IN "
 			  "(SELECT id FROM sync_runs WHERE status = 'running')",
-    /* ?2 is a JSON array of SKUs (store_sku_array). "+o.status" keeps the
-     * planner on offers_user_sku (it would take offers_user_status). */
-    [S_ITEMS_BY_SKU] = "SELECT i.sku_code, i.raw_payload, i.ebay_status, "
-		       "(SELECT count(*) FROM offers o WHERE o.user_id = i.user_id "
-		       "AND o.sku_code = i.sku_code AND +o.status = 'PUBLISHED' "
-		       "AND o.listing_status = 'ACTIVE' AND o.removed_at IS NULL) FROM inventory i "
-		       "WHERE i.user_id = ?1 AND i.removed_at IS NULL "
-		       "AND i.sku_code IN (SELECT value FROM json_each(?2))",
+    /* ?2 is a JSON array of SKUs (store_sku_array). The unary + keeps the
+     * planner on the (user, sku) indexes: on "o.status" it would take
+     * offers_user_status, and on "i.removed_at" inventory_user_removed, which
+     * reads every row of the user for each page (63% of a refresh's CPU). */
+    [S_ITEMS_BY_SKU] =
+	"SELECT i.sku_code, i.raw_payload, i.ebay_status, "
+	"(SELECT count(*) FROM offers o WHERE o.user_id = i.user_id "
+	"AND o.sku_code = i.sku_code AND +o.status = 'PUBLISHED' "
+	"AND o.listing_status = 'ACTIVE' AND +o.removed_at IS NULL) FROM inventory i "
+	"WHERE i.user_id = ?1 AND +i.removed_at IS NULL "
+	"AND i.sku_code IN (SELECT value FROM json_each(?2))",
     [S_OFFERS_BY_SKU] = "SELECT offer_id, sku_code, marketplace_id, format, status, listing_id, "
 			"listing_status, price_value, price_currency, available_quantity, "
 			"sold_quantity, category_id, listing_start_date, raw_payload "
