@@ -33,9 +33,11 @@ for suite in tests/contract tests/browser; do
       tee "$log" || status=1
     p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -n 1)
     f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -n 1)
+    c=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$log" | tail -n 1)
     [ -n "$p" ] && [ -n "$f" ] || { echo "$suite: no test counts (the runner did not finish)"; status=1; }
     passed=$((passed + ${p:-0}))
-    failed=$((failed + ${f:-0}))
+    # A test cancelled (its suite's before hook failed) did not pass.
+    failed=$((failed + ${f:-0} + ${c:-0}))
   fi
 done
 rm -f "$log"

@@ -8,7 +8,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, signIn, waitForEnd } from './lib/browser.mjs';
+import { launch, newPage, signIn, startRun, waitForEnd } from './lib/browser.mjs';
 import { getJson, login } from './lib/api.mjs';
 import { startStack, tmpDir } from './lib/stack.mjs';
 
@@ -27,7 +27,7 @@ describe('changes', () => {
     token = await login(stack.server.url, stack.user, stack.password);
     page = await newPage(browser);
     await signIn(page, stack.server.url, stack.user, stack.password);
-    await page.getByRole('button', { name: 'Sync all' }).click();
+    await startRun(page, 'Sync all');
     assert.equal(await waitForEnd(page), 'done');
     const res = await fetch(`${stack.sim.url}/sim/mutate`, {
       method: 'POST',
@@ -36,7 +36,7 @@ describe('changes', () => {
     });
     record = await res.json();
     assert.equal(record.changes.length, 25);
-    await page.getByRole('button', { name: 'Sync all' }).click();
+    await startRun(page, 'Sync all');
     assert.equal(await waitForEnd(page), 'done');
   });
 

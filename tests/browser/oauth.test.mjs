@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { counters, launch, newPage, screenshot, signIn, terminalLines, terminalNotes, waitForEnd } from './lib/browser.mjs';
+import { counters, launch, newPage, screenshot, signIn, startRun, terminalLines, terminalNotes, waitForEnd } from './lib/browser.mjs';
 import { getJson, login, runEvents, simCatalog } from './lib/api.mjs';
 import { addUsers, ebaysync, freePort, startServer, startSim, stopChild, tmpDir } from './lib/stack.mjs';
 
@@ -207,12 +207,7 @@ describe('linking an eBay account from the page', () => {
   // the status strip to show the new run rather than for STOP to be armed:
   // a run refused at once may end before a check of STOP sees it enabled.
   async function syncOffers() {
-    const before = (await page.textContent('#st-run')).trim();
-    await page.getByRole('button', { name: 'Sync offers' }).click();
-    await page.waitForFunction((b) => {
-      const now = document.getElementById('st-run').textContent.trim();
-      return now !== '' && now !== b;
-    }, before);
+    await startRun(page, 'Sync offers');
     return waitForEnd(page);
   }
 
@@ -335,7 +330,7 @@ describe('linking an eBay account from the page', () => {
     const p = await newPage(browser);
     await signIn(p, base, 'hand', PASSWORD);
     await p.waitForSelector('#connect:not([hidden])');
-    await p.getByRole('button', { name: 'Sync inventory' }).click();
+    await startRun(p, 'Sync inventory');
     assert.equal(await waitForEnd(p), 'failed');
     const lines = await terminalLines(p);
     // The server words it for a token set by hand; the page offers the

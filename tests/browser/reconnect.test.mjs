@@ -4,7 +4,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, signIn, terminalLines, terminalNotes, waitForEnd } from './lib/browser.mjs';
+import { launch, newPage, signIn, startRun, terminalLines, terminalNotes, waitForEnd } from './lib/browser.mjs';
 import { login, runEvents } from './lib/api.mjs';
 import { startProxy } from './lib/proxy.mjs';
 import { startStack } from './lib/stack.mjs';
@@ -32,7 +32,7 @@ describe('reconnect', () => {
   test('a killed stream resumes after the last event with no line missing or doubled', async () => {
     const page = await newPage(browser);
     await signIn(page, proxy.url, stack.user, stack.password);
-    await page.getByRole('button', { name: 'Sync offers' }).click();
+    await startRun(page, 'Sync offers');
 
     const cutAfter = [];
     for (const atLeast of [300, 1200]) {
@@ -81,7 +81,7 @@ describe('reconnect', () => {
   test('a reload mid-run attaches to the running run and replays it whole', async () => {
     const page = await newPage(browser);
     await signIn(page, proxy.url, stack.user, stack.password);
-    await page.getByRole('button', { name: 'Sync offers' }).click();
+    await startRun(page, 'Sync offers');
     await page.waitForFunction(() => document.querySelectorAll('#terminal .ln[data-seq]').length >= 200);
     const runId = (await page.textContent('#st-run')).trim();
     await page.reload();
@@ -98,7 +98,7 @@ describe('reconnect', () => {
   test('the server dies mid-run: the page keeps trying, then shows the run interrupted', async () => {
     const page = await newPage(browser);
     await signIn(page, proxy.url, stack.user, stack.password);
-    await page.getByRole('button', { name: 'Sync offers' }).click();
+    await startRun(page, 'Sync offers');
     await page.waitForFunction(() => {
       const m = document.getElementById('st-step').textContent.replace(/\s/g, '').match(/^SKU(\d+)\/(\d+)$/);
       return m && Number(m[1]) >= 100;

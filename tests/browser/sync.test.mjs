@@ -6,7 +6,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { counters, launch, newPage, screenshot, signIn, terminalLines, terminalNotes, waitForEnd } from './lib/browser.mjs';
+import { counters, launch, newPage, screenshot, signIn, startRun, terminalLines, terminalNotes, waitForEnd } from './lib/browser.mjs';
 import { getJson, login, runEvents, simCatalog } from './lib/api.mjs';
 import { startStack } from './lib/stack.mjs';
 
@@ -125,7 +125,7 @@ describe('sync', () => {
   test('STOP midway: the run ends cancelled and the buttons come back', async () => {
     const page = await newPage(browser);
     await signIn(page, stack.server.url, stack.user, stack.password);
-    await page.getByRole('button', { name: 'Sync offers' }).click();
+    await startRun(page, 'Sync offers');
     // Midway: well into Step 2.
     await page.waitForFunction(() => {
       const m = document.getElementById('st-step').textContent.replace(/\s/g, '').match(/^SKU(\d+)\/(\d+)$/);
@@ -192,7 +192,7 @@ describe('sync', () => {
   test('a refused eBay token fails the run, shown red, with the buttons back', async () => {
     const page = await newPage(browser);
     await signIn(page, stack.server.url, 'stale', stack.password);
-    await page.getByRole('button', { name: 'Sync inventory' }).click();
+    await startRun(page, 'Sync inventory');
     assert.equal(await waitForEnd(page), 'failed');
     const lines = await terminalLines(page);
     const errors = lines.filter((l) => l.type === 'error');
@@ -216,7 +216,7 @@ describe('sync', () => {
   test('eBay refusing a set token mid-run fails the run and says how to fix it', async () => {
     const page = await newPage(browser);
     await signIn(page, stack.server.url, stack.user, stack.password);
-    await page.getByRole('button', { name: 'Sync offers' }).click();
+    await startRun(page, 'Sync offers');
     await page.waitForFunction(() => {
       const m = document.getElementById('st-step').textContent.replace(/\s/g, '').match(/^SKU(\d+)\/(\d+)$/);
       return m && Number(m[1]) >= 50;

@@ -7,7 +7,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, screenshot, signIn, waitForEnd } from './lib/browser.mjs';
+import { launch, newPage, screenshot, signIn, startRun, waitForEnd } from './lib/browser.mjs';
 import { getJson, login, simCatalog } from './lib/api.mjs';
 import { MARKUP_SKUS, MARKUP_TITLE, writeHostileCatalog } from './lib/catalog.mjs';
 import { startStack, tmpDir } from './lib/stack.mjs';
@@ -46,7 +46,7 @@ describe('tables', () => {
     catalog = await simCatalog(stack.sim.url);
     page = await newPage(browser);
     await signIn(page, stack.server.url, stack.user, stack.password);
-    await page.getByRole('button', { name: 'Sync all' }).click();
+    await startRun(page, 'Sync all');
     assert.equal(await waitForEnd(page), 'done');
   });
 

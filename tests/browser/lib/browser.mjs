@@ -50,6 +50,19 @@ export async function signIn(page, base, user, password) {
   await page.waitForSelector('#app-view:not([hidden])');
 }
 
+// Clicks the sync button named name and waits until the page shows a run
+// other than the one it showed before (the previous run's final state must
+// not pass for the new one's); returns the new run's id.
+export async function startRun(page, name) {
+  const before = (await page.textContent('#st-run')) || '';
+  await page.getByRole('button', { name }).click();
+  await page.waitForFunction((b) => {
+    const t = document.getElementById('st-run').textContent;
+    return t !== '' && t !== b;
+  }, before);
+  return page.textContent('#st-run');
+}
+
 // Waits until the run shown has ended in one of states; returns the state.
 export async function waitForEnd(page, states = ['done', 'failed', 'cancelled', 'interrupted'], timeout = 120000) {
   const sel = states.map((s) => `#st-state[data-state="${s}"]`).join(', ');
