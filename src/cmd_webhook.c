@@ -35,6 +35,9 @@ struct opts {
 	int allow_private;
 };
 
+/* Parses the options after the verb; returns the index of the first
+ * operand, -1 after a usage error (reported), or -2 when --help printed
+ * the usage. */
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -68,8 +71,11 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'd':
 			o->db = optarg;
 			break;
+		case 'h':
+			usage(stdout);
+			return -2;
 		default:
-			usage(c == 'h' ? stdout : stderr);
+			usage(stderr);
 			return -1;
 		}
 	}
@@ -146,7 +152,7 @@ int cmd_webhook(int argc, char **argv)
 	}
 	first = parse(argc - 1, argv + 1, &o);
 	if (first < 0)
-		return CLI_EXIT_USAGE;
+		return first == -2 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 	if ((!strcmp(verb, "rm") ? first + 1 : first) != argc - 1 || (is_add && !o.url)) {
 		usage(stderr);
 		return CLI_EXIT_USAGE;
