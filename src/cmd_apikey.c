@@ -24,8 +24,14 @@ static void usage(FILE *f)
 	      "       ebaysync apikey revoke --user NAME ID [--db URL]\n"
 	      "\n"
 	      "create prints the key once: send it as 'Authorization: Bearer <key>'.\n"
-	      "A 'read' key (the default) reads the mirror, runs and events; a 'sync'\n"
-	      "key also starts and stops syncs. --expires 0 (the default) never expires.\n",
+	      "\n"
+	      "  --user NAME      whose keys (required)\n"
+	      "  --name LABEL     create: the key's label (required)\n"
+	      "  --scope S        create: read (the default) reads the mirror, runs and\n"
+	      "                   events; sync also starts and stops syncs\n"
+	      "  --expires DAYS   create: days until it expires (0, the default: never)\n"
+	      "  --db URL         SQLite file or postgres:// URL (EBAYSYNC_DB, DATABASE_URL;\n"
+	      "                   default ebaysync.db)\n",
 	      f);
 }
 

@@ -26,7 +26,15 @@ static void usage(FILE *f)
 	      "       ebaysync webhook rm --user NAME ID [--db URL]\n"
 	      "\n"
 	      "add prints the endpoint's signing secret once: a receiver checks the\n"
-	      "Ebaysync-Signature header with it (docs/api.md).\n",
+	      "Ebaysync-Signature header with it (docs/api.md).\n"
+	      "\n"
+	      "  --user NAME      whose endpoints (required)\n"
+	      "  --url URL        add: where deliveries are POSTed (required)\n"
+	      "  --events LIST    add: comma-separated event names (run.finished)\n"
+	      "  --allow-private  add: accept a loopback, private or link-local address\n"
+	      "                   (serve delivers there only with --allow-private-webhooks)\n"
+	      "  --db URL         SQLite file or postgres:// URL (EBAYSYNC_DB, DATABASE_URL;\n"
+	      "                   default ebaysync.db)\n",
 	      f);
 }
 
