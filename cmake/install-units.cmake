@@ -5,6 +5,7 @@
 # in the build tree), UNIT_DIR (the units' destination, without DESTDIR),
 # ES_BINDIR, ES_DOC_DIR and ES_ENV_FILE (absolute paths written into the
 # units).
+get_filename_component(ES_ENV_DIR "${ES_ENV_FILE}" DIRECTORY)
 file(GLOB units "${SRC}/dist/systemd/*.in")
 set(made)
 foreach(in ${units})

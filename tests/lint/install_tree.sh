@@ -56,6 +56,8 @@ grep -qxF "ExecStart=$bin serve --db \${EBAYSYNC_DB} \$EBAYSYNC_SERVE_OPTS" "$se
   err "$serve does not start $bin serve: $(grep '^ExecStart=' "$serve")"
 grep -qxF "ExecStart=$bin worker --db \${EBAYSYNC_DB} --slots \${EBAYSYNC_WORKER_SLOTS} \$EBAYSYNC_WORKER_OPTS" \
   "$worker" || err "$worker does not start $bin worker: $(grep '^ExecStart=' "$worker")"
+grep -qxF "EnvironmentFile=-$(dirname "$env_file")/worker-%i.env" "$worker" ||
+  err "$worker does not read the instance's own environment file"
 for unit in "$serve" "$worker"; do
   grep -n '@[A-Z_]*@' "$unit" && err "$unit has unsubstituted @VARIABLES@"
   for want in "EnvironmentFile=-$env_file" Restart=on-failure RestartSec= KillSignal=SIGTERM \
