@@ -78,6 +78,7 @@ static void usage(FILE *f)
 	    "  --allow-private-webhooks  let webhooks reach loopback, private and link-local\n"
 	    "                         addresses (refused by default)\n"
 	    "  --webhook-retry-ms MS  first webhook retry delay, then x4 each (30000)\n"
+	    "  --help                 this text\n"
 	    "\n"
 	    "Secrets: EBAYSYNC_JWT_SECRET (or the key file jwt.key) signs logins;\n"
 	    "EBAYSYNC_SECRET_KEY (or secret.key) seals users' eBay tokens. The key files\n"
