@@ -160,8 +160,9 @@ enum error store_run_get(struct store *s, const char *user_id, const char *run_i
 enum error store_run_list(struct store *s, const char *user_id, long long limit, long long offset,
 			  struct run_row **out, size_t *n, long long *total);
 /* Every user's runs counted by status, as a JSON object {status: count}
- * (one aggregate query, however many runs there are); the caller decrefs
- * *out. */
+ * with the statuses that have runs; read from sync_run_counts, which
+ * triggers on sync_runs keep (a few rows, however many runs there are).
+ * The caller decrefs *out. */
 enum error store_run_counts(struct store *s, json_t **out);
 /* Sets stop_requested of a running run; ERR_NOTFOUND when absent or another
  * user's, ERR_CONFLICT when it is no longer running. */

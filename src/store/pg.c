@@ -814,8 +814,8 @@ static enum error pg_run_counts(struct store *s, json_t **out)
 	enum error err;
 
 	*out = json_object();
-	err = query(s, "SELECT status, count(*) FROM sync_runs GROUP BY status", 0, NULL,
-		    "cannot count the runs in sync_runs by status", read_counts, out, NULL);
+	err = query(s, "SELECT status, n FROM sync_run_counts WHERE n <> 0", 0, NULL,
+		    "cannot read the run counts of sync_run_counts", read_counts, out, NULL);
 	if (err) {
 		json_decref(*out);
 		*out = NULL;

@@ -173,7 +173,7 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_RUN_LIST] = "SELECT " RUN_COLS " FROM sync_runs WHERE (?1 IS NULL OR user_id = ?1) "
 		   "ORDER BY started_ms DESC, id DESC LIMIT ?2 OFFSET ?3",
     [S_RUN_COUNT] = "SELECT count(*) FROM sync_runs WHERE (?1 IS NULL OR user_id = ?1)",
-    [S_RUN_COUNTS] = "SELECT status, count(*) FROM sync_runs GROUP BY status",
+    [S_RUN_COUNTS] = "SELECT status, n FROM sync_run_counts WHERE n <> 0",
     [S_RUN_STOP] = "UPDATE sync_runs SET stop_requested = 1 WHERE id = ?1 "
 		   "AND (?2 IS NULL OR user_id = ?2) AND status = 'running'",
     [S_RUN_INTERRUPT] = "UPDATE sync_runs SET status = 'interrupted', finished_ms = ?1 "

@@ -147,6 +147,21 @@ static void test_run_counts(void **state)
 	assert_int_equal(json_integer_value(json_object_get(counts, "failed")), 1);
 	assert_null(json_object_get(counts, "cancelled"));
 	json_decref(counts);
+
+	/* The counters follow every way a status changes: an update that
+	 * keeps the status counts nothing, a refused insert nothing, and the
+	 * bulk update that interrupts stale runs moves each one. */
+	CHECK(s, store_run_update(s, &r3));
+	r2.id = (char *)"all_5_e";
+	assert_int_equal(store_run_insert(s, &r2), ERR_CONFLICT);
+	CHECK(s, store_runs_interrupt_stale(s, NULL, 1, NULL));
+	CHECK(s, store_run_counts(s, &counts));
+	assert_int_equal(json_object_size(counts), 3);
+	assert_int_equal(json_integer_value(json_object_get(counts, "done")), 2);
+	assert_int_equal(json_integer_value(json_object_get(counts, "interrupted")), 1);
+	assert_int_equal(json_integer_value(json_object_get(counts, "failed")), 1);
+	assert_null(json_object_get(counts, "running"));
+	json_decref(counts);
 }
 
 static void test_runs_interrupt_stale(void **state)
