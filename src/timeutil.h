@@ -6,6 +6,9 @@
 
 /* Milliseconds on the monotonic clock: for durations and deadlines. */
 long long timeutil_mono_ms(void);
+/* Microseconds on the monotonic clock: for delays that a millisecond's
+ * truncation would lengthen (the simulator's latency). */
+long long timeutil_mono_us(void);
 /* Milliseconds since the Unix epoch: for what is stored and shown. */
 long long timeutil_wall_ms(void);
 /* "HH:MM:SS" in local time into out (at least 9 bytes). */

@@ -37,7 +37,7 @@
 #define STOP_WAIT_MS 5000
 
 struct delay {
-	long long due_ms;
+	long long due_us;
 	struct MHD_Connection *conn;
 	struct req *req;
 };
@@ -86,7 +86,7 @@ static void heap_push(struct sim_http *h, struct delay d)
 		h->heap = xrealloc(h->heap, h->cap * sizeof(*h->heap));
 	}
 	i = h->n++;
-	while (i > 0 && h->heap[(i - 1) / 2].due_ms > d.due_ms) {
+	while (i > 0 && h->heap[(i - 1) / 2].due_us > d.due_us) {
 		h->heap[i] = h->heap[(i - 1) / 2];
 		i = (i - 1) / 2;
 	}
@@ -102,9 +102,9 @@ static struct delay heap_pop(struct sim_http *h)
 		size_t c = 2 * i + 1;
 		if (c >= h->n)
 			break;
-		if (c + 1 < h->n && h->heap[c + 1].due_ms < h->heap[c].due_ms)
+		if (c + 1 < h->n && h->heap[c + 1].due_us < h->heap[c].due_us)
 			c++;
-		if (last.due_ms <= h->heap[c].due_ms)
+		if (last.due_us <= h->heap[c].due_us)
 			break;
 		h->heap[i] = h->heap[c];
 		i = c;
@@ -120,9 +120,9 @@ static void *timer_main(void *arg)
 
 	pthread_mutex_lock(&h->lock);
 	for (;;) {
-		long long now = timeutil_mono_ms();
+		long long now = timeutil_mono_us();
 
-		if (h->n && (h->stopping || h->heap[0].due_ms <= now)) {
+		if (h->n && (h->stopping || h->heap[0].due_us <= now)) {
 			struct delay d = heap_pop(h);
 			d.req->aborted = h->stopping;
 			/* Resume outside our lock: MHD takes its own. */
@@ -136,8 +136,8 @@ static void *timer_main(void *arg)
 		if (!h->n) {
 			pthread_cond_wait(&h->cond, &h->lock);
 		} else {
-			long long due = h->heap[0].due_ms;
-			struct timespec ts = {due / 1000, (due % 1000) * 1000000L};
+			long long due = h->heap[0].due_us;
+			struct timespec ts = {due / 1000000, (due % 1000000) * 1000L};
 			pthread_cond_timedwait(&h->cond, &h->lock, &ts);
 		}
 	}
@@ -145,11 +145,11 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
-/* Suspends conn until due_ms; -1 when the server is stopping. */
+/* Suspends conn until due_us; -1 when the server is stopping. */
 static int delay_until(struct sim_http *h, struct MHD_Connection *conn, struct req *r,
-		       long long due_ms)
+		       long long due_us)
 {
-	struct delay d = {due_ms, conn, r};
+	struct delay d = {due_us, conn, r};
 
 	pthread_mutex_lock(&h->lock);
 	if (h->stopping) {
@@ -463,8 +463,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			}
 		}
 		if (delay > 0) {
-			/* +1: the clock's milliseconds are truncated; never answer early. */
-			if (delay_until(h, conn, r, timeutil_mono_ms() + delay + 1))
+			/* In microseconds: a millisecond clock's truncation (and the
+			 * +1 that kept it from answering early) added half a
+			 * millisecond to every answer on average. */
+			if (delay_until(h, conn, r, timeutil_mono_us() + delay * 1000))
 				return MHD_NO;
 			r->phase = PHASE_WAITING;
 			return MHD_YES;
