@@ -32,13 +32,14 @@ struct api {
 	struct runs *runs;
 	struct auth *auth;
 	struct sse_hub *hub;
-	struct accounts *accounts;    /* eBay OAuth (account.h); NULL when not configured */
-	struct throttle *throttle;    /* failed logins (throttle.h); NULL: none */
-	const char *metrics_token;    /* /metrics needs it as Bearer; NULL: open */
-	long long token_ttl_s;	      /* lifetime of a login's token */
-	int cookie_secure;	      /* add "Secure" to the login cookie (behind HTTPS) */
-	const struct secret_key *key; /* seals webhook secrets (webhook.h) */
-	int allow_private_webhooks;   /* serve --allow-private-webhooks */
+	struct accounts *accounts;	   /* eBay OAuth (account.h); NULL when not configured */
+	struct throttle *throttle;	   /* failed logins (throttle.h); NULL: none */
+	const char *metrics_token;	   /* /metrics needs it as Bearer; NULL: open */
+	long long token_ttl_s;		   /* lifetime of a login's token */
+	int cookie_secure;		   /* add "Secure" to the login cookie (behind HTTPS) */
+	const struct secret_key *key;	   /* seals webhook secrets (webhook.h) */
+	int allow_private_webhooks;	   /* serve --allow-private-webhooks */
+	long long schedule_min_interval_s; /* serve --schedule-min-interval; 0: the default */
 };
 
 struct api_req {
@@ -147,5 +148,12 @@ void api_webhooks_update(struct api *api, const struct api_req *req, struct api_
 void api_webhooks_delete(struct api *api, const struct api_req *req, struct api_res *res);
 void api_webhooks_deliveries(struct api *api, const struct api_req *req, struct api_res *res);
 void api_webhooks_redeliver(struct api *api, const struct api_req *req, struct api_res *res);
+/* /ebay/schedules[/{id}] (api_schedules.c): the caller's sync schedules
+ * (scheduler.h). */
+void api_schedules_create(struct api *api, const struct api_req *req, struct api_res *res);
+void api_schedules_list(struct api *api, const struct api_req *req, struct api_res *res);
+void api_schedules_get(struct api *api, const struct api_req *req, struct api_res *res);
+void api_schedules_update(struct api *api, const struct api_req *req, struct api_res *res);
+void api_schedules_delete(struct api *api, const struct api_req *req, struct api_res *res);
 
 #endif
