@@ -32,14 +32,14 @@ struct api {
 	struct runs *runs;
 	struct auth *auth;
 	struct sse_hub *hub;
-	struct accounts *accounts;	   /* eBay OAuth (account.h); NULL when not configured */
-	struct throttle *throttle;	   /* failed logins (throttle.h); NULL: none */
-	const char *metrics_token;	   /* /metrics needs it as Bearer; NULL: open */
-	long long token_ttl_s;		   /* lifetime of a login's token */
-	int cookie_secure;		   /* add "Secure" to the login cookie (behind HTTPS) */
-	const struct secret_key *key;	   /* seals webhook secrets (webhook.h) */
-	int allow_private_webhooks;	   /* serve --allow-private-webhooks */
-	long long schedule_min_interval_s; /* serve --schedule-min-interval; 0: the default */
+	struct accounts *accounts;    /* eBay OAuth (account.h); NULL when not configured */
+	struct throttle *throttle;    /* failed logins (throttle.h); NULL: none */
+	const char *metrics_token;    /* /metrics needs it as Bearer; NULL: open */
+	long long token_ttl_s;	      /* lifetime of a login's token */
+	int cookie_secure;	      /* add "Secure" to the login cookie (behind HTTPS) */
+	const struct secret_key *key; /* seals webhook secrets (webhook.h) */
+	int allow_private_webhooks;   /* serve --allow-private-webhooks */
+	long long schedule_min_s;     /* serve --schedule-min-interval; 0: 60 */
 };
 
 struct api_req {

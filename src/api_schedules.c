@@ -169,9 +169,9 @@ static void save(struct api *api, const struct api_req *req, struct api_res *res
 	s = api_store_get(api, res);
 	if (!s)
 		goto out;
-	err = create ? scheduler_add(s, req->user, &in, api->schedule_min_interval_s,
-				     timeutil_wall_ms(), &row, &why)
-		     : scheduler_change(s, req->user, req->param, &in, api->schedule_min_interval_s,
+	err = create ? scheduler_add(s, req->user, &in, api->schedule_min_s, timeutil_wall_ms(),
+				     &row, &why)
+		     : scheduler_change(s, req->user, req->param, &in, api->schedule_min_s,
 					timeutil_wall_ms(), &row, &why);
 	if (err)
 		change_error(res, s, err, &why);

@@ -363,7 +363,7 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	st->api.cookie_secure = o->cookie_secure;
 	st->api.key = &st->key;
 	st->api.allow_private_webhooks = o->allow_private_webhooks;
-	st->api.schedule_min_interval_s = o->schedule_min_interval_s;
+	st->api.schedule_min_s = o->schedule_min_interval_s;
 	st->webhooks = webhook_sender_start(&(struct webhook_sender_config){
 	    .pool = st->pool,
 	    .key = &st->key,

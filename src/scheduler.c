@@ -119,7 +119,8 @@ static int observe(struct scheduler *sc, struct store *s, struct schedule_row *r
 	} else if (strcmp(run.status, STORE_RUN_CANCELLED)) {
 		/* failed or interrupted: retry, unless the cadence comes first */
 		r->failures++;
-		retry = now + schedule_backoff_ms(r->failures, backoff_base(sc));
+		retry = (run.finished_ms > 0 && run.finished_ms < now ? run.finished_ms : now) +
+			schedule_backoff_ms(r->failures, backoff_base(sc));
 		if (retry < r->next_due_ms)
 			r->next_due_ms = retry;
 	}
@@ -170,7 +171,7 @@ static void fire(struct scheduler *sc, struct store *s, struct schedule_row *r, 
 {
 	struct buf why = BUF_INIT;
 	char *run_id = NULL, *conflict = NULL, *mark;
-	long long next;
+	long long next, due;
 	enum sync_kind kind;
 	int going = 0;
 	enum error err;
@@ -185,7 +186,8 @@ static void fire(struct scheduler *sc, struct store *s, struct schedule_row *r, 
 		 * the tz database): try again in an hour, and say why. */
 		next = now + 3600000;
 	}
-	if (store_schedule_claim(s, r->id, r->next_due_ms, next))
+	due = r->next_due_ms;
+	if (store_schedule_claim(s, r->id, due, next))
 		goto out; /* another process fired it, or the user changed it */
 	r->next_due_ms = next;
 	if (err) {
@@ -205,7 +207,8 @@ static void fire(struct scheduler *sc, struct store *s, struct schedule_row *r, 
 	if (!err) {
 		store_schedule_started(s, r->id, run_id, now);
 		if (!sc->cfg.quiet)
-			printf("schedule %s of %s: started %s\n", r->id, r->user_id, run_id);
+			printf("schedule %s of %s: due %lld, started %s\n", r->id, r->user_id, due,
+			       run_id);
 	} else if (err == ERR_INVALID || err == ERR_RELINK) {
 		/* No eBay account to sync with: pause until one is linked. */
 		skipped(s, r, buf_str(&why), err, now);
@@ -357,7 +360,7 @@ static enum error settle(struct schedule_row *r, long long min_interval_s, long 
 	if (r->interval_s > 0) {
 		err = schedule_interval_check(r->interval_s, min_interval_s, why);
 		if (!err)
-			r->next_due_ms = now + r->interval_s * 1000;
+			r->next_due_ms = now; /* runs at once, then every interval */
 	} else {
 		err = schedule_times_parse(r->times, minutes, &n, why);
 		if (!err)
@@ -461,6 +464,7 @@ enum error scheduler_change(struct store *s, const char *user, const char *id,
 		recadence = 1;
 	}
 	if (in->enabled == 1 && (!out->enabled || out->paused_reason)) {
+		/* On again: from now on, and a relink pause is over. */
 		set_str(&out->paused_reason, NULL);
 		set_str(&out->cred_mark, NULL);
 		out->failures = 0;

@@ -71,8 +71,9 @@ struct schedule_settings {
 
 /*
  * Validates in (an interval of at least min_interval_s, or times; not
- * both), and stores a new schedule of user, due one interval or at the
- * next time of day after now_ms, at most SCHEDULE_PER_USER_MAX a user.
+ * both), and stores a new schedule of user, due at once (an interval: it
+ * runs when made, then every interval_s) or at the next time of day after
+ * now_ms, at most SCHEDULE_PER_USER_MAX a user.
  * ERR_INVALID (why says what to fix) for bad settings or one too many;
  * *out is the stored row (release it with schedule_row_release()).
  */
