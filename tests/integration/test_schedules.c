@@ -449,45 +449,107 @@ static void relink_pauses(struct fx *f)
 	free(id);
 }
 
-/* Two serve processes on one PostgreSQL database: each due time of
- * frank's schedule is fired by one of them. */
+/* Runs of kind of user that started at or after t0_ms. */
+static size_t runs_since(struct fx *f, const char *user, const char *kind, long long t0_ms)
+{
+	size_t n, i, count = 0;
+	struct run_row *rows = runs_of(f, user, &n);
+
+	for (i = 0; i < n; i++)
+		count += !strcmp(rows[i].kind, kind) && rows[i].started_ms >= t0_ms;
+	free_runs(rows, n);
+	return count;
+}
+
+/* The claim is a compare-and-set: of two claims of one due time, one
+ * wins. */
+static void claim_once(struct fx *f)
+{
+	struct schedule_row r = {.id = "sch_claim_test",
+				 .user_id = "frank",
+				 .kind = "inventory",
+				 .interval_s = 60,
+				 .tz = "UTC",
+				 .enabled = 1,
+				 .next_due_ms = 1000,
+				 .created_ms = 1,
+				 .updated_ms = 1};
+	struct buf why = BUF_INIT;
+	struct store *s = NULL;
+
+	assert_int_equal(store_open(f->db, &s, &why), ERR_OK);
+	assert_int_equal(store_schedule_insert(s, &r), ERR_OK);
+	assert_int_equal(store_schedule_claim(s, r.id, 1000, 61000), ERR_OK);
+	assert_int_equal(store_schedule_claim(s, r.id, 1000, 61000), ERR_CONFLICT);
+	assert_int_equal(store_schedule_claim(s, r.id, 61000, 121000), ERR_OK);
+	assert_int_equal(store_schedule_delete(s, "frank", r.id), ERR_OK);
+	store_close(s);
+	buf_release(&why);
+}
+
+/* Two serve processes on one PostgreSQL database: each due time of the
+ * schedules (made at different moments of a second, so that each process
+ * is first to see some) is fired by one of them. */
 static void two_servers(struct fx *f)
 {
-	char *id = add_schedule(f, f->jwt[5], "{\"kind\":\"inventory\",\"interval_s\":1}");
-	char *logs[2], *p, needle[128];
+	static const int who[] = {5, 0, 1, 2};
+	static const char *const kind[] = {"inventory", "inventory", "inventory", "offers"};
+	static const char *const users[] = {"frank", "alice", "bob", "carol"};
+	char *ids[4], *log, *p, needle[128], *body;
 	struct testutil_proc *procs[2] = {&f->srv, &f->srv2};
-	long long dues[256];
-	size_t n_dues = 0, i, k, runs, per[2] = {0, 0};
+	long long dues[512], t0 = timeutil_wall_ms();
+	size_t n_dues, total = 0, i, k, q, runs, per[2] = {0, 0};
 	FILE *fp;
 
+	claim_once(f);
 	serve(f, &f->srv2);
-	timeutil_sleep_ms(8000);
-	set_enabled(f, f->jwt[5], id, 0);
-	wait_idle(f, "frank");
-	snprintf(needle, sizeof(needle), "schedule %s of frank: due ", id);
-	for (k = 0; k < 2; k++) {
-		fp = fopen(procs[k]->log_path, "r");
-		assert_non_null(fp);
-		logs[k] = xcalloc(1, 1 << 20);
-		fread(logs[k], 1, (1 << 20) - 1, fp);
-		fclose(fp);
-		for (p = strstr(logs[k], needle); p && n_dues < 256; p = strstr(p + 1, needle)) {
-			dues[n_dues++] = strtoll(p + strlen(needle), NULL, 10);
-			per[k]++;
-		}
-		free(logs[k]);
+	for (q = 0; q < 4; q++) {
+		body = xasprintf("{\"kind\":\"%s\",\"interval_s\":1}", kind[q]);
+		ids[q] = add_schedule(f, f->jwt[who[q]], body);
+		free(body);
+		timeutil_sleep_ms(250);
 	}
-	for (i = 0; i < n_dues; i++)
-		for (k = i + 1; k < n_dues; k++)
-			if (dues[i] == dues[k])
-				fail_msg("[%s] due time %lld fired twice", f->backend, dues[i]);
-	runs = check_runs(f, "frank", "inventory");
-	print_message("[%s] two servers: %zu due times fired (%zu and %zu), %zu runs\n", f->backend,
-		      n_dues, per[0], per[1], runs);
-	assert_int_equal(runs, n_dues);
-	assert_true(n_dues >= 4);
+	timeutil_sleep_ms(7000);
+	for (q = 0; q < 4; q++)
+		set_enabled(f, f->jwt[who[q]], ids[q], 0);
+	log = xcalloc(1, 1 << 20);
+	for (q = 0; q < 4; q++) {
+		wait_idle(f, users[q]);
+		n_dues = 0;
+		for (k = 0; k < 2; k++) {
+			fp = fopen(procs[k]->log_path, "r");
+			assert_non_null(fp);
+			memset(log, 0, 1 << 20);
+			if (fread(log, 1, (1 << 20) - 1, fp) == 0)
+				fail_msg("empty log");
+			fclose(fp);
+			snprintf(needle, sizeof(needle), "schedule %s of ", ids[q]);
+			for (p = strstr(log, needle); p && n_dues < 512;
+			     p = strstr(p + 1, needle)) {
+				p = strchr(p + strlen(needle), ':');
+				if (strncmp(p, ": due ", 6))
+					continue;
+				dues[n_dues++] = strtoll(p + 6, NULL, 10);
+				per[k]++;
+			}
+		}
+		for (i = 0; i < n_dues; i++)
+			for (k = i + 1; k < n_dues; k++)
+				if (dues[i] == dues[k])
+					fail_msg("[%s] due time %lld fired twice", f->backend,
+						 dues[i]);
+		runs = runs_since(f, users[q], kind[q], t0);
+		assert_int_equal(runs, n_dues);
+		assert_true(n_dues >= 4);
+		total += n_dues;
+		free(ids[q]);
+	}
+	free(log);
+	print_message("[%s] two servers: %zu due times fired once each (%zu by one, %zu by the "
+		      "other)\n",
+		      f->backend, total, per[0], per[1]);
+	assert_true(per[0] > 0 && per[1] > 0);
 	assert_int_equal(testutil_stop(&f->srv2, 0), 0);
-	free(id);
 }
 
 static void test_schedules(void **state)
