@@ -397,10 +397,6 @@ enum error scheduler_add(struct store *s, const char *user, const struct schedul
 	out->tz = xstrdup(in->tz ? in->tz : "UTC");
 	out->enabled = in->enabled != 0;
 	out->created_ms = out->updated_ms = now_ms;
-	if (in->interval_s < 0) {
-		buf_adds(why, "interval_s must be a positive number of seconds");
-		return ERR_INVALID;
-	}
 	err = settle(out, min_interval_s, now_ms, why);
 	if (err)
 		return err;

@@ -60,7 +60,8 @@ void scheduler_stop(struct scheduler *sc);
 void scheduler_tick(struct scheduler *sc, struct store *s, long long now_ms);
 
 /* What a user sets of a schedule. For a change, NULL strings,
- * interval_s < 0 and enabled < 0 leave the stored value. */
+ * interval_s < 0 and enabled < 0 leave the stored value; on create,
+ * interval_s <= 0 means none (then times). */
 struct schedule_settings {
 	const char *kind;
 	long long interval_s; /* > 0: an interval; 0 with times */
