@@ -6,7 +6,8 @@
  * 4 ... seconds (serve --schedule-min-interval 1 makes the backoff base a
  * second), and a good token makes it succeed again; a linked account whose
  * consent eBay revoked pauses its schedule with reason ebay_relink and no
- * run starts until it is switched on again; bad input is refused with 400
+ * run starts until it is switched on again or the user's eBay
+ * credentials change (then it resumes by itself); bad input is refused with 400
  * invalid_schedule. On PostgreSQL, two serve processes on one database
  * fire every due time once.
  */
@@ -432,9 +433,9 @@ static void relink_pauses(struct fx *f)
 	assert_true(json_is_null(json_object_get(j, "next_due_at")));
 	json_decref(j);
 	count_runs(f, "erin", &n1);
-	timeutil_sleep_ms(4000);
+	timeutil_sleep_ms(3000);
 	count_runs(f, "erin", &n2);
-	print_message("[%s] erin: paused after %zu runs, %zu after 4 s more\n", f->backend, n1, n2);
+	print_message("[%s] erin: paused after %zu runs, %zu after 3 s more\n", f->backend, n1, n2);
 	assert_int_equal(n2, n1);
 	/* Switched on again: it tries (and pauses again, the consent being
 	 * gone still). */
@@ -445,6 +446,26 @@ static void relink_pauses(struct fx *f)
 		count_runs(f, "erin", &n2);
 	} while (n2 == n1 && timeutil_mono_ms() < end);
 	assert_int_equal(n2, n1 + 1);
+	j = settled(f, f->jwt[4], id);
+	assert_string_equal(json_string_value(json_object_get(j, "paused_reason")), "ebay_relink");
+	json_decref(j);
+	/* New credentials (here a token eBay accepts, in place of the
+	 * account): the scheduler notices and resumes by itself. */
+	app(f, (char *[]){"account", "unlink", "--user", "erin", NULL});
+	app(f, (char *[]){"user", "set-token", "erin", "--token", CATALOG_TOKEN, NULL});
+	end = timeutil_mono_ms() + 15000;
+	for (;;) {
+		j = settled(f, f->jwt[4], id);
+		if (json_is_null(json_object_get(j, "paused_reason")) &&
+		    !strcmp(json_string_value(json_object_get(j, "last_result")), "done"))
+			break;
+		json_decref(j);
+		if (timeutil_mono_ms() > end)
+			fail_msg("[%s] erin's schedule did not resume after new credentials",
+				 f->backend);
+		timeutil_sleep_ms(300);
+	}
+	json_decref(j);
 	set_enabled(f, f->jwt[4], id, 0);
 	free(id);
 }
