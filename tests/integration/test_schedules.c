@@ -327,14 +327,14 @@ static void runs_on_their_own(struct fx *f)
 		ids[i] = add_schedule(f, f->jwt[i], body);
 		free(body);
 	}
-	timeutil_sleep_ms(7000);
+	timeutil_sleep_ms(5000);
 	for (i = 0; i < 3; i++)
 		set_enabled(f, f->jwt[i], ids[i], 0);
 	cat = catalog_fetch(&f->env);
 	for (i = 0; i < 3; i++) {
 		wait_idle(f, users[i]);
 		done = check_runs(f, users[i], kinds[i]);
-		print_message("[%s] %s: %zu scheduled %s runs in 7 s\n", f->backend, users[i], done,
+		print_message("[%s] %s: %zu scheduled %s runs in 5 s\n", f->backend, users[i], done,
 			      kinds[i]);
 		if (done < 2)
 			fail_msg("[%s] %s: only %zu runs", f->backend, users[i], done);
@@ -359,11 +359,11 @@ static void failing_runs_back_off(struct fx *f)
 	long long gap, want;
 	json_t *j;
 
-	timeutil_sleep_ms(9000);
+	timeutil_sleep_ms(7000);
 	rows = runs_of(f, "dave", &n);
 	print_message("[%s] dave: %zu failed runs\n", f->backend, n);
 	if (n < 3 || n > 5)
-		fail_msg("[%s] dave: %zu runs in ~10 s of 1, 2, 4 s backoff", f->backend, n);
+		fail_msg("[%s] dave: %zu runs in 7 s of 1, 2, 4 s backoff", f->backend, n);
 	for (i = 0; i < n; i++) {
 		assert_string_equal(rows[i].status, STORE_RUN_FAILED);
 		if (i == 0)
@@ -372,7 +372,7 @@ static void failing_runs_back_off(struct fx *f)
 		want = 1000LL << (i - 1);
 		print_message("[%s]   retry %zu after %lld ms (backoff %lld)\n", f->backend, i, gap,
 			      want);
-		if (gap < want - 50 || gap > want + 1500)
+		if (gap < want - 50 || gap > want + 2500)
 			fail_msg("[%s] retry %zu came %lld ms after the failure, not ~%lld",
 				 f->backend, i, gap, want);
 	}
@@ -530,7 +530,7 @@ static void two_servers(struct fx *f)
 		free(body);
 		timeutil_sleep_ms(250);
 	}
-	timeutil_sleep_ms(7000);
+	timeutil_sleep_ms(5000);
 	for (q = 0; q < 4; q++)
 		set_enabled(f, f->jwt[who[q]], ids[q], 0);
 	log = xcalloc(1, 1 << 20);
@@ -561,7 +561,7 @@ static void two_servers(struct fx *f)
 						 dues[i]);
 		runs = runs_since(f, users[q], kind[q], t0);
 		assert_int_equal(runs, n_dues);
-		assert_true(n_dues >= 4);
+		assert_true(n_dues >= 3);
 		total += n_dues;
 		free(ids[q]);
 	}
