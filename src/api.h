@@ -39,6 +39,7 @@ struct api {
 	int cookie_secure;	      /* add "Secure" to the login cookie (behind HTTPS) */
 	const struct secret_key *key; /* seals webhook secrets (webhook.h) */
 	int allow_private_webhooks;   /* serve --allow-private-webhooks */
+	long long schedule_min_s;     /* serve --schedule-min-interval; 0: 60 */
 };
 
 struct api_req {
@@ -147,5 +148,12 @@ void api_webhooks_update(struct api *api, const struct api_req *req, struct api_
 void api_webhooks_delete(struct api *api, const struct api_req *req, struct api_res *res);
 void api_webhooks_deliveries(struct api *api, const struct api_req *req, struct api_res *res);
 void api_webhooks_redeliver(struct api *api, const struct api_req *req, struct api_res *res);
+/* /ebay/schedules[/{id}] (api_schedules.c): the caller's sync schedules
+ * (scheduler.h). */
+void api_schedules_create(struct api *api, const struct api_req *req, struct api_res *res);
+void api_schedules_list(struct api *api, const struct api_req *req, struct api_res *res);
+void api_schedules_get(struct api *api, const struct api_req *req, struct api_res *res);
+void api_schedules_update(struct api *api, const struct api_req *req, struct api_res *res);
+void api_schedules_delete(struct api *api, const struct api_req *req, struct api_res *res);
 
 #endif

@@ -32,6 +32,7 @@ static const struct cmd commands[] = {
     {"account", cmd_account, "link users' eBay accounts (OAuth) and show when tokens expire"},
     {"apikey", cmd_apikey, "create, list and revoke API keys for scripts"},
     {"webhook", cmd_webhook, "add, list and remove webhook endpoints"},
+    {"schedule", cmd_schedule, "add, list, remove and switch sync schedules"},
 };
 
 static void usage(FILE *out)

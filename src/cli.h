@@ -68,5 +68,7 @@ int cmd_account(int argc, char **argv);
 int cmd_apikey(int argc, char **argv);
 /* `ebaysync webhook`: webhook endpoints (cmd_webhook.c). */
 int cmd_webhook(int argc, char **argv);
+/* `ebaysync schedule`: sync schedules (cmd_schedule.c). */
+int cmd_schedule(int argc, char **argv);
 
 #endif

@@ -25,6 +25,8 @@
 #include "auth.h"
 #include "ebay.h"
 #include "runs.h"
+#include "schedule.h"
+#include "scheduler.h"
 #include "secret.h"
 #include "server.h"
 #include "sse.h"
@@ -46,6 +48,7 @@ struct serve_opts {
 	long conns, per_addr, streams, user_streams, login_threads; /* limits; 0: default */
 	int concurrency, threads, cookie_secure, quiet, allow_private_webhooks;
 	long long webhook_retry_ms;
+	long long schedule_min_interval_s;
 	double max_rps;
 };
 
@@ -78,6 +81,9 @@ static void usage(FILE *f)
 	    "  --allow-private-webhooks  let webhooks reach loopback, private and link-local\n"
 	    "                         addresses (refused by default)\n"
 	    "  --webhook-retry-ms MS  first webhook retry delay, then x4 each (30000)\n"
+	    "  --schedule-min-interval SECONDS  shortest interval a schedule may have, and\n"
+	    "                         the first retry of a failed scheduled run when below\n"
+	    "                         60 (EBAYSYNC_SCHEDULE_MIN_INTERVAL; 60)\n"
 	    "  --help                 this text\n"
 	    "\n"
 	    "Secrets: EBAYSYNC_JWT_SECRET (or the key file jwt.key) signs logins;\n"
@@ -101,6 +107,10 @@ static int env_opts(struct serve_opts *o)
 	o->marketplace = cli_env("EBAY_MARKETPLACE_ID", "EBAY_US");
 	o->token_ttl = AUTH_DEFAULT_TTL;
 	o->heartbeat_s = SSE_HEARTBEAT_MS / 1000;
+	n = SCHEDULE_MIN_INTERVAL_DEFAULT;
+	if (cli_env_long("EBAYSYNC_SCHEDULE_MIN_INTERVAL", 1, 86400, &n))
+		return 2;
+	o->schedule_min_interval_s = n;
 	n = 0;
 	if (cli_env_long("EBAYSYNC_CONCURRENCY", 1, 256, &n) ||
 	    cli_env_double("EBAYSYNC_MAX_RPS", 0.1, 100000, &o->max_rps))
@@ -175,6 +185,11 @@ static int apply_opt(int c, struct serve_opts *o)
 			return 2;
 		o->webhook_retry_ms = n;
 		return 0;
+	case 1005:
+		if (cli_parse_long("--schedule-min-interval", optarg, 1, 86400, &n))
+			return 2;
+		o->schedule_min_interval_s = n;
+		return 0;
 	case 1000:
 	case 1001:
 	case 1002:
@@ -225,6 +240,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	    {"max-streams", required_argument, NULL, 1002},
 	    {"max-streams-per-user", required_argument, NULL, 1003},
 	    {"login-threads", required_argument, NULL, 1004},
+	    {"schedule-min-interval", required_argument, NULL, 1005},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -272,6 +288,7 @@ struct serve_state {
 	struct accounts *accounts; /* NULL when eBay OAuth is not configured */
 	struct sse_hub *hub;
 	struct webhook_sender *webhooks;
+	struct scheduler *scheduler;
 	struct throttle *throttle;
 	struct api api;
 	struct server *server;
@@ -347,6 +364,7 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	st->api.cookie_secure = o->cookie_secure;
 	st->api.key = &st->key;
 	st->api.allow_private_webhooks = o->allow_private_webhooks;
+	st->api.schedule_min_s = o->schedule_min_interval_s;
 	st->webhooks = webhook_sender_start(&(struct webhook_sender_config){
 	    .pool = st->pool,
 	    .key = &st->key,
@@ -363,11 +381,23 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 		fprintf(stderr, "ebaysync serve: %s\n", buf_str(why));
 		return 1;
 	}
+	/* Schedules start runs from now on; the backoff of a failed one
+	 * starts at a minute, or at the shortest interval when below. */
+	st->scheduler = scheduler_start(&(struct scheduler_config){
+	    .pool = st->pool,
+	    .runs = st->runs,
+	    .backoff_base_ms = o->schedule_min_interval_s * 1000 < SCHEDULER_BACKOFF_BASE
+				   ? o->schedule_min_interval_s * 1000
+				   : SCHEDULER_BACKOFF_BASE,
+	    .quiet = o->quiet,
+	});
 	return 0;
 }
 
 static void teardown(struct serve_state *st)
 {
+	scheduler_stop(st->scheduler);
+	st->scheduler = NULL;
 	if (st->runs && !runs_shutdown(st->runs, 0)) {
 		/* Their threads still use all of it: leave it to exit(). */
 		fprintf(stderr, "ebaysync serve: exiting with runs still going\n");
@@ -432,6 +462,9 @@ int cmd_serve(int argc, char **argv)
 	       runs_active(st.runs) == 1 ? "" : "s");
 	fflush(stdout);
 	server_quiesce(st.server);
+	/* No new scheduled runs while the running ones end. */
+	scheduler_stop(st.scheduler);
+	st.scheduler = NULL;
 	deadline = timeutil_mono_ms() + SHUTDOWN_WAIT_MS;
 	while (!runs_shutdown(st.runs, 200)) {
 		if (timeutil_mono_ms() > deadline || wait_signal(&set, 0)) {

@@ -108,6 +108,12 @@ static const struct route routes[] = {
     {"DELETE", "/ebay/webhooks/{}", api_webhooks_delete, ROUTE_USER},
     {"GET", "/ebay/webhooks/deliveries", api_webhooks_deliveries, ROUTE_USER},
     {"POST", "/ebay/webhooks/deliveries/{}/redeliver", api_webhooks_redeliver, ROUTE_USER},
+    /* schedules (issue 12) */
+    {"POST", "/ebay/schedules", api_schedules_create, ROUTE_USER},
+    {"GET", "/ebay/schedules", api_schedules_list, ROUTE_USER},
+    {"GET", "/ebay/schedules/{}", api_schedules_get, ROUTE_USER},
+    {"PATCH", "/ebay/schedules/{}", api_schedules_update, ROUTE_USER},
+    {"DELETE", "/ebay/schedules/{}", api_schedules_delete, ROUTE_USER},
 };
 
 int server_route(size_t i, const char **method, const char **pattern, int *needs_user)

@@ -448,4 +448,78 @@ enum error store_offers_by_sku(struct store *s, const char *user_id, const char 
 enum error store_items_seen(struct store *s, const char *user_id, const char *run_id,
 			    const char *const *skus, size_t n);
 
+/* ---- schedules (issue 12; written once for both backends) ---------------- */
+
+#define STORE_SCHEDULE_RUNNING "running" /* last_result until the run's end is seen */
+#define STORE_SCHEDULE_SKIPPED "skipped" /* a run could not be started */
+
+struct schedule_row {
+	char *id;
+	char *user_id;
+	char *kind;	      /* "inventory", "offers", "all" or "refresh" */
+	long long interval_s; /* > 0: every so many seconds; 0: times */
+	char *times;	      /* "HH:MM,HH:MM" in tz; NULL with an interval */
+	char *tz;	      /* IANA name, e.g. "Europe/Berlin" */
+	int enabled;
+	long long next_due_ms;
+	char *last_run_id, *last_result, *last_error, *last_code; /* NULL: none yet */
+	long long last_run_ms;					  /* 0: never */
+	long long failures;  /* failed runs in a row (the retry backoff) */
+	char *paused_reason; /* NULL, or an error_code_name() such as "ebay_relink" */
+	char *cred_mark;     /* the user's credentials' fingerprint when it paused */
+	long long created_ms, updated_ms;
+};
+
+void schedule_row_release(struct schedule_row *r);
+
+/* Which schedules store_schedule_scan gives. */
+enum store_schedule_scan {
+	STORE_SCHEDULE_DUE,	/* enabled, not paused, next_due_ms <= now_ms */
+	STORE_SCHEDULE_WATCHED, /* last_result "running": a run whose end is not seen yet */
+	STORE_SCHEDULE_PAUSED,	/* enabled and paused */
+};
+
+/*
+ * sync_schedules (schedule.h has the logic). schedule_insert: ERR_CONFLICT
+ * for a duplicate id. schedule_list: the user's, oldest first; *count (if
+ * given) is how many the user has. schedule_get: user_id NULL: any user's;
+ * ERR_NOTFOUND when absent or another user's. schedule_update: writes the
+ * settings (kind, interval_s, times, tz, enabled), next_due_ms, failures,
+ * paused_reason and cred_mark of the user's schedule r->id (ERR_NOTFOUND
+ * when none). schedule_delete: ERR_NOTFOUND when none. schedule_scan: at
+ * most limit rows of every user, oldest due first. Arrays: release each
+ * row, then free the array.
+ */
+enum error store_schedule_insert(struct store *s, const struct schedule_row *r);
+enum error store_schedule_list(struct store *s, const char *user_id, struct schedule_row **out,
+			       size_t *n);
+enum error store_schedule_get(struct store *s, const char *user_id, const char *id,
+			      struct schedule_row *out);
+enum error store_schedule_update(struct store *s, const struct schedule_row *r);
+enum error store_schedule_delete(struct store *s, const char *user_id, const char *id);
+enum error store_schedule_scan(struct store *s, enum store_schedule_scan what, long long now_ms,
+			       long long limit, struct schedule_row **out, size_t *n);
+/*
+ * The compare-and-set that lets one process of many fire a due time:
+ * moves next_due_ms of schedule id from old_due_ms to new_due_ms, only if
+ * it still is old_due_ms and the schedule is enabled and not paused;
+ * ERR_CONFLICT when another process (or an edit) came first.
+ */
+enum error store_schedule_claim(struct store *s, const char *id, long long old_due_ms,
+				long long new_due_ms);
+/* Records that the claimed schedule id started run_id at now_ms
+ * (last_result "running", no error). */
+enum error store_schedule_started(struct store *s, const char *id, const char *run_id,
+				  long long now_ms);
+/*
+ * Records the outcome of r->last_run_id: last_result, last_error,
+ * last_code, failures, next_due_ms, paused_reason and cred_mark of r, only
+ * if the row still waits for that run (last_result "running", same
+ * last_run_id): ERR_CONFLICT when another process recorded it first.
+ */
+enum error store_schedule_finish(struct store *s, const struct schedule_row *r);
+/* Records a due time that started no run (r's last_result, last_error,
+ * last_code), leaving the last run's id as it is. */
+enum error store_schedule_skipped(struct store *s, const struct schedule_row *r);
+
 #endif

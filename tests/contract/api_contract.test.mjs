@@ -237,6 +237,40 @@ test('webhooks: made, listed, switched, deliveries, removed', async () => {
   assert.equal((await call('DELETE', `/ebay/webhooks/${made.body.id}`)).status, 404);
 });
 
+test('schedules: made, listed, read, changed, refused, removed', async () => {
+  // Off, or at a time of day: no run starts during the other tests.
+  const made = await call('POST', '/ebay/schedules', { body: JSON.stringify({ kind: 'refresh', interval_s: 900, enabled: false }) });
+  assert.equal(made.status, 201);
+  assert.match(made.body.id, /^sch_/);
+  assert.equal(made.body.next_due_at, null);
+  const timed = await call('POST', '/ebay/schedules', { body: JSON.stringify({ kind: 'offers', times: ['18:30', '06:00'], tz: 'Europe/Berlin', enabled: false }) });
+  assert.equal(timed.status, 201);
+  assert.deepEqual(timed.body.times, ['06:00', '18:30']);
+  const list = await call('GET', '/ebay/schedules');
+  assert.equal(list.status, 200);
+  assert.equal(list.body.schedules.length, 2);
+  const one = await call('GET', `/ebay/schedules/${made.body.id}`);
+  assert.equal(one.status, 200);
+  assert.equal(one.body.interval_s, 900);
+  const changed = await call('PATCH', `/ebay/schedules/${timed.body.id}`, { body: JSON.stringify({ times: '07:15', tz: 'America/New_York' }) });
+  assert.equal(changed.status, 200);
+  assert.deepEqual(changed.body.times, ['07:15']);
+  assert.equal(changed.body.enabled, false);
+  for (const bad of [{ kind: 'skus', interval_s: 900 }, { kind: 'all', interval_s: 5 }, { kind: 'all', times: ['7am'] },
+    { kind: 'all', times: ['07:00'], tz: 'Nowhere/Land' }, { kind: 'all', interval_s: 900, times: ['07:00'] }]) {
+    const r = await call('POST', '/ebay/schedules', { body: JSON.stringify(bad) });
+    assert.equal(r.status, 400, JSON.stringify(bad));
+    assert.equal(r.body.error.code, 'invalid_schedule');
+  }
+  assert.equal((await call('POST', '/ebay/schedules', { body: '[' })).status, 400);
+  assert.equal((await call('PATCH', `/ebay/schedules/${made.body.id}`, { body: '{"enabled": 1}' })).status, 400);
+  assert.equal((await call('GET', '/ebay/schedules/sch_nope')).status, 404);
+  assert.equal((await call('PATCH', '/ebay/schedules/sch_nope', { body: '{"enabled": false}' })).status, 404);
+  assert.equal((await call('DELETE', `/ebay/schedules/${made.body.id}`)).status, 200);
+  assert.equal((await call('DELETE', `/ebay/schedules/${made.body.id}`)).status, 404);
+  assert.equal((await call('DELETE', `/ebay/schedules/${timed.body.id}`)).status, 200);
+});
+
 test('every operation of the document was exercised', () => {
   const missed = operations().filter((op) => ![...seen].some((s) => s.startsWith(`${op} `)));
   assert.deepEqual(missed, []);
