@@ -27,6 +27,7 @@ struct cmd {
 static const struct cmd commands[] = {
     {"sync", cmd_sync, "sync inventory, offers or all from eBay into the database"},
     {"serve", cmd_serve, "serve the API, the live sync log and the web page"},
+    {"worker", cmd_worker, "execute queued sync runs (the job queue's worker)"},
     {"user", cmd_user, "add and list users, set their eBay tokens"},
     {"token", cmd_token, "print a login token (JWT) for a user, for scripts"},
     {"account", cmd_account, "link users' eBay accounts (OAuth) and show when tokens expire"},

@@ -60,6 +60,8 @@ int cmd_sync(int argc, char **argv);
 /* `ebaysync serve`, `ebaysync user`, `ebaysync token` (argv[0] is the
  * subcommand's name); each returns the process exit code. */
 int cmd_serve(int argc, char **argv);
+/* `ebaysync worker`: claims queued runs and executes them (cmd_worker.c). */
+int cmd_worker(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 /* `ebaysync account`: link an eBay account, set a refresh token, status. */

@@ -2,12 +2,15 @@
  * `ebaysync serve`: the HTTP API, the live event streams and the web page
  * (server.c, api.c, sse.c), with runs executed in this process (runs.c).
  *
+ * Runs are queued (queue.h) and executed by worker slots (worker.h): this
+ * process's own (--workers N) and those of `ebaysync worker` processes.
+ *
  * Signals are taken synchronously: SIGINT and SIGTERM are blocked in every
  * thread and the main thread waits for them with sigwait(). On the first one
- * the server stops accepting connections, cancels its runs, waits for each
- * to end at its next safe point (the engine then records it cancelled), lets
- * event streams send those last events, and exits 0. A second signal while
- * waiting gives up waiting.
+ * the server stops accepting connections and claiming jobs, hands its runs
+ * back to the queue at their next safe point (another worker resumes them),
+ * lets event streams send those last events, and exits 0. A second signal
+ * while waiting gives up waiting.
  */
 #include "cli.h"
 
@@ -34,6 +37,7 @@
 #include "timeutil.h"
 #include "webhook_send.h"
 #include "users.h"
+#include "worker.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -47,6 +51,8 @@ struct serve_opts {
 	int concurrency, threads, cookie_secure, quiet, allow_private_webhooks;
 	long long webhook_retry_ms;
 	double max_rps;
+	long workers;	    /* worker slots in this process (2; 0: none) */
+	long long lease_ms; /* of a job (queue.h); 0: default */
 };
 
 static void usage(FILE *f)
@@ -78,6 +84,10 @@ static void usage(FILE *f)
 	    "  --allow-private-webhooks  let webhooks reach loopback, private and link-local\n"
 	    "                         addresses (refused by default)\n"
 	    "  --webhook-retry-ms MS  first webhook retry delay, then x4 each (30000)\n"
+	    "  --workers N            worker slots executing queued runs here (2; 0: none,\n"
+	    "                         leave them to `ebaysync worker` processes)\n"
+	    "  --lease-ms MS          a job's lease, renewed by its worker; a job whose\n"
+	    "                         worker stopped goes back to the queue after it (30000)\n"
 	    "\n"
 	    "Secrets: EBAYSYNC_JWT_SECRET (or the key file jwt.key) signs logins;\n"
 	    "EBAYSYNC_SECRET_KEY (or secret.key) seals users' eBay tokens. The key files\n"
@@ -100,6 +110,7 @@ static int env_opts(struct serve_opts *o)
 	o->marketplace = cli_env("EBAY_MARKETPLACE_ID", "EBAY_US");
 	o->token_ttl = AUTH_DEFAULT_TTL;
 	o->heartbeat_s = SSE_HEARTBEAT_MS / 1000;
+	o->workers = 2;
 	n = 0;
 	if (cli_env_long("EBAYSYNC_CONCURRENCY", 1, 256, &n) ||
 	    cli_env_double("EBAYSYNC_MAX_RPS", 0.1, 100000, &o->max_rps))
@@ -189,6 +200,13 @@ static int apply_opt(int c, struct serve_opts *o)
 			return 2;
 		return 0;
 	}
+	case 1005:
+		return cli_parse_long("--workers", optarg, 0, 256, &o->workers) ? 2 : 0;
+	case 1006:
+		if (cli_parse_long("--lease-ms", optarg, 200, 3600000, &n))
+			return 2;
+		o->lease_ms = n;
+		return 0;
 	case 'h':
 		usage(stdout);
 		return 1;
@@ -224,6 +242,8 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	    {"max-streams", required_argument, NULL, 1002},
 	    {"max-streams-per-user", required_argument, NULL, 1003},
 	    {"login-threads", required_argument, NULL, 1004},
+	    {"workers", required_argument, NULL, 1005},
+	    {"lease-ms", required_argument, NULL, 1006},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -268,6 +288,7 @@ struct serve_state {
 	struct auth auth;
 	int auth_ready;
 	struct runs *runs;
+	struct worker *worker;	   /* NULL with --workers 0 */
 	struct accounts *accounts; /* NULL when eBay OAuth is not configured */
 	struct sse_hub *hub;
 	struct webhook_sender *webhooks;
@@ -334,6 +355,15 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	if (n > 0)
 		printf("marked %lld run%s left running by a stopped process as interrupted\n", n,
 		       n == 1 ? "" : "s");
+	if (o->workers > 0) {
+		st->worker = worker_start(&(struct worker_config){
+		    .runs = st->runs,
+		    .pool = st->pool,
+		    .slots = (int)o->workers,
+		    .lease_ms = o->lease_ms,
+		});
+		runs_on_enqueue(st->runs, worker_wake, st->worker);
+	}
 
 	st->api.pool = st->pool;
 	st->api.runs = st->runs;
@@ -426,11 +456,12 @@ int cmd_serve(int argc, char **argv)
 	fflush(stdout);
 
 	sig = wait_signal(&set, -1);
-	printf("%s: stopping: no new connections, cancelling %zu running run%s\n",
+	printf("%s: stopping: no new connections, handing %zu running run%s back to the queue\n",
 	       sig == SIGINT ? "SIGINT" : "SIGTERM", runs_active(st.runs),
 	       runs_active(st.runs) == 1 ? "" : "s");
 	fflush(stdout);
 	server_quiesce(st.server);
+	worker_quiesce(st.worker);
 	deadline = timeutil_mono_ms() + SHUTDOWN_WAIT_MS;
 	while (!runs_shutdown(st.runs, 200)) {
 		if (timeutil_mono_ms() > deadline || wait_signal(&set, 0)) {
@@ -438,6 +469,11 @@ int cmd_serve(int argc, char **argv)
 			rc = 1;
 			break;
 		}
+	}
+	if (!rc) {
+		/* The slots give their handed-back jobs back to the queue. */
+		worker_stop(st.worker);
+		st.worker = NULL;
 	}
 	/* Let streams send the runs' last events and end by themselves. */
 	sse_hub_drain(st.hub, 2000);
