@@ -105,11 +105,11 @@ const char *queue_final_state(enum error result)
 					 : STORE_JOB_FAILED;
 }
 
-int queue_resumes(enum sync_kind kind, long long attempt, int asked)
+int queue_resumes(enum sync_kind kind, int resumed, int asked)
 {
 	if (asked)
 		return 1;
-	return attempt > 1 && (kind == SYNC_OFFERS || kind == SYNC_ALL);
+	return resumed && (kind == SYNC_OFFERS || kind == SYNC_ALL);
 }
 
 char *queue_worker_name(const char *process, int slot)

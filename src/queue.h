@@ -57,10 +57,11 @@ enum error queue_enqueue(struct store *s, const char *user, enum sync_kind kind,
  * back): STORE_JOB_DONE, _CANCELLED or _FAILED. */
 const char *queue_final_state(enum error result);
 
-/* Whether an attempt of a job of kind resumes what an earlier one stored:
- * the offers step goes on from its mark (the inventory walk starts over,
- * storing every page again, which writes nothing twice). */
-int queue_resumes(enum sync_kind kind, long long attempt, int asked);
+/* Whether a job of kind resumes what an earlier attempt stored (resumed:
+ * its run executed before, lost or handed back; asked: the start asked
+ * for --resume): the offers step goes on from its mark (the inventory
+ * walk starts over, storing every page again, which writes nothing twice). */
+int queue_resumes(enum sync_kind kind, int resumed, int asked);
 
 /* "host:pid:slot" (malloc'd): who holds a job. */
 char *queue_worker_name(const char *process, int slot);

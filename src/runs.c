@@ -372,7 +372,7 @@ static void job_sync_opts(struct runs *r, const struct job_row *job, enum sync_k
 	opts->db_url = storepool_url(r->pool);
 	opts->env_name = r->env_name;
 	opts->ebay = r->cfg.ebay;
-	opts->resume = queue_resumes(kind, job->attempts, q->resume);
+	opts->resume = queue_resumes(kind, job->last_seq > 0, q->resume);
 	opts->skus = (const char *const *)q->skus;
 	opts->n_skus = q->n_skus;
 	opts->report_only = q->report_only;

@@ -288,7 +288,7 @@ static enum error take_over(struct sync_run *r)
 		return sync_fail(r, err, "cannot take over run %s: %s", r->id,
 				 store_errmsg(r->store));
 	r->recorded = 1;
-	if (r->opts.attempt > 1) {
+	if (r->opts.first_seq > 0) { /* an earlier attempt logged, so ran */
 		if (store_skus_clear(r->store, r->id))
 			fprintf(stderr, "ebaysync: run %s: %s\n", r->id, store_errmsg(r->store));
 		sync_emit(r, EVENT_INFO, "Resuming run %s (attempt %lld) as %s", r->id,

@@ -59,8 +59,8 @@ struct sync_opts {
 	long report_poll_ms;	      /* refresh: first wait between polls; 0: feed.h's */
 	/* A run from the job queue (queue.h): its row exists, queued; the run
 	 * takes it over rather than inserting one. first_seq: its events up
-	 * to this one are stored (an earlier attempt's); attempt: 1 for the
-	 * first, more when resumed after a worker was lost or handed it back. */
+	 * to this one are stored (an earlier attempt's, lost or handed back:
+	 * the run resumes); attempt: its claims so far, for the log. */
 	int queued;
 	long long first_seq;
 	long long attempt;

@@ -423,6 +423,9 @@ static enum error migrate(struct store *s, const char *path)
 			       path, (long long)sqlite3_column_int64(top, 0), files[n - 1].version);
 		goto out;
 	}
+	/* No statement may be left active: a migration that drops something
+	 * (0009 drops an index) fails with "table is locked" otherwise. */
+	sqlite3_reset(top);
 	now_iso(now);
 	for (i = 0; i < n; i++) {
 		int applied;
@@ -430,6 +433,7 @@ static enum error migrate(struct store *s, const char *path)
 		sqlite3_reset(seen);
 		sqlite3_bind_int(seen, 1, files[i].version);
 		applied = sqlite3_step(seen) == SQLITE_ROW;
+		sqlite3_reset(seen);
 		if (applied)
 			continue;
 		err = exec_sql(s, files[i].sql, files[i].name);
