@@ -235,9 +235,11 @@ size_t runlog_take_unpersisted(struct runlog *l, struct event *out, size_t max)
 
 	pthread_mutex_lock(&l->lock);
 	n = l->n_pending < max ? l->n_pending : max;
-	memcpy(out, l->pending, n * sizeof(*out));
-	memmove(l->pending, l->pending + n, (l->n_pending - n) * sizeof(*out));
-	l->n_pending -= n;
+	if (n > 0) { /* pending is NULL until the first event */
+		memcpy(out, l->pending, n * sizeof(*out));
+		memmove(l->pending, l->pending + n, (l->n_pending - n) * sizeof(*out));
+		l->n_pending -= n;
+	}
 	pthread_mutex_unlock(&l->lock);
 	return n;
 }
