@@ -31,7 +31,7 @@
 #define JWT_SECRET "queue-jwt-secret-0123456789abcdef0123"
 #define SEAL_KEY   "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define PW	   "pw-of-a-queue-test"
-#define N_SKUS	   "250"
+#define N_SKUS	   "200"
 #define LEASE_MS   "1500"
 #define MAX_PROCS  5
 
