@@ -92,7 +92,8 @@ static void fail_run(struct store *s, const struct job_row *job)
 }
 
 /* What the slot does with its job once the run stopped. */
-static void settle(struct slot *sl, const struct job_row *job, enum error result, int back)
+static void settle(struct slot *sl, const struct job_row *job, enum error result, int back,
+		   int lost)
 {
 	struct worker *w = sl->w;
 	struct buf why = BUF_INIT;
@@ -105,7 +106,7 @@ static void settle(struct slot *sl, const struct job_row *job, enum error result
 		buf_release(&why);
 		return; /* its lease runs out; another worker takes it over */
 	}
-	if (sl->lost) {
+	if (lost) {
 		/* Taken over: nothing of it is ours to write. */
 	} else if (back) {
 		reason = xasprintf("handed back by %s (it was stopping)", sl->name);
@@ -182,7 +183,7 @@ static void *slot_main(void *arg)
 	struct worker *w = sl->w;
 	struct job_row job;
 	enum error result;
-	int back;
+	int back, lost;
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->stopping) {
@@ -198,7 +199,10 @@ static void *slot_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		if (admitted(sl, &job)) {
 			result = runs_execute(w->cfg.runs, &job, sl->name, &back);
-			settle(sl, &job, result, back);
+			pthread_mutex_lock(&w->mu);
+			lost = sl->lost;
+			pthread_mutex_unlock(&w->mu);
+			settle(sl, &job, result, back, lost);
 		}
 		job_row_release(&job);
 		pthread_mutex_lock(&w->mu);
@@ -209,29 +213,37 @@ static void *slot_main(void *arg)
 }
 
 /* One heartbeat: the process's row, the slots' leases, and the jobs of
- * workers whose leases ran out. */
+ * workers whose leases ran out. The store is asked outside w->mu, so that
+ * a slow database never holds up worker_wake() (an HTTP thread's). */
 static void beat_once(struct worker *w, struct store *s)
 {
 	long long now = timeutil_wall_ms(), requeued = 0;
+	char **held = xcalloc((size_t)w->cfg.slots, sizeof(*held));
 	int i;
 
 	store_worker_beat(s, w->name, w->cfg.slots, now);
 	pthread_mutex_lock(&w->mu);
+	for (i = 0; i < w->cfg.slots; i++)
+		if (w->slots[i].run_id && !w->slots[i].lost)
+			held[i] = xstrdup(w->slots[i].run_id);
+	pthread_mutex_unlock(&w->mu);
 	for (i = 0; i < w->cfg.slots; i++) {
 		struct slot *sl = &w->slots[i];
 
-		if (!sl->run_id || sl->lost)
+		if (!held[i] ||
+		    store_job_renew(s, held[i], sl->name, now + w->cfg.lease_ms) != ERR_NOTFOUND)
 			continue;
-		if (store_job_renew(s, sl->run_id, sl->name, now + w->cfg.lease_ms) ==
-		    ERR_NOTFOUND) {
-			fprintf(stderr,
-				"ebaysync worker: %s lost its lease on %s: handing it back\n",
-				sl->name, sl->run_id);
+		fprintf(stderr, "ebaysync worker: %s lost its lease on %s: handing it back\n",
+			sl->name, held[i]);
+		pthread_mutex_lock(&w->mu);
+		if (sl->run_id && !strcmp(sl->run_id, held[i]))
 			sl->lost = 1;
-			runs_handback(w->cfg.runs, sl->run_id);
-		}
+		pthread_mutex_unlock(&w->mu);
+		runs_handback(w->cfg.runs, held[i]);
 	}
-	pthread_mutex_unlock(&w->mu);
+	for (i = 0; i < w->cfg.slots; i++)
+		free(held[i]);
+	free(held);
 	if (store_job_reap(s, now, &requeued, NULL) == ERR_OK && requeued > 0)
 		worker_wake(w);
 }
