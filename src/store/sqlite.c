@@ -424,7 +424,7 @@ static enum error migrate(struct store *s, const char *path)
 		goto out;
 	}
 	/* No statement may be left active: a migration that drops something
-	 * (0009 drops an index) fails with "table is locked" otherwise. */
+	 * (0011_jobs drops an index) fails with "table is locked" otherwise. */
 	sqlite3_reset(top);
 	now_iso(now);
 	for (i = 0; i < n; i++) {
