@@ -18,6 +18,7 @@
 #include "export.h"
 #include "jsonutil.h"
 #include "mapping.h"
+#include "queue.h"
 #include "metrics.h"
 #include "runlog.h"
 #include "runs.h"
@@ -32,6 +33,8 @@
 
 #define PARAM_MAX  256 /* bytes of a query string value we pass on */
 #define RUN_ID_MAX 128
+/* A worker counts as alive while its heartbeat is younger than a lease. */
+#define WORKER_FRESH_MS QUEUE_LEASE_MS
 
 /* ---- responses ----------------------------------------------------------- */
 
@@ -592,8 +595,7 @@ void api_events(struct api *api, const struct api_req *req, struct api_res *res)
 			err = store_events_list(s, id, after > 0 ? after - 1 : 0, 2, &rows, &n);
 		if (!err && after > 0 && (n == 0 || rows[0].seq != after))
 			past_last(res, after, id, n ? rows[n - 1].seq : 0);
-		else if (!err && strcmp(row.status, STORE_RUN_RUNNING) &&
-			 n == (after > 0 ? 1u : 0u))
+		else if (!err && !store_run_active(row.status) && n == (after > 0 ? 1u : 0u))
 			res->status = 204;
 		for (i = 0; i < n; i++)
 			event_row_release(&rows[i]);
@@ -651,6 +653,20 @@ void api_runs_list(struct api *api, const struct api_req *req, struct api_res *r
 	api_store_put(api, s, err);
 }
 
+/* The job queue's view of run id (when it has a job): its attempts and,
+ * while it waits, why. */
+static void job_fields(struct store *s, const char *id, json_t *j)
+{
+	struct job_row job;
+
+	if (store_job_get(s, id, &job))
+		return;
+	json_object_set_new(j, "attempts", json_integer((json_int_t)job.attempts));
+	if (job.wait_reason && !strcmp(job.state, STORE_JOB_QUEUED))
+		json_object_set_new(j, "wait_reason", json_string(job.wait_reason));
+	job_row_release(&job);
+}
+
 void api_run_get(struct api *api, const struct api_req *req, struct api_res *res)
 {
 	const char *id = req->param;
@@ -686,6 +702,7 @@ void api_run_get(struct api *api, const struct api_req *req, struct api_res *res
 		api_db_error(res, s, err);
 	} else {
 		j = api_run_json(&row, timeutil_wall_ms());
+		job_fields(s, id, j);
 		json_object_set_new(j, "failures", failures ? failures : json_array());
 		failures = NULL;
 		api_res_json(res, 200, j);
@@ -974,24 +991,34 @@ void api_healthz(struct api *api, const struct api_req *req, struct api_res *res
 	enum error err = ERR_DB;
 
 	memset(&u, 0, sizeof(u));
+	struct job_stats q;
+	enum error qerr = ERR_DB;
+
 	if (s) {
-		/* One round trip to the database. */
+		/* One round trip to the database, one to the queue. */
 		err = store_user_get(s, "-healthz-", &u);
 		if (err == ERR_NOTFOUND)
 			err = ERR_OK;
 		else if (err)
 			buf_adds(&why, store_errmsg(s));
 		user_row_release(&u);
-		storepool_put(api->pool, s, err == ERR_DB);
+		qerr = err ? err
+			   : store_job_stats(s, timeutil_wall_ms() - WORKER_FRESH_MS,
+					     timeutil_wall_ms(), &q);
+		if (qerr && !err)
+			buf_addf(&why, "the job queue: %s", store_errmsg(s));
+		storepool_put(api->pool, s, err == ERR_DB || qerr == ERR_DB);
 	}
-	if (err)
+	if (err || qerr)
 		api_res_json(res, 503,
-			     json_pack("{s:s,s:s,s:s}", "status", "error", "db",
-				       storepool_backend(api->pool), "error", buf_str(&why)));
+			     json_pack("{s:s,s:s,s:s,s:s}", "status", "error", "db",
+				       storepool_backend(api->pool), "queue", "error", "error",
+				       buf_str(&why)));
 	else
-		api_res_json(
-		    res, 200,
-		    json_pack("{s:s,s:s}", "status", "ok", "db", storepool_backend(api->pool)));
+		api_res_json(res, 200,
+			     json_pack("{s:s,s:s,s:s,s:I,s:I}", "status", "ok", "db",
+				       storepool_backend(api->pool), "queue", "ok", "queued",
+				       (json_int_t)q.queued, "workers", (json_int_t)q.workers));
 	buf_release(&why);
 }
 
@@ -1020,12 +1047,32 @@ static int metrics_allowed(const struct api *api, const struct api_req *req)
 	       !CRYPTO_memcmp(req->token, api->metrics_token, n);
 }
 
+/* The job queue's figures (docs/queue.md). */
+static void queue_metrics(struct buf *b, const struct job_stats *q)
+{
+	buf_addf(b,
+		 "# HELP ebaysync_queue_depth jobs waiting for a worker\n"
+		 "# TYPE ebaysync_queue_depth gauge\nebaysync_queue_depth %lld\n"
+		 "# HELP ebaysync_queue_waiting queued jobs held back until later (admission)\n"
+		 "# TYPE ebaysync_queue_waiting gauge\nebaysync_queue_waiting %lld\n"
+		 "# HELP ebaysync_jobs jobs in the database by state\n# TYPE ebaysync_jobs gauge\n"
+		 "ebaysync_jobs{state=\"queued\"} %lld\nebaysync_jobs{state=\"running\"} %lld\n"
+		 "ebaysync_jobs{state=\"done\"} %lld\nebaysync_jobs{state=\"failed\"} %lld\n"
+		 "ebaysync_jobs{state=\"cancelled\"} %lld\n"
+		 "# HELP ebaysync_workers worker processes with a fresh heartbeat\n"
+		 "# TYPE ebaysync_workers gauge\nebaysync_workers %lld\n",
+		 q->queued, q->waiting, q->queued, q->running, q->done, q->failed, q->cancelled,
+		 q->workers);
+}
+
 void api_metrics(struct api *api, const struct api_req *req, struct api_res *res)
 {
-	static const char *const names[] = {STORE_RUN_RUNNING, STORE_RUN_DONE, STORE_RUN_FAILED,
+	static const char *const names[] = {STORE_RUN_QUEUED,	 STORE_RUN_RUNNING,
+					    STORE_RUN_DONE,	 STORE_RUN_FAILED,
 					    STORE_RUN_CANCELLED, STORE_RUN_INTERRUPTED};
 	json_t *counts = NULL, *v;
 	const char *status;
+	struct job_stats q;
 	struct store *s;
 	enum error err;
 	size_t i;
@@ -1043,6 +1090,9 @@ void api_metrics(struct api *api, const struct api_req *req, struct api_res *res
 	/* One aggregate query: the cost does not grow with the number of
 	 * users, and no per-user figure is exposed. */
 	err = store_run_counts(s, &counts);
+	if (!err)
+		err = store_job_stats(s, timeutil_wall_ms() - WORKER_FRESH_MS, timeutil_wall_ms(),
+				      &q);
 	if (err) {
 		api_db_error(res, s, err);
 		api_store_put(api, s, err);
@@ -1072,6 +1122,7 @@ void api_metrics(struct api *api, const struct api_req *req, struct api_res *res
 		 "# HELP ebaysync_runs_local runs executing in this process\n"
 		 "# TYPE ebaysync_runs_local gauge\nebaysync_runs_local %zu\n",
 		 runs_active(api->runs));
+	queue_metrics(&res->body, &q);
 	res->status = 200;
 	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

@@ -27,6 +27,7 @@ struct cmd {
 static const struct cmd commands[] = {
     {"sync", cmd_sync, "sync inventory, offers or all from eBay into the database"},
     {"serve", cmd_serve, "serve the API, the live sync log and the web page"},
+    {"worker", cmd_worker, "execute queued sync runs (the job queue's worker)"},
     {"user", cmd_user, "add and list users, set their eBay tokens"},
     {"token", cmd_token, "print a login token (JWT) for a user, for scripts"},
     {"account", cmd_account, "link users' eBay accounts (OAuth) and show when tokens expire"},
@@ -148,6 +149,64 @@ int cli_env_double(const char *name, double min, double max, double *out)
 	const char *v = cli_env(name, NULL);
 
 	return v ? cli_parse_double(name, v, min, max, out) : 0;
+}
+
+const char cli_run_usage[] =
+    "  --db URL               SQLite file or postgres:// URL (DATABASE_URL, ebaysync.db)\n"
+    "  --api-base URL         eBay API base URL, e.g. the simulator's (EBAY_API_BASE)\n"
+    "  --env NAME             production, sandbox or simulator (EBAY_ENV; production)\n"
+    "  --marketplace ID       X-EBAY-C-MARKETPLACE-ID (EBAY_MARKETPLACE_ID; EBAY_US)\n"
+    "  --concurrency N        getOffers requests in flight per run (8)\n"
+    "  --max-rps R            ceiling on eBay requests per second per run (none: found)\n"
+    "  --lease-ms MS          a job's lease, renewed by its worker; a job whose worker\n"
+    "                         stopped goes back to the queue after it (30000)\n"
+    "  --quiet                do not print run starts and ends\n";
+
+int cli_run_opts_init(struct cli_run_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->db = cli_default_db();
+	o->api_base = cli_env("EBAY_API_BASE", NULL);
+	o->env = cli_env("EBAY_ENV", NULL);
+	o->marketplace = cli_env("EBAY_MARKETPLACE_ID", "EBAY_US");
+	if (cli_env_long("EBAYSYNC_CONCURRENCY", 1, 256, &o->concurrency) ||
+	    cli_env_double("EBAYSYNC_MAX_RPS", 0.1, 100000, &o->max_rps))
+		return 2;
+	return 0;
+}
+
+int cli_run_opt(int c, const char *arg, struct cli_run_opts *o)
+{
+	long n;
+
+	switch (c) {
+	case 'd':
+		o->db = arg;
+		return 0;
+	case 'a':
+		o->api_base = arg;
+		return 0;
+	case 'e':
+		o->env = arg;
+		return 0;
+	case 'm':
+		o->marketplace = arg;
+		return 0;
+	case 'c':
+		return cli_parse_long("--concurrency", arg, 1, 256, &o->concurrency) ? 2 : 0;
+	case 'r':
+		return cli_parse_double("--max-rps", arg, 0.1, 100000, &o->max_rps) ? 2 : 0;
+	case 'L':
+		if (cli_parse_long("--lease-ms", arg, 200, 3600000, &n))
+			return 2;
+		o->lease_ms = n;
+		return 0;
+	case 'q':
+		o->quiet = 1;
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 int cli_ebay_target(const char *cmd, const char **env, const char **api_base)

@@ -47,6 +47,43 @@ int cli_env_double(const char *name, double min, double max, double *out);
  */
 int cli_ebay_target(const char *cmd, const char **env, const char **api_base);
 
+/*
+ * The options every process that executes runs shares (`serve` and
+ * `worker`): the database, which eBay, how fast, and the job lease. Parse
+ * with getopt_long and CLI_RUN_LONGOPTS among a command's own options,
+ * handing each option to cli_run_opt() first.
+ */
+struct cli_run_opts {
+	const char *db, *api_base, *env, *marketplace;
+	long concurrency;   /* 0: the engine's default */
+	double max_rps;	    /* 0: none */
+	long long lease_ms; /* 0: QUEUE_LEASE_MS */
+	int quiet;
+};
+
+/* clang-format off */
+#define CLI_RUN_LONGOPTS                                                                           \
+	{"db", required_argument, NULL, 'd'},                                                      \
+	{"api-base", required_argument, NULL, 'a'},                                                \
+	{"env", required_argument, NULL, 'e'},                                                     \
+	{"marketplace", required_argument, NULL, 'm'},                                             \
+	{"concurrency", required_argument, NULL, 'c'},                                             \
+	{"max-rps", required_argument, NULL, 'r'},                                                 \
+	{"lease-ms", required_argument, NULL, 'L'},                                                \
+	{"quiet", no_argument, NULL, 'q'}
+/* clang-format on */
+
+/* The usage lines of CLI_RUN_LONGOPTS. */
+extern const char cli_run_usage[];
+
+/* The defaults, then the environment (EBAYSYNC_DB or DATABASE_URL,
+ * EBAY_API_BASE, EBAY_ENV, EBAY_MARKETPLACE_ID, EBAYSYNC_CONCURRENCY,
+ * EBAYSYNC_MAX_RPS). Returns 0, or 2 after reporting a bad value. */
+int cli_run_opts_init(struct cli_run_opts *o);
+/* Applies option c (its argument arg) when it is one of CLI_RUN_LONGOPTS:
+ * returns 0, or 2 after reporting a bad value; -1 when c is not one. */
+int cli_run_opt(int c, const char *arg, struct cli_run_opts *o);
+
 struct store;
 struct secret_key;
 /*
@@ -60,6 +97,8 @@ int cmd_sync(int argc, char **argv);
 /* `ebaysync serve`, `ebaysync user`, `ebaysync token` (argv[0] is the
  * subcommand's name); each returns the process exit code. */
 int cmd_serve(int argc, char **argv);
+/* `ebaysync worker`: claims queued runs and executes them (cmd_worker.c). */
+int cmd_worker(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 /* `ebaysync account`: link an eBay account, set a refresh token, status. */

@@ -2,12 +2,15 @@
  * `ebaysync serve`: the HTTP API, the live event streams and the web page
  * (server.c, api.c, sse.c), with runs executed in this process (runs.c).
  *
+ * Runs are queued (queue.h) and executed by worker slots (worker.h): this
+ * process's own (--workers N) and those of `ebaysync worker` processes.
+ *
  * Signals are taken synchronously: SIGINT and SIGTERM are blocked in every
  * thread and the main thread waits for them with sigwait(). On the first one
- * the server stops accepting connections, cancels its runs, waits for each
- * to end at its next safe point (the engine then records it cancelled), lets
- * event streams send those last events, and exits 0. A second signal while
- * waiting gives up waiting.
+ * the server stops accepting connections and claiming jobs, hands its runs
+ * back to the queue at their next safe point (another worker resumes them),
+ * lets event streams send those last events, and exits 0. A second signal
+ * while waiting gives up waiting.
  */
 #include "cli.h"
 
@@ -36,20 +39,22 @@
 #include "timeutil.h"
 #include "webhook_send.h"
 #include "users.h"
+#include "worker.h"
 #include "xalloc.h"
 #include "banned.h"
 
 #define SHUTDOWN_WAIT_MS 60000
 
 struct serve_opts {
-	const char *listen, *db, *api_base, *env, *marketplace;
+	struct cli_run_opts run; /* shared with `ebaysync worker` */
+	const char *listen;
 	const char *demo_user, *demo_token;
 	long long token_ttl, heartbeat_s;
 	long conns, per_addr, streams, user_streams, login_threads; /* limits; 0: default */
-	int concurrency, threads, cookie_secure, quiet, allow_private_webhooks;
+	int threads, cookie_secure, allow_private_webhooks;
 	long long webhook_retry_ms;
 	long long schedule_min_interval_s;
-	double max_rps;
+	long workers; /* worker slots in this process (2; 0: none) */
 };
 
 static void usage(FILE *f)
@@ -59,38 +64,34 @@ static void usage(FILE *f)
 	    "\n"
 	    "Serves the API, the live sync log (Server-Sent Events) and the web page.\n"
 	    "\n"
-	    "  --listen ADDR:PORT     where to listen (127.0.0.1:8080; port 0 picks a free one)\n"
-	    "  --db URL               SQLite file or postgres:// URL (DATABASE_URL, ebaysync.db)\n"
-	    "  --api-base URL         eBay API base URL, e.g. the simulator's (EBAY_API_BASE)\n"
-	    "  --env NAME             production, sandbox or simulator (EBAY_ENV; production)\n"
-	    "  --marketplace ID       X-EBAY-C-MARKETPLACE-ID (EBAY_MARKETPLACE_ID; EBAY_US)\n"
-	    "  --concurrency N        getOffers requests in flight per run (8)\n"
-	    "  --max-rps R            ceiling on eBay requests per second per run (none: found)\n"
-	    "  --token-ttl SECONDS    lifetime of a login (43200)\n"
-	    "  --threads N            HTTP worker threads (4)\n"
-	    "  --sse-heartbeat SECONDS  keepalive comment interval of event streams (15)\n"
-	    "  --cookie-secure        mark the login cookie Secure (behind HTTPS)\n"
-	    "  --max-connections N    connections open at once (4096)\n"
-	    "  --max-connections-per-address N  of them from one address (256)\n"
-	    "  --max-streams N        event streams open at once (2048)\n"
-	    "  --max-streams-per-user N  of them for one user (128)\n"
-	    "  --login-threads N      threads hashing login passwords (1)\n"
-	    "  --demo-user NAME:PASSWORD  create or update this user at start\n"
-	    "  --demo-ebay-token T    and set their eBay token (for demos and tests)\n"
-	    "  --quiet                do not print run starts and ends\n"
-	    "  --allow-private-webhooks  let webhooks reach loopback, private and link-local\n"
-	    "                         addresses (refused by default)\n"
-	    "  --webhook-retry-ms MS  first webhook retry delay, then x4 each (30000)\n"
-	    "  --schedule-min-interval SECONDS  shortest interval a schedule may have, and\n"
-	    "                         the first retry of a failed scheduled run when below\n"
-	    "                         60 (EBAYSYNC_SCHEDULE_MIN_INTERVAL; 60)\n"
-	    "  --help                 this text\n"
-	    "\n"
-	    "Secrets: EBAYSYNC_JWT_SECRET (or the key file jwt.key) signs logins;\n"
-	    "EBAYSYNC_SECRET_KEY (or secret.key) seals users' eBay tokens. The key files\n"
-	    "live next to a SQLite database, or in $XDG_DATA_HOME/ebaysync/.\n"
-	    "EBAYSYNC_METRICS_TOKEN, when set, is the Bearer token /metrics requires.\n",
+	    "  --listen ADDR:PORT     where to listen (127.0.0.1:8080; port 0 picks a free one)\n",
 	    f);
+	fputs(cli_run_usage, f);
+	fputs("  --token-ttl SECONDS    lifetime of a login (43200)\n"
+	      "  --threads N            HTTP worker threads (4)\n"
+	      "  --sse-heartbeat SECONDS  keepalive comment interval of event streams (15)\n"
+	      "  --cookie-secure        mark the login cookie Secure (behind HTTPS)\n"
+	      "  --max-connections N    connections open at once (4096)\n"
+	      "  --max-connections-per-address N  of them from one address (256)\n"
+	      "  --max-streams N        event streams open at once (2048)\n"
+	      "  --max-streams-per-user N  of them for one user (128)\n"
+	      "  --login-threads N      threads hashing login passwords (1)\n"
+	      "  --demo-user NAME:PASSWORD  create or update this user at start\n"
+	      "  --demo-ebay-token T    and set their eBay token (for demos and tests)\n"
+	      "  --allow-private-webhooks  let webhooks reach loopback, private and link-local\n"
+	      "                         addresses (refused by default)\n"
+	      "  --webhook-retry-ms MS  first webhook retry delay, then x4 each (30000)\n"
+	      "  --workers N            worker slots executing queued runs here (2; 0: none,\n"
+	      "                         leave them to `ebaysync worker` processes)\n"
+	      "  --schedule-min-interval SECONDS  shortest interval a schedule may have, and\n"
+	      "                         the first retry of a failed scheduled run when below\n"
+	      "                         60 (EBAYSYNC_SCHEDULE_MIN_INTERVAL; 60)\n"
+	      "\n"
+	      "Secrets: EBAYSYNC_JWT_SECRET (or the key file jwt.key) signs logins;\n"
+	      "EBAYSYNC_SECRET_KEY (or secret.key) seals users' eBay tokens. The key files\n"
+	      "live next to a SQLite database, or in $XDG_DATA_HOME/ebaysync/.\n"
+	      "EBAYSYNC_METRICS_TOKEN, when set, is the Bearer token /metrics requires.\n",
+	      f);
 }
 
 /* The defaults, then the environment. Returns 0, or 2 after reporting a
@@ -101,22 +102,14 @@ static int env_opts(struct serve_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->listen = cli_env("EBAYSYNC_LISTEN", "127.0.0.1:8080");
-	o->db = cli_default_db();
-	o->api_base = cli_env("EBAY_API_BASE", NULL);
-	o->env = cli_env("EBAY_ENV", NULL);
-	o->marketplace = cli_env("EBAY_MARKETPLACE_ID", "EBAY_US");
 	o->token_ttl = AUTH_DEFAULT_TTL;
 	o->heartbeat_s = SSE_HEARTBEAT_MS / 1000;
+	o->workers = 2;
 	n = SCHEDULE_MIN_INTERVAL_DEFAULT;
 	if (cli_env_long("EBAYSYNC_SCHEDULE_MIN_INTERVAL", 1, 86400, &n))
 		return 2;
 	o->schedule_min_interval_s = n;
-	n = 0;
-	if (cli_env_long("EBAYSYNC_CONCURRENCY", 1, 256, &n) ||
-	    cli_env_double("EBAYSYNC_MAX_RPS", 0.1, 100000, &o->max_rps))
-		return 2;
-	o->concurrency = (int)n;
-	return 0;
+	return cli_run_opts_init(&o->run);
 }
 
 /* Applies option c (its argument in optarg). Returns 0 to go on, 1 after
@@ -124,31 +117,13 @@ static int env_opts(struct serve_opts *o)
 static int apply_opt(int c, struct serve_opts *o)
 {
 	long n;
+	int ret = cli_run_opt(c, optarg, &o->run);
 
+	if (ret >= 0)
+		return ret;
 	switch (c) {
 	case 'l':
 		o->listen = optarg;
-		return 0;
-	case 'd':
-		o->db = optarg;
-		return 0;
-	case 'a':
-		o->api_base = optarg;
-		return 0;
-	case 'e':
-		o->env = optarg;
-		return 0;
-	case 'm':
-		o->marketplace = optarg;
-		return 0;
-	case 'c':
-		if (cli_parse_long("--concurrency", optarg, 1, 256, &n))
-			return 2;
-		o->concurrency = (int)n;
-		return 0;
-	case 'r':
-		if (cli_parse_double("--max-rps", optarg, 0.1, 100000, &o->max_rps))
-			return 2;
 		return 0;
 	case 't':
 		if (cli_parse_long("--token-ttl", optarg, 1, 365L * 86400, &n))
@@ -173,9 +148,6 @@ static int apply_opt(int c, struct serve_opts *o)
 		return 0;
 	case 'k':
 		o->demo_token = optarg;
-		return 0;
-	case 'q':
-		o->quiet = 1;
 		return 0;
 	case 'W':
 		o->allow_private_webhooks = 1;
@@ -205,6 +177,8 @@ static int apply_opt(int c, struct serve_opts *o)
 			return 2;
 		return 0;
 	}
+	case 1006:
+		return cli_parse_long("--workers", optarg, 0, 256, &o->workers) ? 2 : 0;
 	case 'h':
 		usage(stdout);
 		return 1;
@@ -219,20 +193,14 @@ static int apply_opt(int c, struct serve_opts *o)
 static int parse_opts(int argc, char **argv, struct serve_opts *o)
 {
 	static const struct option longopts[] = {
+	    CLI_RUN_LONGOPTS,
 	    {"listen", required_argument, NULL, 'l'},
-	    {"db", required_argument, NULL, 'd'},
-	    {"api-base", required_argument, NULL, 'a'},
-	    {"env", required_argument, NULL, 'e'},
-	    {"marketplace", required_argument, NULL, 'm'},
-	    {"concurrency", required_argument, NULL, 'c'},
-	    {"max-rps", required_argument, NULL, 'r'},
 	    {"token-ttl", required_argument, NULL, 't'},
 	    {"threads", required_argument, NULL, 'T'},
 	    {"sse-heartbeat", required_argument, NULL, 'H'},
 	    {"cookie-secure", no_argument, NULL, 'S'},
 	    {"demo-user", required_argument, NULL, 'u'},
 	    {"demo-ebay-token", required_argument, NULL, 'k'},
-	    {"quiet", no_argument, NULL, 'q'},
 	    {"allow-private-webhooks", no_argument, NULL, 'W'},
 	    {"webhook-retry-ms", required_argument, NULL, 'w'},
 	    {"max-connections", required_argument, NULL, 1000},
@@ -241,6 +209,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	    {"max-streams-per-user", required_argument, NULL, 1003},
 	    {"login-threads", required_argument, NULL, 1004},
 	    {"schedule-min-interval", required_argument, NULL, 1005},
+	    {"workers", required_argument, NULL, 1006},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -259,7 +228,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		fprintf(stderr, "ebaysync serve: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (cli_ebay_target("serve", &o->env, &o->api_base))
+	if (cli_ebay_target("serve", &o->run.env, &o->run.api_base))
 		return 2;
 	if (o->demo_token && !o->demo_user) {
 		fprintf(stderr, "ebaysync serve: --demo-ebay-token needs --demo-user\n");
@@ -285,6 +254,7 @@ struct serve_state {
 	struct auth auth;
 	int auth_ready;
 	struct runs *runs;
+	struct worker *worker;	   /* NULL with --workers 0 */
 	struct accounts *accounts; /* NULL when eBay OAuth is not configured */
 	struct sse_hub *hub;
 	struct webhook_sender *webhooks;
@@ -301,18 +271,18 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	struct store *s;
 	long long n = 0;
 
-	if (storepool_new(o->db, 16, &st->pool, why)) {
-		fprintf(stderr, "ebaysync serve: cannot open database '%s': %s\n", o->db,
+	if (storepool_new(o->run.db, 16, &st->pool, why)) {
+		fprintf(stderr, "ebaysync serve: cannot open database '%s': %s\n", o->run.db,
 			buf_str(why));
 		return 1;
 	}
-	if (secret_key_load(o->db, &st->key, why) || auth_init(&st->auth, o->db, why)) {
+	if (secret_key_load(o->run.db, &st->key, why) || auth_init(&st->auth, o->run.db, why)) {
 		fprintf(stderr, "ebaysync serve: %s\n", buf_str(why));
 		return 1;
 	}
 	st->auth_ready = 1;
-	if (accounts_from_env(o->env, o->api_base, st->pool, &st->key, &st->accounts, why) ==
-	    ERR_INVALID) {
+	if (accounts_from_env(o->run.env, o->run.api_base, st->pool, &st->key, &st->accounts,
+			      why) == ERR_INVALID) {
 		fprintf(stderr, "ebaysync serve: %s\n", buf_str(why));
 		return 1;
 	}
@@ -331,16 +301,16 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 			   o->streams ? (size_t)o->streams : SSE_TOTAL_MAX);
 	st->throttle = throttle_new();
 	memset(&rc, 0, sizeof(rc));
-	rc.env_name = o->env;
-	rc.ebay.api_base = o->api_base;
-	rc.ebay.marketplace_id = o->marketplace;
-	rc.ebay.concurrency = o->concurrency;
-	rc.ebay.max_rps = o->max_rps;
+	rc.env_name = o->run.env;
+	rc.ebay.api_base = o->run.api_base;
+	rc.ebay.marketplace_id = o->run.marketplace;
+	rc.ebay.concurrency = (int)o->run.concurrency;
+	rc.ebay.max_rps = o->run.max_rps;
 	rc.key = &st->key;
 	rc.accounts = st->accounts;
 	rc.notify = sse_hub_notify;
 	rc.notify_ctx = st->hub;
-	rc.quiet = o->quiet;
+	rc.quiet = o->run.quiet;
 	st->runs = runs_new(&rc, st->pool);
 	s = storepool_get(st->pool, why);
 	if (!s || runs_recover(st->runs, s, &n, why)) {
@@ -352,6 +322,15 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	if (n > 0)
 		printf("marked %lld run%s left running by a stopped process as interrupted\n", n,
 		       n == 1 ? "" : "s");
+	if (o->workers > 0) {
+		st->worker = worker_start(&(struct worker_config){
+		    .runs = st->runs,
+		    .pool = st->pool,
+		    .slots = (int)o->workers,
+		    .lease_ms = o->run.lease_ms,
+		});
+		runs_on_enqueue(st->runs, worker_wake, st->worker);
+	}
 
 	st->api.pool = st->pool;
 	st->api.runs = st->runs;
@@ -389,7 +368,7 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	    .backoff_base_ms = o->schedule_min_interval_s * 1000 < SCHEDULER_BACKOFF_BASE
 				   ? o->schedule_min_interval_s * 1000
 				   : SCHEDULER_BACKOFF_BASE,
-	    .quiet = o->quiet,
+	    .quiet = o->run.quiet,
 	});
 	return 0;
 }
@@ -457,7 +436,7 @@ int cmd_serve(int argc, char **argv)
 	fflush(stdout);
 
 	sig = wait_signal(&set, -1);
-	printf("%s: stopping: no new connections, cancelling %zu running run%s\n",
+	printf("%s: stopping: no new connections, handing %zu running run%s back to the queue\n",
 	       sig == SIGINT ? "SIGINT" : "SIGTERM", runs_active(st.runs),
 	       runs_active(st.runs) == 1 ? "" : "s");
 	fflush(stdout);
@@ -465,6 +444,7 @@ int cmd_serve(int argc, char **argv)
 	/* No new scheduled runs while the running ones end. */
 	scheduler_stop(st.scheduler);
 	st.scheduler = NULL;
+	worker_quiesce(st.worker);
 	deadline = timeutil_mono_ms() + SHUTDOWN_WAIT_MS;
 	while (!runs_shutdown(st.runs, 200)) {
 		if (timeutil_mono_ms() > deadline || wait_signal(&set, 0)) {
@@ -472,6 +452,11 @@ int cmd_serve(int argc, char **argv)
 			rc = 1;
 			break;
 		}
+	}
+	if (!rc) {
+		/* The slots give their handed-back jobs back to the queue. */
+		worker_stop(st.worker);
+		st.worker = NULL;
 	}
 	/* Let streams send the runs' last events and end by themselves. */
 	sse_hub_drain(st.hub, 2000);

@@ -24,6 +24,7 @@ struct runlog {
 	char *run_id;
 	struct event ring[RUNLOG_KEEP];
 	long long last_seq;    /* seq of the newest event; 0 if none */
+	long long first_seq;   /* seq of the first event in memory (runlog_continue) */
 	struct event *pending; /* copies not yet handed out for persistence */
 	size_t n_pending, alloc_pending;
 	int finished;
@@ -192,7 +193,9 @@ long long runlog_emit(struct runlog *l, enum event_type t, const struct run_coun
 
 static long long oldest_kept(const struct runlog *l)
 {
-	return l->last_seq > RUNLOG_KEEP ? l->last_seq - RUNLOG_KEEP + 1 : 1;
+	long long oldest = l->last_seq > RUNLOG_KEEP ? l->last_seq - RUNLOG_KEEP + 1 : 1;
+
+	return oldest > l->first_seq ? oldest : l->first_seq;
 }
 
 size_t runlog_read(struct runlog *l, long long after_seq, int timeout_ms, struct event *out,
@@ -232,11 +235,23 @@ size_t runlog_take_unpersisted(struct runlog *l, struct event *out, size_t max)
 
 	pthread_mutex_lock(&l->lock);
 	n = l->n_pending < max ? l->n_pending : max;
-	memcpy(out, l->pending, n * sizeof(*out));
-	memmove(l->pending, l->pending + n, (l->n_pending - n) * sizeof(*out));
-	l->n_pending -= n;
+	if (n > 0) { /* pending is NULL until the first event */
+		memcpy(out, l->pending, n * sizeof(*out));
+		memmove(l->pending, l->pending + n, (l->n_pending - n) * sizeof(*out));
+		l->n_pending -= n;
+	}
 	pthread_mutex_unlock(&l->lock);
 	return n;
+}
+
+void runlog_continue(struct runlog *l, long long last_seq)
+{
+	pthread_mutex_lock(&l->lock);
+	if (l->last_seq == 0 && last_seq > 0) {
+		l->last_seq = last_seq;
+		l->first_seq = last_seq + 1;
+	}
+	pthread_mutex_unlock(&l->lock);
 }
 
 long long runlog_last_seq(struct runlog *l, int *finished)

@@ -93,6 +93,11 @@ size_t runlog_read(struct runlog *l, long long after_seq, int timeout_ms, struct
  * out exactly once, however far the persister falls behind. */
 size_t runlog_take_unpersisted(struct runlog *l, struct event *out, size_t max);
 
+/* Before the first emit: the log continues one whose events up to last_seq
+ * are in the store (a run resumed from the job queue), so that its next
+ * event is last_seq + 1 and readers find the earlier ones in the store. */
+void runlog_continue(struct runlog *l, long long last_seq);
+
 /* The last seq emitted (0 if none) and whether the final event was. */
 long long runlog_last_seq(struct runlog *l, int *finished);
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "queue.h"
 #include "runlog.h"
 #include "store.h"
 #include "storepool.h"
@@ -34,7 +35,6 @@
 
 #define KEEP_FINISHED	 64	      /* finished runs kept in memory at most */
 #define KEEP_FINISHED_MS (10 * 60000) /* and for at most this long */
-#define START_WAIT_MS	 5000	      /* for a new run's row to be written */
 
 struct runs_entry {
 	struct runs *owner;
@@ -46,6 +46,7 @@ struct runs_entry {
 	long long started_ms, finished_ms; /* wall clock */
 	long long finished_mono;
 	char *token;			/* the opened eBay token; wiped when the run ends */
+	char *token_error;		/* why it could not be opened, or NULL */
 	struct account_source *account; /* instead, for a user who linked an account */
 	pthread_mutex_t token_mu;
 	struct runs_entry *next;
@@ -61,6 +62,8 @@ struct runs {
 	char *api_base, *marketplace, *env_name, *owner;
 	struct secret_key key;
 	struct storepool *pool;
+	void (*enqueued)(void *ctx);
+	void *enqueued_ctx;
 };
 
 struct runs *runs_new(const struct runs_config *cfg, struct storepool *pool)
@@ -90,6 +93,7 @@ static void entry_free(struct runs_entry *e)
 	if (e->run)
 		sync_run_free(e->run);
 	secret_free(e->token);
+	free(e->token_error);
 	account_source_free(e->account);
 	pthread_mutex_destroy(&e->token_mu);
 	free(e->id);
@@ -265,7 +269,7 @@ static enum error token_cb(void *ctx, int refresh, char **token, struct buf *why
 		e->token = fresh;
 	}
 	if (!e->token) {
-		buf_addf(why, "the run has ended");
+		buf_addf(why, "%s", e->token_error ? e->token_error : "the run has ended");
 		err = ERR_AUTH;
 		goto out;
 	}
@@ -290,14 +294,16 @@ static void on_event(void *ctx, const struct event *ev)
 	}
 }
 
-static void *run_thread(void *arg)
+/* Executes e's run on the calling thread, then drops the run thread's
+ * reference and the active count. */
+static void execute_entry(struct runs_entry *e)
 {
-	struct runs_entry *e = arg;
 	struct runs *r = e->owner;
 
 	/* The run's own log says how it ended (on_event prints it). */
 	sync_run_execute(e->run);
-	webhook_run_finished(r->pool, e->user, e->id); /* queued; sent by webhook_send.c */
+	if (!sync_run_handed_back(e->run))
+		webhook_run_finished(r->pool, e->user, e->id); /* sent by webhook_send.c */
 	pthread_mutex_lock(&e->token_mu);
 	secret_free(e->token);
 	e->token = NULL;
@@ -313,27 +319,26 @@ static void *run_thread(void *arg)
 	r->active--;
 	pthread_cond_broadcast(&r->idle);
 	pthread_mutex_unlock(&r->mu);
-	return NULL;
 }
 
-/* A run of kind for user that another process is running, per the store. */
-static enum error running_elsewhere(struct runs *r, struct store *s, const char *user,
-				    enum sync_kind kind, char **conflict_id, struct buf *why)
+/* The run of kind for user that is queued or running, per the store. */
+static enum error active_run(struct runs *r, struct store *s, const char *user, enum sync_kind kind,
+			     char **conflict_id, struct buf *why)
 {
 	struct run_row *rows = NULL;
 	size_t n = 0, i;
-	long long total, now = timeutil_wall_ms();
+	long long total;
 	enum error err;
 
+	(void)r;
 	err = store_run_list(s, user, 50, 0, &rows, &n, &total);
 	if (err) {
 		buf_addf(why, "cannot list the runs of '%s': %s", user, store_errmsg(s));
 		return err;
 	}
 	for (i = 0; i < n; i++) {
-		if (!*conflict_id && !strcmp(rows[i].status, STORE_RUN_RUNNING) &&
-		    !strcmp(rows[i].kind, sync_kind_name(kind)) &&
-		    now - rows[i].heartbeat_ms < RUNS_STALE_MS)
+		if (!*conflict_id && store_run_active(rows[i].status) &&
+		    !strcmp(rows[i].kind, sync_kind_name(kind)))
 			*conflict_id = xstrdup(rows[i].id);
 		run_row_release(&rows[i]);
 	}
@@ -357,156 +362,187 @@ static const char *conflict_message(enum sync_kind kind)
 	}
 }
 
+/* The sync options of job's run, its strings pointing into job and q. */
+static void job_sync_opts(struct runs *r, const struct job_row *job, enum sync_kind kind,
+			  const struct queue_opts *q, struct sync_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->kind = kind;
+	opts->user_id = job->user_id;
+	opts->db_url = storepool_url(r->pool);
+	opts->env_name = r->env_name;
+	opts->ebay = r->cfg.ebay;
+	opts->resume = queue_resumes(kind, job->last_seq > 0, q->resume);
+	opts->skus = (const char *const *)q->skus;
+	opts->n_skus = q->n_skus;
+	opts->report_only = q->report_only;
+	opts->queued = 1;
+	opts->first_seq = job->last_seq;
+	opts->attempt = job->attempts;
+}
+
 /*
- * A new entry for a run of kind for user, with its run created but not
- * started. Takes ownership of token (the user's stored eBay token, or NULL
- * when linked: the run then mints tokens from the user's linked account).
- * The entry holds two references: the registry's and the run thread's.
+ * A new entry for the run of job, created but not started, owned by
+ * worker. Takes ownership of token (the user's stored eBay token, or NULL
+ * when linked or when it could not be opened: token_error says why). The
+ * entry holds two references: the registry's and the executing thread's.
  */
-static struct runs_entry *entry_new(struct runs *r, const char *user, enum sync_kind kind,
-				    int linked, char *token, const struct runs_start_opts *o)
+static struct runs_entry *entry_new(struct runs *r, const struct job_row *job, enum sync_kind kind,
+				    const struct queue_opts *q, const char *worker, int linked,
+				    char *token)
 {
 	struct runs_entry *e = xcalloc(1, sizeof(*e));
 	struct sync_opts opts;
 
 	e->owner = r;
-	e->user = xstrdup(user);
+	e->user = xstrdup(job->user_id);
 	e->kind = kind;
 	e->token = token;
 	pthread_mutex_init(&e->token_mu, NULL);
-	memset(&opts, 0, sizeof(opts));
-	opts.kind = kind;
-	opts.user_id = user;
-	opts.db_url = storepool_url(r->pool);
-	opts.env_name = r->env_name;
-	opts.ebay = r->cfg.ebay;
-	e->account = linked ? account_source_new(r->cfg.accounts, user) : NULL;
+	job_sync_opts(r, job, kind, q, &opts);
+	opts.owner = worker;
+	e->account = linked ? account_source_new(r->cfg.accounts, e->user) : NULL;
 	opts.token = linked ? account_token : token_cb;
 	opts.token_ctx = linked ? (void *)e->account : e;
-	opts.owner = r->owner;
-	if (o) {
-		opts.resume = o->resume;
-		opts.skus = o->skus;
-		opts.n_skus = o->n_skus;
-		opts.report_only = o->report_only;
-	}
-	e->run = sync_run_new(&opts, NULL);
+	e->run = sync_run_new(&opts, job->run_id);
 	if (e->account)
 		account_source_set_run(e->account, e->run);
-	e->id = xstrdup(sync_run_id(e->run));
+	e->id = xstrdup(job->run_id);
 	e->started_ms = timeutil_wall_ms();
 	e->running = 1;
-	e->refs = 2; /* the registry's and the thread's */
+	e->refs = 2; /* the registry's and the executing thread's */
 	runlog_set_sink(sync_run_log(e->run), on_event, e);
 	return e;
 }
 
-/* Runs e on a detached thread of its own. */
-static enum error start_thread(struct runs_entry *e, struct buf *why)
+/* The entry of job, its token opened (or the reason it cannot be). NULL
+ * when the job's kind or options do not parse (why says so). */
+static struct runs_entry *job_entry(struct runs *r, const struct job_row *job, const char *worker,
+				    struct buf *why)
 {
-	pthread_attr_t attr;
-	pthread_t t;
-	enum error err = ERR_OK;
+	struct queue_opts q;
+	struct runs_entry *e = NULL;
+	struct buf terr = BUF_INIT;
+	enum sync_kind kind;
+	struct store *s;
+	char *token = NULL;
+	int linked = 0;
 
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, run_thread, e)) {
-		buf_addf(why, "cannot start a thread for the run: %s", strerror(errno));
-		err = ERR_INTERNAL;
+	if (sync_kind_parse(job->kind, &kind)) {
+		buf_addf(why, "job %s has an unknown kind '%s'", job->run_id, job->kind);
+		return NULL;
 	}
-	pthread_attr_destroy(&attr);
+	if (queue_opts_parse(job->options, &q, why))
+		return NULL;
+	s = storepool_get(r->pool, &terr);
+	if (s) {
+		linked = r->cfg.accounts && account_is_linked(s, job->user_id);
+		if (!linked)
+			open_user_token(r, s, job->user_id, &token, &terr);
+	}
+	storepool_put(r->pool, s, !s);
+	e = entry_new(r, job, kind, &q, worker, linked, token);
+	if (!linked && !token)
+		e->token_error = xstrdup(terr.len ? buf_str(&terr) : "no eBay token");
+	queue_opts_release(&q);
+	buf_release(&terr);
+	return e;
+}
+
+enum error runs_execute(struct runs *r, const struct job_row *job, const char *worker,
+			int *handed_back)
+{
+	struct buf why = BUF_INIT;
+	struct runs_entry *e;
+	enum error err;
+
+	*handed_back = 0;
+	e = job_entry(r, job, worker, &why);
+	if (!e) {
+		fprintf(stderr, "ebaysync: %s\n", buf_str(&why));
+		buf_release(&why);
+		return ERR_INVALID;
+	}
+	pthread_mutex_lock(&r->mu);
+	if (r->shutting_down) {
+		pthread_mutex_unlock(&r->mu);
+		entry_free(e);
+		*handed_back = 1;
+		return ERR_CANCELLED;
+	}
+	evict_locked(r);
+	e->next = r->head;
+	r->head = e;
+	r->active++;
+	e->refs++; /* ours, to read the result after */
+	pthread_mutex_unlock(&r->mu);
+	execute_entry(e);
+	err = sync_run_result(e->run);
+	*handed_back = sync_run_handed_back(e->run);
+	runs_entry_release(e);
 	return err;
 }
 
-/*
- * The store refused e's run because another process started one of this
- * kind a moment before us: nothing of it exists, so it leaves the registry,
- * and the answer is the usual conflict naming the other run. Frees *run_id.
- */
-static enum error withdraw_refused(struct runs *r, struct store *s, struct runs_entry *e,
-				   char **run_id, char **conflict_id, struct buf *why)
+void runs_on_enqueue(struct runs *r, void (*fn)(void *ctx), void *ctx)
 {
-	enum error err;
+	r->enqueued = fn;
+	r->enqueued_ctx = ctx;
+}
+
+void runs_handback(struct runs *r, const char *run_id)
+{
+	struct runs_entry *e;
 
 	pthread_mutex_lock(&r->mu);
-	for (struct runs_entry **pp = &r->head; *pp; pp = &(*pp)->next) {
-		if (*pp == e) {
-			*pp = e->next;
-			entry_unref_locked(e);
-			break;
-		}
-	}
+	for (e = r->head; e; e = e->next)
+		if (e->running && !strcmp(e->id, run_id))
+			sync_run_handback(e->run);
 	pthread_mutex_unlock(&r->mu);
-	FREE_AND_NULL(*run_id);
-	err = running_elsewhere(r, s, e->user, e->kind, conflict_id, why);
-	if (!err) {
-		buf_adds(why, conflict_message(e->kind));
-		err = ERR_CONFLICT;
-	}
-	return err;
 }
 
 enum error runs_start(struct runs *r, struct store *s, const char *user, enum sync_kind kind,
 		      const struct runs_start_opts *o, char **run_id, char **conflict_id,
 		      struct buf *why)
 {
-	struct runs_entry *e = NULL, *it;
-	char *token = NULL;
+	char *token = NULL, *options = NULL;
+	struct buf msg = BUF_INIT;
 	enum error err;
-	int linked;
 
 	*run_id = NULL;
 	*conflict_id = NULL;
-	linked = r->cfg.accounts && account_is_linked(s, user);
-	err = linked ? ERR_OK : open_user_token(r, s, user, &token, why);
-	if (err)
-		return err;
-	err = running_elsewhere(r, s, user, kind, conflict_id, why);
-	if (err)
-		goto out;
-
+	if (!(r->cfg.accounts && account_is_linked(s, user))) {
+		err = open_user_token(r, s, user, &token, why);
+		secret_free(token); /* the worker opens it again */
+		if (err)
+			return err;
+	}
 	pthread_mutex_lock(&r->mu);
-	if (r->shutting_down) {
-		pthread_mutex_unlock(&r->mu);
-		buf_addf(why, "the server is shutting down");
-		err = ERR_CANCELLED;
-		goto out;
-	}
-	evict_locked(r);
-	for (it = r->head; it && !*conflict_id; it = it->next)
-		if (live_locked(it) && it->kind == kind && !strcmp(it->user, user))
-			*conflict_id = xstrdup(it->id);
-	if (*conflict_id) {
-		pthread_mutex_unlock(&r->mu);
-		buf_adds(why, conflict_message(kind));
-		err = ERR_CONFLICT;
-		goto out;
-	}
-
-	e = entry_new(r, user, kind, linked, token, o);
-	token = NULL;
-	err = start_thread(e, why);
-	if (err) {
-		pthread_mutex_unlock(&r->mu);
-		entry_free(e);
-		goto out;
-	}
-	e->next = r->head;
-	r->head = e;
-	r->active++;
-	e->refs++; /* ours, for the wait below */
-	*run_id = xstrdup(e->id);
+	err = r->shutting_down ? ERR_CANCELLED : ERR_OK;
 	pthread_mutex_unlock(&r->mu);
-	/* The engine writes the run's row before its first event: once that
-	 * is out, other processes see the run (and refuse a second one), and
-	 * GET /ebay/sync/runs lists it. */
-	runlog_read(sync_run_log(e->run), 0, START_WAIT_MS, NULL, 0, NULL, NULL);
-	err = ERR_OK;
-	if (sync_run_result(e->run) == ERR_CONFLICT)
-		err = withdraw_refused(r, s, e, run_id, conflict_id, why);
-	runs_entry_release(e);
-out:
-	secret_free(token);
+	if (err) {
+		buf_addf(why, "the server is shutting down");
+		return err;
+	}
+	/* A run left running by a process without a job (a CLI sync that
+	 * died) would hold its kind for this user. */
+	if (store_runs_interrupt_stale(s, NULL, RUNS_STALE_MS, NULL) == ERR_OK)
+		sync_interrupt_dead_owners(s, r->owner, user, NULL, &msg);
+	options = queue_opts_json(o && o->resume, o ? o->skus : NULL, o ? o->n_skus : 0,
+				  o && o->report_only);
+	err = queue_enqueue(s, user, kind, options, r->cfg.max_attempts, run_id, &msg);
+	if (err == ERR_CONFLICT) {
+		err = active_run(r, s, user, kind, conflict_id, why);
+		if (!err) {
+			buf_adds(why, conflict_message(kind));
+			err = ERR_CONFLICT;
+		}
+	} else if (err) {
+		buf_addf(why, "cannot queue the run: %s", buf_str(&msg));
+	} else if (r->enqueued) {
+		r->enqueued(r->enqueued_ctx);
+	}
+	free(options);
+	buf_release(&msg);
 	return err;
 }
 
@@ -542,6 +578,17 @@ enum error runs_stop(struct runs *r, struct store *s, const char *user, const ch
 		buf_addf(why, "cannot read run '%s': %s", run_id, store_errmsg(s));
 		return err;
 	}
+	if (!strcmp(row.status, STORE_RUN_QUEUED)) {
+		/* No worker has it yet: it ends here. When one claimed it a
+		 * moment ago, it is asked to stop below, as a running run. */
+		err = store_job_cancel(s, user, run_id, timeutil_wall_ms());
+		if (err != ERR_NOTFOUND) {
+			if (err)
+				buf_addf(why, "cannot cancel run '%s': %s", run_id,
+					 store_errmsg(s));
+			goto out;
+		}
+	}
 	if (!strcmp(row.status, STORE_RUN_RUNNING) &&
 	    timeutil_wall_ms() - row.heartbeat_ms >= RUNS_STALE_MS) {
 		/* Its process died without a word: nobody will ever stop it. */
@@ -551,7 +598,7 @@ enum error runs_stop(struct runs *r, struct store *s, const char *user, const ch
 			goto out;
 		}
 	}
-	if (strcmp(row.status, STORE_RUN_RUNNING)) {
+	if (!store_run_active(row.status)) {
 		buf_addf(why, "run %s has already ended (%s)", run_id, row.status);
 		err = ERR_CONFLICT;
 		goto out;
@@ -655,7 +702,7 @@ int runs_shutdown(struct runs *r, long long timeout_ms)
 	r->shutting_down = 1;
 	for (e = r->head; e; e = e->next)
 		if (e->running)
-			sync_run_cancel(e->run);
+			sync_run_handback(e->run);
 	deadline.tv_sec = (time_t)(until / 1000);
 	deadline.tv_nsec = (long)(until % 1000) * 1000000L;
 	while (r->active > 0)

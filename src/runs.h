@@ -24,6 +24,7 @@
 #include "sync.h"
 
 struct accounts;
+struct job_row;
 struct run_row;
 struct store;
 struct storepool;
@@ -44,7 +45,8 @@ struct runs_config {
 	 * process emits an event: the event-stream hub wakes up here. */
 	void (*notify)(void *ctx);
 	void *notify_ctx;
-	int quiet; /* do not print run starts and ends */
+	long long max_attempts; /* of a job; 0: QUEUE_MAX_ATTEMPTS */
+	int quiet;		/* do not print run starts and ends */
 };
 
 struct runs;
@@ -71,12 +73,13 @@ struct runs_start_opts {
 };
 
 /*
- * Starts a run of kind for user with the user's stored eBay token, and
- * returns once the run's row is in the store (so that other processes see
- * it). On success *run_id (malloc'd) names it. ERR_CONFLICT when one of that kind is
- * running for the user: *conflict_id (malloc'd) names it. ERR_INVALID when
- * the user has no eBay token or it does not open, ERR_AUTH when the user no
- * longer exists, ERR_CANCELLED after runs_shutdown() began; reasons in why.
+ * Starts a run of kind for user: puts it in the job queue (queue.h), its
+ * row queued, and returns at once; a worker (worker.h, in this process or
+ * another) claims and executes it. On success *run_id (malloc'd) names it.
+ * ERR_CONFLICT when one of that kind is queued or running for the user:
+ * *conflict_id (malloc'd) names it. ERR_INVALID when the user has no eBay
+ * token or it does not open, ERR_AUTH when the user no longer exists,
+ * ERR_CANCELLED after runs_shutdown() began; reasons in why.
  */
 enum error runs_start(struct runs *r, struct store *s, const char *user, enum sync_kind kind,
 		      const struct runs_start_opts *o, char **run_id, char **conflict_id,
@@ -101,12 +104,30 @@ int runs_entry_running(struct runs_entry *e);
  * run_row_release(). */
 void runs_entry_row(struct runs_entry *e, struct run_row *out);
 
+/*
+ * Executes the run of job, claimed by worker (its name recorded as the
+ * run's owner), on the calling thread, with the usual machinery: registry
+ * entry, log, events in the store, STOP. Returns what ended it (ERR_OK:
+ * done); *handed_back is 1 when it stopped to be resumed elsewhere
+ * (runs_handback(), runs_shutdown()): the job then goes back to the queue.
+ */
+enum error runs_execute(struct runs *r, const struct job_row *job, const char *worker,
+			int *handed_back);
+/* fn(ctx) is called after runs_start() queued a run: this process's
+ * worker slots (worker.h) wake up and claim it at once. Set it before the
+ * first start. */
+void runs_on_enqueue(struct runs *r, void (*fn)(void *ctx), void *ctx);
+
+/* Hands run_id back (see sync_run_handback()) if it executes here. */
+void runs_handback(struct runs *r, const char *run_id);
+
 /* Runs of this process still executing. */
 size_t runs_active(struct runs *r);
 
 /*
- * Refuses new runs, cancels every running one and waits up to timeout_ms
- * for them to end. Returns 1 when none is left running.
+ * Refuses new runs, hands every running one back to the queue (another
+ * worker resumes it) and waits up to timeout_ms for them to stop at their
+ * next safe point. Returns 1 when none is left running.
  */
 int runs_shutdown(struct runs *r, long long timeout_ms);
 

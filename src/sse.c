@@ -394,7 +394,7 @@ static size_t fill_from_store(struct sse_stream *s, long long limit)
 		err = store_run_get(st, s->user, s->run_id, &row);
 		if (err == ERR_NOTFOUND) {
 			s->ended = 1;
-		} else if (!err && strcmp(row.status, STORE_RUN_RUNNING)) {
+		} else if (!err && !store_run_active(row.status)) {
 			/* The engine records the final status just before it
 			 * writes the final event: give the last events a moment
 			 * to land before ending without one. */

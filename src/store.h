@@ -522,4 +522,97 @@ enum error store_schedule_finish(struct store *s, const struct schedule_row *r);
  * last_code), leaving the last run's id as it is. */
 enum error store_schedule_skipped(struct store *s, const struct schedule_row *r);
 
+/* ---- the job queue (issue 12; docs/queue.md) ----------------------------- */
+
+/* A run waiting in the queue for a worker (its job's state is queued). */
+#define STORE_RUN_QUEUED "queued"
+
+/* 1 for a status of a run that has not ended: running or queued. */
+int store_run_active(const char *status);
+
+#define STORE_JOB_QUEUED    "queued"
+#define STORE_JOB_RUNNING   "running"
+#define STORE_JOB_DONE	    "done"
+#define STORE_JOB_FAILED    "failed"
+#define STORE_JOB_CANCELLED "cancelled"
+
+/* A row of sync_jobs: the job of run run_id. */
+struct job_row {
+	char *run_id, *user_id, *kind;
+	char *options; /* the start's options, JSON object text (queue.c) */
+	char *state;   /* STORE_JOB_* */
+	char *worker;  /* who holds it while running, else NULL */
+	char *wait_reason;
+	long long lease_until_ms, not_before_ms, created_ms, updated_ms;
+	long long attempts, max_attempts;
+	long long last_seq; /* the run's newest stored event (claim and get) */
+};
+
+void job_row_release(struct job_row *j);
+
+/* The queue at a glance, for /healthz and /metrics. */
+struct job_stats {
+	long long queued, running, done, failed, cancelled;
+	long long waiting; /* of the queued, those whose not_before is still ahead */
+	long long workers; /* workers whose heartbeat is fresh */
+};
+
+/*
+ * Inserts run (its status STORE_RUN_QUEUED) and job (run_id, user, kind,
+ * options, max_attempts, created_ms) in one transaction. ERR_CONFLICT when
+ * the user has a run of that kind queued or running, with the message
+ * naming it (store_run_conflict()).
+ */
+enum error store_job_enqueue(struct store *s, const struct run_row *run, const struct job_row *job);
+/*
+ * Claims the oldest queued job due at now_ms for worker: state running,
+ * lease until lease_until_ms, one more attempt. PostgreSQL: FOR UPDATE
+ * SKIP LOCKED, so workers never wait on each other; SQLite: under its
+ * write lock. ERR_NOTFOUND when none is due. Release *out.
+ */
+enum error store_job_claim(struct store *s, const char *worker, long long now_ms,
+			   long long lease_until_ms, struct job_row *out);
+/* Marks the run of a claimed job running under owner (heartbeat now_ms). */
+enum error store_job_run_started(struct store *s, const char *run_id, const char *owner,
+				 long long now_ms);
+/* Extends worker's lease of run_id; ERR_NOTFOUND when worker no longer
+ * holds it (the lease ran out and it went back to the queue). */
+enum error store_job_renew(struct store *s, const char *run_id, const char *worker,
+			   long long lease_until_ms);
+/* Ends worker's job run_id with state (STORE_JOB_DONE, _FAILED or
+ * _CANCELLED); ERR_NOTFOUND when worker no longer holds it. */
+enum error store_job_finish(struct store *s, const char *run_id, const char *worker,
+			    const char *state, long long now_ms);
+/*
+ * Gives worker's job run_id back to the queue, due at not_before_ms, with
+ * wait_reason (may be NULL) shown on it; refund takes back the attempt its
+ * claim counted (a hand-back at shutdown, a refused admission). The run's
+ * row, if still running, becomes queued. ERR_NOTFOUND when worker no
+ * longer holds it.
+ */
+enum error store_job_requeue(struct store *s, const char *run_id, const char *worker,
+			     long long not_before_ms, const char *wait_reason, int refund,
+			     long long now_ms);
+/*
+ * Jobs whose lease ran out before now_ms (their worker died): those with
+ * attempts left go back to the queue (their run queued, wait_reason says
+ * why), the others fail, and their runs too (error_code
+ * "worker_lost"). Counts in *requeued and *failed (either may be NULL).
+ */
+enum error store_job_reap(struct store *s, long long now_ms, long long *requeued,
+			  long long *failed);
+/* Cancels user's run run_id while its job is still queued (the run ends
+ * cancelled at now_ms). ERR_NOTFOUND when it is not queued (any more). */
+enum error store_job_cancel(struct store *s, const char *user_id, const char *run_id,
+			    long long now_ms);
+/* The job of run_id (ERR_NOTFOUND when it has none). Release *out. */
+enum error store_job_get(struct store *s, const char *run_id, struct job_row *out);
+/* Counts; workers whose heartbeat is at or after fresh_since_ms count. */
+enum error store_job_stats(struct store *s, long long fresh_since_ms, long long now_ms,
+			   struct job_stats *out);
+/* A worker process is alive with slots (registers it the first time);
+ * store_worker_gone() forgets it at a clean exit. */
+enum error store_worker_beat(struct store *s, const char *id, int slots, long long now_ms);
+enum error store_worker_gone(struct store *s, const char *id);
+
 #endif

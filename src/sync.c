@@ -136,6 +136,7 @@ static void finish(struct sync_run *r, enum error err)
 	struct buf werr = BUF_INIT;
 	struct run_row row;
 	enum event_type final;
+	int back;
 
 	if (writer_finish(r->writer, &werr) && !err)
 		err = sync_fail(r, ERR_DB, "%s", buf_str(&werr));
@@ -143,8 +144,10 @@ static void finish(struct sync_run *r, enum error err)
 	buf_release(&werr);
 	c = sync_run_counts(r);
 
+	back = err == ERR_CANCELLED && atomic_load(&r->handback);
 	pthread_mutex_lock(&r->lock);
 	r->status = err == ERR_OK	   ? STORE_RUN_DONE
+		    : back		   ? STORE_RUN_QUEUED
 		    : err == ERR_CANCELLED ? STORE_RUN_CANCELLED
 					   : STORE_RUN_FAILED;
 	if (err && err != ERR_CANCELLED && !r->error)
@@ -154,10 +157,17 @@ static void finish(struct sync_run *r, enum error err)
 
 	if (r->recorded) {
 		sync_run_fill_row(r, &row);
-		row.finished_ms = timeutil_wall_ms();
+		row.finished_ms = back ? 0 : timeutil_wall_ms();
 		store_run_update(r->store, &row);
 	}
-	if (err == ERR_OK) {
+	if (back) {
+		/* Not an end: the job goes back to the queue, and another
+		 * worker resumes the run and writes its final event. */
+		sync_emit(r, EVENT_INFO,
+			  "Handed back to the queue at %s %lld/%lld (%lld fetched, %lld stored "
+			  "in %lldms): another worker resumes it",
+			  c.unit ? c.unit : "step", c.current, c.total, c.fetched, c.stored, ms);
+	} else if (err == ERR_OK) {
 		final = EVENT_DONE;
 		sync_emit(r, final, "%s", r->summary ? r->summary : "Sync completed");
 	} else if (err == ERR_CANCELLED) {
@@ -241,6 +251,52 @@ static enum error run_offers(struct sync_run *r)
 	return sync_offers_step2(r);
 }
 
+/* The rest of setup once the run's row is in the store: the writer and
+ * the eBay client. */
+static enum error start_parts(struct sync_run *r)
+{
+	struct buf msg = BUF_INIT;
+	enum error err;
+
+	err = writer_start(r->db_url, r->user_id, r->id, r->log, stored, r, &r->writer, &msg);
+	if (err) {
+		sync_fail(r, err, "cannot start the database writer: %s", buf_str(&msg));
+		goto out;
+	}
+	writer_set_tick(r->writer, heartbeat, r, SYNC_BEAT_MS);
+	if (!r->opts.token)
+		r->opts.token = token_missing;
+	r->client = ebay_client_new(&r->opts.ebay, r->opts.pacer, r->opts.token, r->opts.token_ctx,
+				    request_log, r);
+out:
+	buf_release(&msg);
+	return err;
+}
+
+/*
+ * setup() of a run from the job queue: its row exists (queued); the run
+ * marks it running under its owner. A resumed attempt drops the SKU list
+ * the lost one left (the walk builds it again); the offers mark (resume)
+ * skips what the lost attempt stored.
+ */
+static enum error take_over(struct sync_run *r)
+{
+	enum error err;
+
+	err = store_job_run_started(r->store, r->id, r->owner, timeutil_wall_ms());
+	if (err)
+		return sync_fail(r, err, "cannot take over run %s: %s", r->id,
+				 store_errmsg(r->store));
+	r->recorded = 1;
+	if (r->opts.first_seq > 0) { /* an earlier attempt logged, so ran */
+		if (store_skus_clear(r->store, r->id))
+			fprintf(stderr, "ebaysync: run %s: %s\n", r->id, store_errmsg(r->store));
+		sync_emit(r, EVENT_INFO, "Resuming run %s (attempt %lld) as %s", r->id,
+			  r->opts.attempt, r->owner);
+	}
+	return start_parts(r);
+}
+
 static enum error setup(struct sync_run *r)
 {
 	struct buf msg = BUF_INIT;
@@ -266,6 +322,10 @@ static enum error setup(struct sync_run *r)
 		sync_fail(r, err, "%s", buf_str(&msg));
 		goto out;
 	}
+	if (r->opts.queued) {
+		err = take_over(r);
+		goto out;
+	}
 	sync_run_fill_row(r, &row);
 	row.started_ms = timeutil_wall_ms();
 	err = store_run_insert(r->store, &row);
@@ -283,16 +343,7 @@ static enum error setup(struct sync_run *r)
 	 * that died) are of no use to anyone. */
 	if (store_skus_clear(r->store, NULL))
 		fprintf(stderr, "ebaysync: run %s: %s\n", r->id, store_errmsg(r->store));
-	err = writer_start(r->db_url, r->user_id, r->id, r->log, stored, r, &r->writer, &msg);
-	if (err) {
-		sync_fail(r, err, "cannot start the database writer: %s", buf_str(&msg));
-		goto out;
-	}
-	writer_set_tick(r->writer, heartbeat, r, SYNC_BEAT_MS);
-	if (!r->opts.token)
-		r->opts.token = token_missing;
-	r->client = ebay_client_new(&r->opts.ebay, r->opts.pacer, r->opts.token, r->opts.token_ctx,
-				    request_log, r);
+	err = start_parts(r);
 out:
 	buf_release(&msg);
 	return err;

@@ -493,8 +493,11 @@ static size_t resume_position(struct step2 *s)
 	count = (size_t)json_integer_value(json_object_get(c, "count"));
 	if (!run_id || !sku || pos == 0)
 		goto none;
+	/* An earlier attempt of this very run (resumed from the job queue) is
+	 * running again: that is the one to go on from. */
 	if (store_run_get(r->store, r->user_id, run_id, &prev) ||
-	    !strcmp(prev.status, STORE_RUN_RUNNING) || !strcmp(prev.status, STORE_RUN_DONE)) {
+	    (strcmp(run_id, r->id) && !strcmp(prev.status, STORE_RUN_RUNNING)) ||
+	    !strcmp(prev.status, STORE_RUN_DONE)) {
 		sync_emit(r, EVENT_INFO, "Nothing to resume: run %s is %s; fetching every SKU",
 			  run_id, prev.status ? prev.status : "gone");
 		pos = 0;

@@ -144,6 +144,7 @@ struct sync_run *sync_run_new(const struct sync_opts *opts, const char *run_id)
 	r->opts.n_skus = 0;
 	r->id = run_id ? xstrdup(run_id) : sync_new_run_id(opts->kind);
 	r->log = runlog_new(r->id);
+	runlog_continue(r->log, opts->first_seq);
 	pthread_mutex_init(&r->lock, NULL);
 	r->status = STORE_RUN_RUNNING;
 	r->available = -1;
@@ -174,6 +175,17 @@ void sync_run_free(struct sync_run *r)
 void sync_run_cancel(struct sync_run *r)
 {
 	atomic_store(&r->cancel, 1);
+}
+
+void sync_run_handback(struct sync_run *r)
+{
+	atomic_store(&r->handback, 1);
+	atomic_store(&r->cancel, 1);
+}
+
+int sync_run_handed_back(struct sync_run *r)
+{
+	return atomic_load(&r->handback) && sync_run_result(r) == ERR_CANCELLED;
 }
 
 const char *sync_run_id(const struct sync_run *r)

@@ -57,6 +57,13 @@ struct sync_opts {
 					 the report cannot be had */
 	long long report_deadline_ms; /* refresh: wait for the report at most; 0: 1 h */
 	long report_poll_ms;	      /* refresh: first wait between polls; 0: feed.h's */
+	/* A run from the job queue (queue.h): its row exists, queued; the run
+	 * takes it over rather than inserting one. first_seq: its events up
+	 * to this one are stored (an earlier attempt's, lost or handed back:
+	 * the run resumes); attempt: its claims so far, for the log. */
+	int queued;
+	long long first_seq;
+	long long attempt;
 };
 
 struct sync_run;
@@ -68,6 +75,12 @@ void sync_run_free(struct sync_run *r);
 
 /* Asks the run to stop at its next cancellation point. Async-signal-safe. */
 void sync_run_cancel(struct sync_run *r);
+/* Stops the run at its next cancellation point to be resumed elsewhere:
+ * it keeps what it stored and ends with its row queued (not cancelled) and
+ * no final event, its job to be handed back to the queue (queue.h). */
+void sync_run_handback(struct sync_run *r);
+/* 1 when the run ended handed back. */
+int sync_run_handed_back(struct sync_run *r);
 
 const char *sync_run_id(const struct sync_run *r);
 struct runlog *sync_run_log(struct sync_run *r);
@@ -118,6 +131,7 @@ struct sync_run {
 	char *id;
 	struct runlog *log;
 	atomic_int cancel;
+	atomic_int handback; /* the cancel is a hand-back (sync_run_handback) */
 
 	pthread_mutex_t lock; /* guards counts, status and error */
 	struct run_counts counts;

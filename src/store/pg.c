@@ -719,7 +719,7 @@ static enum error pg_run_insert(struct store *s, const struct run_row *r)
 	 * reconnect it may be this very run, whose first try committed. */
 	if (query(s,
 		  "SELECT id FROM sync_runs WHERE user_id = $1 AND kind = $2 "
-		  "AND status = 'running'",
+		  "AND status IN ('running', 'queued')",
 		  2, v, "cannot look up the running run in sync_runs", read_first, &running, NULL))
 		running = NULL;
 	if (c.one_running == 2 && running && !strcmp(running, r->id))
@@ -888,7 +888,7 @@ static enum error pg_run_request_stop(struct store *s, const char *user_id, cons
 		 run_id);
 	err = command(s,
 		      "UPDATE sync_runs SET stop_requested = 1 WHERE id = $1 "
-		      "AND ($2::text IS NULL OR user_id = $2) AND status = 'running'",
+		      "AND ($2::text IS NULL OR user_id = $2) AND status IN ('running', 'queued')",
 		      2, v, context, &rows);
 	if (err || rows)
 		return err;
@@ -911,12 +911,13 @@ static enum error pg_runs_interrupt_stale(struct store *s, const char *owner, lo
 				     : stale_ms >= now ? LLONG_MIN
 						       : now - stale_ms)};
 	long long rows;
-	enum error err =
-	    command(s,
-		    "UPDATE sync_runs SET status = 'interrupted', finished_ms = $2 "
-		    "WHERE status = 'running' AND "
-		    "(($1::text IS NOT NULL AND owner = $1) OR heartbeat_ms < $3::bigint)",
-		    3, v, "cannot mark stale runs interrupted in sync_runs", &rows);
+	enum error err = command(
+	    s,
+	    "UPDATE sync_runs SET status = 'interrupted', finished_ms = $2 "
+	    "WHERE status = 'running' AND "
+	    "(($1::text IS NOT NULL AND owner = $1) OR heartbeat_ms < $3::bigint) AND id NOT IN "
+	    "(SELECT run_id FROM sync_jobs WHERE state IN ('queued', 'running'))",
+	    3, v, "cannot mark stale runs interrupted in sync_runs", &rows);
 
 	if (count)
 		*count = err ? 0 : rows;
@@ -1468,4 +1469,5 @@ const struct store_ops store_pg_ops = {
     .items_by_sku = pg_items_by_sku,
     .offers_by_sku = pg_offers_by_sku,
     .items_seen = pg_items_seen,
+    .exec_text_tx = store_pg_exec_text_tx,
 };

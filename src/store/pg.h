@@ -120,6 +120,10 @@ enum error store_pg_count_unseen(struct store *s, const char *user_id, const cha
 /* exec_text (store/pg_text.c): one statement, results as text. */
 enum error store_pg_exec_text(struct store *s, const char *sql, int n, const char *const *values,
 			      struct store_rows *out);
+struct store_stmt;
+/* exec_text_tx of the PostgreSQL backend: the statements in one BEGIN/COMMIT. */
+enum error store_pg_exec_text_tx(struct store *s, const struct store_stmt *stmts, size_t n,
+				 struct store_rows *outs);
 /* A run's SKU list (store/pg_skus.c): the store_ops of the same names. */
 enum error store_pg_skus_add(struct store *s, const char *run_id, const char *const *skus, size_t n,
 			     unsigned char *is_new, long long *count);

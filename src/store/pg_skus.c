@@ -212,7 +212,7 @@ static enum error clear_unit(struct store *s, void *arg)
 				    "cannot drop a SKU list");
 	return store_pg_cmd(s,
 			    "DELETE FROM sync_run_skus WHERE run_id NOT IN "
-			    "(SELECT id FROM sync_runs WHERE status = 'running')",
+			    "(SELECT id FROM sync_runs WHERE status IN ('running', 'queued'))",
 			    0, NULL, "cannot drop the SKU lists of ended runs");
 }
 

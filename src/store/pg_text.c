@@ -56,3 +56,37 @@ enum error store_pg_exec_text(struct store *s, const char *sql, int n, const cha
 
 	return store_pg_unit(s, STORE_PG_NO_TX, text_unit, &c);
 }
+
+struct tx_ctx {
+	const struct store_stmt *stmts;
+	size_t n;
+	struct store_rows *outs;
+};
+
+static enum error tx_unit(struct store *s, void *arg)
+{
+	struct tx_ctx *c = arg;
+	enum error err = ERR_OK;
+	size_t i;
+
+	for (i = 0; i < c->n && !err; i++) {
+		struct text_ctx t = {.sql = c->stmts[i].sql,
+				     .n = c->stmts[i].n,
+				     .values = c->stmts[i].values,
+				     .out = &c->outs[i]};
+		err = text_unit(s, &t);
+	}
+	return err;
+}
+
+enum error store_pg_exec_text_tx(struct store *s, const struct store_stmt *stmts, size_t n,
+				 struct store_rows *outs)
+{
+	struct tx_ctx c = {.stmts = stmts, .n = n, .outs = outs};
+	enum error err = store_pg_unit(s, STORE_PG_TX, tx_unit, &c);
+
+	if (err)
+		for (size_t i = 0; i < n; i++)
+			store_rows_release(&outs[i]);
+	return err;
+}

@@ -175,12 +175,13 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_RUN_COUNT] = "SELECT count(*) FROM sync_runs WHERE (?1 IS NULL OR user_id = ?1)",
     [S_RUN_COUNTS] = "SELECT status, n FROM sync_run_counts WHERE n <> 0",
     [S_RUN_STOP] = "UPDATE sync_runs SET stop_requested = 1 WHERE id = ?1 "
-		   "AND (?2 IS NULL OR user_id = ?2) AND status = 'running'",
+		   "AND (?2 IS NULL OR user_id = ?2) AND status IN ('running', 'queued')",
     [S_RUN_INTERRUPT] = "UPDATE sync_runs SET status = 'interrupted', finished_ms = ?1 "
 			"WHERE status = 'running' AND (heartbeat_ms < ?2 "
-			"OR (?3 IS NOT NULL AND owner = ?3))",
+			"OR (?3 IS NOT NULL AND owner = ?3)) AND id NOT IN "
+			"(SELECT run_id FROM sync_jobs WHERE state IN ('queued', 'running'))",
     [S_RUN_RUNNING] = "SELECT id FROM sync_runs WHERE user_id = ?1 AND kind = ?2 "
-		      "AND status = 'running'",
+		      "AND status IN ('running', 'queued')",
     [S_EVENT_INSERT] = "INSERT INTO sync_events (run_id, seq, type, ts_ms, line, data) "
 		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run_id, seq) DO NOTHING",
     [S_EVENT_LIST] = "SELECT seq, type, ts_ms, line, data FROM sync_events "
@@ -225,7 +226,7 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_SKUS_FIND] = "SELECT pos FROM sync_run_skus WHERE run_id = ?1 AND sku_code = ?2",
     [S_SKUS_CLEAR] = "DELETE FROM sync_run_skus WHERE run_id = ?1",
     [S_SKUS_CLEAR_DEAD] = "DELETE FROM sync_run_skus WHERE run_id NOT IN "
-			  "(SELECT id FROM sync_runs WHERE status = 'running')",
+			  "(SELECT id FROM sync_runs WHERE status IN ('running', 'queued'))",
     /* ?2 is a JSON array of SKUs (store_sku_array). The unary + keeps the
      * planner on the (user, sku) indexes: on "o.status" it would take
      * offers_user_status, and on "i.removed_at" inventory_user_removed, which
@@ -422,6 +423,9 @@ static enum error migrate(struct store *s, const char *path)
 			       path, (long long)sqlite3_column_int64(top, 0), files[n - 1].version);
 		goto out;
 	}
+	/* No statement may be left active: a migration that drops something
+	 * (0011_jobs drops an index) fails with "table is locked" otherwise. */
+	sqlite3_reset(top);
 	now_iso(now);
 	for (i = 0; i < n; i++) {
 		int applied;
@@ -429,6 +433,7 @@ static enum error migrate(struct store *s, const char *path)
 		sqlite3_reset(seen);
 		sqlite3_bind_int(seen, 1, files[i].version);
 		applied = sqlite3_step(seen) == SQLITE_ROW;
+		sqlite3_reset(seen);
 		if (applied)
 			continue;
 		err = exec_sql(s, files[i].sql, files[i].name);
@@ -1558,6 +1563,26 @@ out:
 	return err;
 }
 
+/* Runs stmts in one transaction, taken with BEGIN IMMEDIATE: SQLite's write
+ * lock makes the job queue's claim and enqueue atomic among processes. */
+static enum error sqlite_exec_text_tx(struct store *s, const struct store_stmt *stmts, size_t n,
+				      struct store_rows *outs)
+{
+	enum error err = tx_run(s, S_BEGIN, "begin");
+	size_t i;
+
+	for (i = 0; i < n && !err; i++)
+		err = sqlite_exec_text(s, stmts[i].sql, stmts[i].n, stmts[i].values, &outs[i]);
+	if (!err)
+		err = tx_run(s, S_COMMIT, "commit");
+	if (err) {
+		tx_rollback(s);
+		for (i = 0; i < n; i++)
+			store_rows_release(&outs[i]);
+	}
+	return err;
+}
+
 /* ---- a run's SKU list ---------------------------------------------------- */
 
 static enum error sqlite_skus_add(struct store *s, const char *run_id, const char *const *skus,
@@ -1834,4 +1859,5 @@ const struct store_ops store_sqlite_ops = {
     .items_by_sku = sqlite_items_by_sku,
     .offers_by_sku = sqlite_offers_by_sku,
     .items_seen = sqlite_items_seen,
+    .exec_text_tx = sqlite_exec_text_tx,
 };

@@ -18,6 +18,13 @@
 
 #include "store.h"
 
+/* One statement of exec_text_tx: its text and text parameters. */
+struct store_stmt {
+	const char *sql;
+	int n;
+	const char *const *values;
+};
+
 struct store_ops {
 	const char *name; /* "sqlite" or "postgres" */
 	enum error (*open)(struct store *s, const char *url);
@@ -125,6 +132,13 @@ struct store_ops {
 				    size_t n, struct offer_row **out, size_t *n_out);
 	enum error (*items_seen)(struct store *s, const char *user_id, const char *run_id,
 				 const char *const *skus, size_t n);
+
+	/* The job queue (issue 12): statements as exec_text takes them, run
+	 * in one transaction (SQLite: BEGIN IMMEDIATE, under its write lock),
+	 * outs[i] the rows of stmts[i]; all or nothing. n > 0. Only
+	 * store/jobs.c calls it. */
+	enum error (*exec_text_tx)(struct store *s, const struct store_stmt *stmts, size_t n,
+				   struct store_rows *outs);
 };
 
 /* What every backend shares; the backend's own state hangs off priv. */

@@ -399,12 +399,17 @@ async function refreshAccount() {
 
 /* ---------- history ---------- */
 
+// Queued (waiting for a worker) or running: the run has not ended.
+function isActive(r) {
+  return r.status === 'running' || r.status === 'queued';
+}
+
 function runDuration(r) {
   if (Number.isFinite(Number(r.duration_ms)) && r.duration_ms !== null) return Number(r.duration_ms);
   const a = parseTime(r.started_at);
   const b = parseTime(r.finished_at);
   if (Number.isFinite(a) && Number.isFinite(b)) return b - a;
-  if (Number.isFinite(a) && r.status === 'running') return Date.now() - a;
+  if (Number.isFinite(a) && isActive(r)) return Date.now() - a;
   return NaN;
 }
 
@@ -475,7 +480,7 @@ function renderHistory() {
 
 function openHistoryRun(r) {
   if (view.live) return;
-  if (r.status === 'running') showRun(r.id, { live: true, kind: r.kind, run: r });
+  if (isActive(r)) showRun(r.id, { live: true, kind: r.kind, run: r });
   else showRun(r.id, { live: false, kind: r.kind, run: r });
 }
 
@@ -508,7 +513,7 @@ async function refreshAll(first) {
   refreshAccount();
   const runs = await refreshHistory();
   if (first && runs && !view.stream) {
-    const running = runs.find((r) => r.status === 'running');
+    const running = runs.find(isActive);
     if (running) showRun(running.id, { live: true, kind: running.kind, run: running });
   }
   inventory.load();

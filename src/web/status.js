@@ -85,7 +85,8 @@ export class StatusStrip {
       this.samples.push({ t: ts, fetched: this.counts.fetched, current: this.counts.current });
       while (this.samples.length > 2 && ts - this.samples[0].t > RATE_WINDOW_MS) this.samples.shift();
     }
-    if (this.state === 'connecting' || this.state === 'idle') this.state = 'running';
+    // A queued run shows 'queued' until its worker's first event.
+    if (this.state === 'connecting' || this.state === 'idle' || this.state === 'queued') this.state = 'running';
     // Many events a second: draw at most once per frame.
     if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
   }
@@ -95,6 +96,8 @@ export class StatusStrip {
     for (const k of ['fetched', 'stored', 'failed', 'total']) {
       if (Number.isFinite(Number(run[k]))) this.counts[k] = Number(run[k]);
     }
+    // Waiting in the job queue for a worker: not running yet.
+    if (run.status === 'queued' && (this.state === 'connecting' || this.state === 'idle')) this.state = 'queued';
     this.render();
   }
 

@@ -119,7 +119,7 @@ export class RunStream {
     }
     if (this.ended) return;
     const status = run && typeof run.status === 'string' ? run.status : null;
-    if (status && status !== 'running') {
+    if (status && status !== 'running' && status !== 'queued') {
       await this.drain();
       this.checking = false;
       this.finish(status, run);

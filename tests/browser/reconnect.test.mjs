@@ -15,7 +15,8 @@ describe('reconnect', () => {
   let browser;
 
   before(async () => {
-    stack = await startStack({ skus: 1000, latencyMs: 20, jitterMs: 5 });
+    // A short job lease: a run of a crashed server is resumed soon after.
+    stack = await startStack({ skus: 1000, latencyMs: 20, jitterMs: 5, serverArgs: ['--max-rps', '500', '--lease-ms', '2000'] });
     proxy = await startProxy(stack.server.url);
     browser = await launch();
   });
@@ -95,7 +96,7 @@ describe('reconnect', () => {
     await page.context().close();
   });
 
-  test('the server dies mid-run: the page keeps trying, then shows the run interrupted', async () => {
+  test('the server dies mid-run: the page keeps trying, and the run, resumed, ends done', async () => {
     const page = await newPage(browser);
     await signIn(page, proxy.url, stack.user, stack.password);
     await startRun(page, 'Sync offers');
@@ -110,7 +111,8 @@ describe('reconnect', () => {
     assert.equal(await page.getAttribute('#st-state', 'data-state'), 'running', 'no verdict while the server is away');
     assert.equal(await page.isEnabled('#stop'), true);
     proxy.setUpstream(server.url);
-    assert.equal(await waitForEnd(page, undefined, 60000), 'interrupted');
+    // Its job's lease runs out and the new server's worker slot resumes it.
+    assert.equal(await waitForEnd(page, undefined, 60000), 'done');
     for (const id of ['#sync-inventory', '#sync-offers', '#sync-all']) assert.equal(await page.isEnabled(id), true);
     assert.equal(await page.isDisabled('#stop'), true);
     // Nothing shown twice, nothing out of order, nothing lost that it had shown.
@@ -119,8 +121,9 @@ describe('reconnect', () => {
     assert.deepEqual(lines.map((l) => l.seq), lines.map((_, i) => i + 1));
     const token = await login(server.url, stack.user, stack.password);
     const run = await (await fetch(`${server.url}/ebay/sync/runs/${encodeURIComponent(runId)}`, { headers: { Authorization: `Bearer ${token}` } })).json();
-    assert.equal((run.run ?? run).status, 'interrupted');
-    await page.waitForSelector(`#history-body tr[data-run="${runId}"] .badge[data-state="interrupted"]`);
+    assert.equal((run.run ?? run).status, 'done');
+    assert.equal((run.run ?? run).attempts, 2);
+    await page.waitForSelector(`#history-body tr[data-run="${runId}"] .badge[data-state="done"]`);
     await page.context().close();
   });
 });

@@ -63,7 +63,7 @@ describe('sync', () => {
         await screenshot(page, 'mid-run.png');
         shot = true;
       }
-      if (state !== 'running' && state !== 'connecting') break;
+      if (state !== 'running' && state !== 'connecting' && state !== 'queued') break;
       await page.waitForTimeout(100);
     }
     const state = await waitForEnd(page);

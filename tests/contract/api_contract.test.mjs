@@ -47,7 +47,7 @@ async function call(method, path, { auth = token, body, headers = {} } = {}) {
 async function waitEnded(id) {
   for (let i = 0; i < 600; i++) {
     const r = await call('GET', `/ebay/sync/runs/${id}`);
-    if (r.body.status !== 'running') return r.body;
+    if (r.body.status !== 'running' && r.body.status !== 'queued') return r.body;
     await new Promise((res) => setTimeout(res, 100));
   }
   throw new Error(`run ${id} did not end`);

@@ -83,6 +83,10 @@ int testutil_spawn(struct testutil_proc *p, char *const argv[], char *const env_
 
 		while (f && fgets(line, sizeof(line), f)) {
 			char *at = strstr(line, "listening on http://127.0.0.1:");
+			if (strstr(line, "worker ready")) { /* ebaysync worker: no port */
+				fclose(f);
+				return 0;
+			}
 			if (at) {
 				p->port = (int)strtol(at + strlen("listening on http://127.0.0.1:"),
 						      NULL, 10);

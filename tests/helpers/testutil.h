@@ -33,7 +33,8 @@ struct testutil_proc {
 
 /*
  * Starts argv[0] with argv (NULL-terminated), output to a log file, and
- * waits (up to 10 s) for a line "listening on http://127.0.0.1:PORT" in it.
+ * waits (up to 10 s) for a line "listening on http://127.0.0.1:PORT" in it
+ * (or "worker ready", from `ebaysync worker`: port 0, base_url NULL).
  * Returns 0 on success. env_extra: NULL or "K=V" strings, NULL-terminated.
  */
 int testutil_spawn(struct testutil_proc *p, char *const argv[], char *const env_extra[]);

@@ -288,7 +288,9 @@ static json_t *wait_ended(struct testutil_proc *srv, const char *bearer, const c
 	for (;;) {
 		json_t *j = get_run(srv, bearer, id);
 
-		if (strcmp(json_string_value(json_object_get(j, "status")), "running"))
+		const char *st = json_string_value(json_object_get(j, "status"));
+
+		if (strcmp(st, "running") && strcmp(st, "queued"))
 			return j;
 		json_decref(j);
 		if (timeutil_mono_ms() > deadline)
@@ -1054,14 +1056,33 @@ static void wait_midway(struct testutil_proc *srv, const char *bearer, const cha
 	}
 }
 
-static void test_sigterm_cancels(void **state)
+/* The run's whole log, read from the store after it ended: ids 1, 2, ...
+ * without a gap across its attempts, the last one done. */
+static void assert_log_whole(struct fx *f, const char *id)
+{
+	struct sse_client c;
+
+	read_stream(&f->srv, f->alice, id, -1, &c);
+	assert_true(c.n >= 4);
+	assert_true(sse_client_ids_contiguous(&c, 0));
+	assert_string_equal(c.events[0].type, "start");
+	assert_string_equal(c.events[c.n - 1].type, "done");
+	assert_non_null(sse_client_find(&c, "Resuming run"));
+	sse_client_release(&c);
+}
+
+/* SIGTERM hands the run back to the queue (not cancelled), and the next
+ * serve resumes it: the same run ends done, its log continuing. */
+static void test_sigterm_hands_back(void **state)
 {
 	struct fx *f = *state;
 	struct reader rd;
 	pthread_t t;
 	struct store *s;
 	struct run_row row;
+	struct job_row job;
 	struct buf why = BUF_INIT;
+	json_t *j;
 	int status;
 
 	f->db = xasprintf("%s/term.db", f->dir);
@@ -1080,53 +1101,65 @@ static void test_sigterm_cancels(void **state)
 	pthread_join(t, NULL);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	/* The open stream got the run's last event before the server left. */
+	/* The open stream got the hand-back before the server left. */
 	assert_true(rd.c.n > 0);
-	assert_string_equal(rd.c.events[rd.c.n - 1].type, "cancelled");
+	assert_non_null(sse_client_find(&rd.c, "Handed back to the queue"));
 	assert_true(sse_client_ids_contiguous(&rd.c, 0));
 	sse_client_release(&rd.c);
 
 	assert_int_equal(store_open(f->db, &s, &why), ERR_OK);
 	memset(&row, 0, sizeof(row));
 	assert_int_equal(store_run_get(s, "alice", f->id, &row), ERR_OK);
-	assert_string_equal(row.status, "cancelled");
-	assert_true(row.finished_ms > 0);
+	assert_string_equal(row.status, "queued");
+	assert_int_equal(row.finished_ms, 0);
 	run_row_release(&row);
+	assert_int_equal(store_job_get(s, f->id, &job), ERR_OK);
+	assert_string_equal(job.state, "queued");
+	assert_int_equal(job.attempts, 0); /* a hand-back costs no attempt */
+	assert_null(job.worker);
+	job_row_release(&job);
 	store_close(s);
 	buf_release(&why);
+
+	assert_int_equal(start_serve(&f->srv, f->sim.base_url, f->db), 0);
+	j = wait_ended(&f->srv, f->alice, f->id);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "done");
+	assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 1);
+	json_decref(j);
+	assert_log_whole(f, f->id);
+	assert_int_equal(testutil_stop(&f->srv, SIGTERM), 0);
 }
 
-static void test_killed_run_interrupted(void **state)
+/* A serve killed mid-run leaves its job leased; once the lease runs out
+ * the next serve takes the job over and the same run ends done. */
+static void test_killed_run_resumed(void **state)
 {
 	struct fx *f = *state;
-	struct sse_client c;
 	json_t *j;
 
 	f->db = xasprintf("%s/kill.db", f->dir);
 	start_sim(f, "400", "100");
-	assert_int_equal(start_serve(&f->srv, f->sim.base_url, f->db), 0);
+	assert_int_equal(start_serve_with(&f->srv, f->sim.base_url, f->db, "--lease-ms", "1500"),
+			 0);
 	f->alice = login(&f->srv, "alice", ALICE_PW);
 	f->id = start_run(&f->srv, f->alice, "offers");
 	wait_midway(&f->srv, f->alice, f->id);
 	testutil_stop(&f->srv, SIGKILL);
 
-	assert_int_equal(start_serve(&f->srv, f->sim.base_url, f->db), 0);
-	j = get_run(&f->srv, f->alice, f->id);
-	assert_string_equal(json_string_value(json_object_get(j, "status")), "interrupted");
-	assert_false(json_is_null(json_object_get(j, "finished_at")));
+	assert_int_equal(start_serve_with(&f->srv, f->sim.base_url, f->db, "--lease-ms", "1500"),
+			 0);
+	/* Its kind stays taken while it waits to be resumed. */
+	{
+		long status;
+
+		json_decref(call(&f->srv, "POST", "/ebay/sync/offers", f->alice, NULL, &status));
+		assert_int_equal(status, 409);
+	}
+	j = wait_ended(&f->srv, f->alice, f->id);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "done");
+	assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 2);
 	json_decref(j);
-	/* Its log replays from the store and ends, though it has no final
-	 * event: "end" says how the run ended. */
-	read_stream(&f->srv, f->alice, f->id, -1, &c);
-	assert_true(c.n >= 2);
-	assert_string_equal(c.events[0].type, "start");
-	assert_string_equal(c.events[c.n - 1].type, "end");
-	assert_non_null(strstr(c.events[c.n - 1].data, "\"interrupted\""));
-	sse_client_release(&c);
-	/* A new run of the same kind is allowed again. */
-	free(f->id);
-	f->id = start_run(&f->srv, f->alice, "offers");
-	json_decref(wait_ended(&f->srv, f->alice, f->id));
+	assert_log_whole(f, f->id);
 	assert_int_equal(testutil_stop(&f->srv, SIGTERM), 0);
 }
 
@@ -1261,8 +1294,8 @@ int main(void)
 	    cmocka_unit_test(test_no_token_leaks),
 	};
 	const struct CMUnitTest own[] = {
-	    cmocka_unit_test_setup_teardown(test_sigterm_cancels, setup_own, teardown_own),
-	    cmocka_unit_test_setup_teardown(test_killed_run_interrupted, setup_own, teardown_own),
+	    cmocka_unit_test_setup_teardown(test_sigterm_hands_back, setup_own, teardown_own),
+	    cmocka_unit_test_setup_teardown(test_killed_run_resumed, setup_own, teardown_own),
 	    cmocka_unit_test_setup_teardown(test_heartbeat, setup_own, teardown_own),
 	    cmocka_unit_test_setup_teardown(test_two_servers_pg, setup_own, teardown_own),
 	};

@@ -283,7 +283,10 @@ static char *run_inventory(struct fx *f)
 	path = xasprintf("/ebay/sync/runs/%s", id);
 	for (i = 0; i < 300; i++) {
 		j = call(f, "GET", path, NULL, &status);
-		if (strcmp(json_string_value(json_object_get(j, "status")), "running")) {
+		const char *st = json_string_value(json_object_get(j, "status"));
+
+		/* queued: a moment before a worker slot claims it. */
+		if (strcmp(st, "running") && strcmp(st, "queued")) {
 			assert_string_equal(json_string_value(json_object_get(j, "status")),
 					    "done");
 			json_decref(j);

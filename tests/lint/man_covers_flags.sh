@@ -26,14 +26,26 @@ trap 'rm -rf "$tmp"' EXIT
 page=$tmp/page
 sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/\\(en/-/g' "$man" >"$page"
 
-# The long options (but --help) of the option tables in the file defining fn.
+# The long options of a table's lines ({"name", ..._argument ...}).
+table_flags() {
+  sed -n 's/^[[:space:]]*{"\([a-z0-9-]*\)", *\(no\|required\|optional\)_argument.*/\1/p' "$@"
+}
+
+# The long options (but --help) of the option tables in the file defining
+# fn, with those of src/cli.h's CLI_RUN_LONGOPTS where a table includes it
+# (the options serve and worker share).
 src_flags() {
   local files
   files=$(grep -l "^int $1(int argc" "$src"/src/*.c || true)
   [ -n "$files" ] || return 0
-  # shellcheck disable=SC2086
-  sed -n 's/^[[:space:]]*{"\([a-z0-9-]*\)", *\(no\|required\|optional\)_argument.*/\1/p' $files |
-    grep -vx help | sort -u
+  {
+    # shellcheck disable=SC2086
+    table_flags $files
+    # shellcheck disable=SC2086
+    if grep -q '^[[:space:]]*CLI_RUN_LONGOPTS' $files; then
+      sed -n '/^#define CLI_RUN_LONGOPTS/,/^[^[:space:]#{]/p' "$src/src/cli.h" | table_flags
+    fi
+  } | grep -vx help | sort -u
 }
 
 # The flags of the .TP items in the man page section of command $1.
