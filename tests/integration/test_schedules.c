@@ -453,16 +453,37 @@ static void relink_pauses(struct fx *f)
 	 * account): the scheduler notices and resumes by itself. */
 	app(f, (char *[]){"account", "unlink", "--user", "erin", NULL});
 	app(f, (char *[]){"user", "set-token", "erin", "--token", CATALOG_TOKEN, NULL});
+	/* Resumed: not paused, and a run it started since ended done. (At
+	 * a 1 s cadence the schedule's own last_result is "running" nearly
+	 * always: each tick records the last run's end and starts the next.) */
 	end = timeutil_mono_ms() + 15000;
 	for (;;) {
-		j = settled(f, f->jwt[4], id);
-		if (json_is_null(json_object_get(j, "paused_reason")) &&
-		    !strcmp(json_string_value(json_object_get(j, "last_result")), "done"))
+		const char *last;
+		json_t *run = NULL;
+		long st = 0;
+
+		j = get_schedule(f, f->jwt[4], id);
+		last = json_string_value(json_object_get(j, "last_run_id"));
+		if (json_is_null(json_object_get(j, "paused_reason")) && last) {
+			char *rp = xasprintf("/ebay/sync/runs/%s", last);
+
+			run = call(&f->srv, f->jwt[4], "GET", rp, NULL, &st);
+			free(rp);
+		}
+		if (st == 200 && run &&
+		    !strcmp(json_string_value(json_object_get(run, "status")), "done") &&
+		    (long long)json_integer_value(json_object_get(run, "fetched")) > 0) {
+			json_decref(run);
 			break;
+		}
+		json_decref(run);
+		if (timeutil_mono_ms() > end) {
+			char *text = json_dumps(j, JSON_COMPACT);
+
+			fail_msg("[%s] erin's schedule did not resume after new credentials: %s",
+				 f->backend, text);
+		}
 		json_decref(j);
-		if (timeutil_mono_ms() > end)
-			fail_msg("[%s] erin's schedule did not resume after new credentials",
-				 f->backend);
 		timeutil_sleep_ms(300);
 	}
 	json_decref(j);
