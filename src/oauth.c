@@ -19,6 +19,7 @@
 
 #include "backoff.h"
 #include "ebay.h"
+#include "ledger.h"
 #include "metrics.h"
 #include "request.h"
 #include "timeutil.h"
@@ -470,6 +471,9 @@ static enum error attempt(const struct oauth_config *cfg, const char *form, int 
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &k);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	/* Token calls are the install's, not a user's: the same refresh
+	 * serves whoever asked. */
+	ledger_note(LEDGER_API_IDENTITY, NULL, 1);
 	*rc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	metrics_ebay_call("token", *rc == CURLE_OK ? status : 0);
