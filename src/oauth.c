@@ -586,6 +586,20 @@ enum error oauth_refresh(const struct oauth_config *cfg, const char *refresh_tok
 	return err;
 }
 
+enum error oauth_client_token(const struct oauth_config *cfg, const char *scope,
+			      struct oauth_token *out, struct buf *why)
+{
+	struct buf form = BUF_INIT;
+	enum error err;
+
+	memset(out, 0, sizeof(*out));
+	add_field(&form, "grant_type", "client_credentials");
+	add_field(&form, "scope", scope ? scope : "https://api.ebay.com/oauth/api_scope");
+	err = post(cfg, buf_str(&form), 0, out, why);
+	buf_release(&form);
+	return err;
+}
+
 /* ---- what the user pastes ------------------------------------------------ */
 
 /* Looks for name=value in a query string; ERR_NOTFOUND when absent. */
