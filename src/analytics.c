@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "ledger.h"
+#include "oauth.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -371,5 +372,19 @@ enum error analytics_read(struct analytics *a, struct analytics_rate *out, struc
 	else
 		*out = a->cached;
 	pthread_mutex_unlock(&a->lock);
+	return err;
+}
+
+enum error analytics_app_token(void *ctx, int refresh, char **token, struct buf *why)
+{
+	struct oauth_token t;
+	enum error err;
+
+	(void)refresh;
+	*token = NULL;
+	err = oauth_client_token(ctx, NULL, &t, why);
+	if (!err)
+		*token = xstrdup(t.access_token);
+	oauth_token_release(&t);
 	return err;
 }

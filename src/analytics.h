@@ -78,6 +78,14 @@ void analytics_free(struct analytics *a);
  */
 enum error analytics_read(struct analytics *a, struct analytics_rate *out, struct buf *why);
 
+/*
+ * A token source (ebay_token_fn) of application tokens for getRateLimits:
+ * ctx is a const struct oauth_config (oauth.h) with the client id and
+ * secret; each call mints one with the client_credentials grant (the
+ * answer cache keeps that to once a minute at most).
+ */
+enum error analytics_app_token(void *ctx, int refresh, char **token, struct buf *why);
+
 /* Forgets the cached answer. */
 void analytics_invalidate(struct analytics *a);
 

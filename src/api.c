@@ -1072,6 +1072,7 @@ void api_metrics(struct api *api, const struct api_req *req, struct api_res *res
 		 "# HELP ebaysync_runs_local runs executing in this process\n"
 		 "# TYPE ebaysync_runs_local gauge\nebaysync_runs_local %zu\n",
 		 runs_active(api->runs));
+	api_quota_metrics(api, &res->body);
 	res->status = 200;
 	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

@@ -39,6 +39,8 @@ struct api {
 	int cookie_secure;	      /* add "Secure" to the login cookie (behind HTTPS) */
 	const struct secret_key *key; /* seals webhook secrets (webhook.h) */
 	int allow_private_webhooks;   /* serve --allow-private-webhooks */
+	/* quota: eBay's daily quota (quota.h); NULL: not shown */
+	struct quota *quota;
 };
 
 struct api_req {
@@ -147,5 +149,10 @@ void api_webhooks_update(struct api *api, const struct api_req *req, struct api_
 void api_webhooks_delete(struct api *api, const struct api_req *req, struct api_res *res);
 void api_webhooks_deliveries(struct api *api, const struct api_req *req, struct api_res *res);
 void api_webhooks_redeliver(struct api *api, const struct api_req *req, struct api_res *res);
+/* quota: GET /ebay/quota (api_quota.c): today's eBay calls of the install
+ * and of the caller, what is left and when it resets. */
+void api_quota_get(struct api *api, const struct api_req *req, struct api_res *res);
+/* The quota's lines of /metrics (api_quota.c); nothing without a quota. */
+void api_quota_metrics(struct api *api, struct buf *out);
 
 #endif

@@ -21,12 +21,15 @@
 #include <time.h>
 
 #include "account.h"
+#include "analytics.h"
 #include "api.h"
 #include "auth.h"
 #include "ebay.h"
+#include "oauth.h"
 #include "runs.h"
 #include "secret.h"
 #include "server.h"
+#include "quota.h"
 #include "sse.h"
 #include "store.h"
 #include "storepool.h"
@@ -47,6 +50,8 @@ struct serve_opts {
 	int concurrency, threads, cookie_secure, quiet, allow_private_webhooks;
 	long long webhook_retry_ms;
 	double max_rps;
+	long long daily_quota; /* quota: 0: QUOTA_DEFAULT_DAILY */
+	int no_ebay_quota;     /* quota: never ask eBay's Developer Analytics */
 };
 
 static void usage(FILE *f)
@@ -78,6 +83,10 @@ static void usage(FILE *f)
 	    "  --allow-private-webhooks  let webhooks reach loopback, private and link-local\n"
 	    "                         addresses (refused by default)\n"
 	    "  --webhook-retry-ms MS  first webhook retry delay, then x4 each (30000)\n"
+	    "  --daily-quota N        eBay Inventory API calls a day when eBay cannot tell\n"
+	    "                         (EBAYSYNC_DAILY_QUOTA; 2000000)\n"
+	    "  --no-ebay-quota        do not read the quota from eBay's Developer Analytics\n"
+	    "                         (read with the client credentials of EBAY_CLIENT_ID)\n"
 	    "\n"
 	    "Secrets: EBAYSYNC_JWT_SECRET (or the key file jwt.key) signs logins;\n"
 	    "EBAYSYNC_SECRET_KEY (or secret.key) seals users' eBay tokens. The key files\n"
@@ -105,6 +114,10 @@ static int env_opts(struct serve_opts *o)
 	    cli_env_double("EBAYSYNC_MAX_RPS", 0.1, 100000, &o->max_rps))
 		return 2;
 	o->concurrency = (int)n;
+	n = 0;
+	if (cli_env_long("EBAYSYNC_DAILY_QUOTA", 1, 2000000000L, &n))
+		return 2;
+	o->daily_quota = n;
 	return 0;
 }
 
@@ -189,6 +202,14 @@ static int apply_opt(int c, struct serve_opts *o)
 			return 2;
 		return 0;
 	}
+	case 2000: /* quota */
+		if (cli_parse_long("--daily-quota", optarg, 1, 2000000000L, &n))
+			return 2;
+		o->daily_quota = n;
+		return 0;
+	case 2001:
+		o->no_ebay_quota = 1;
+		return 0;
 	case 'h':
 		usage(stdout);
 		return 1;
@@ -224,6 +245,8 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	    {"max-streams", required_argument, NULL, 1002},
 	    {"max-streams-per-user", required_argument, NULL, 1003},
 	    {"login-threads", required_argument, NULL, 1004},
+	    {"daily-quota", required_argument, NULL, 2000},
+	    {"no-ebay-quota", no_argument, NULL, 2001},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -274,7 +297,33 @@ struct serve_state {
 	struct throttle *throttle;
 	struct api api;
 	struct server *server;
+	/* quota */
+	struct oauth_config app_oauth; /* the client credentials, for Developer Analytics */
+	struct analytics *analytics;   /* NULL: the daily quota minus the ledger */
+	struct quota *quota;
 };
+
+/* eBay's daily quota: Developer Analytics where the client credentials
+ * are configured (and not turned off), else the configured quota minus
+ * the ledger. */
+static void setup_quota(const struct serve_opts *o, struct serve_state *st)
+{
+	struct quota_config qc = {.daily_quota = o->daily_quota};
+	struct buf why = BUF_INIT;
+
+	if (!o->no_ebay_quota &&
+	    !oauth_config_from_env(&st->app_oauth, o->env, o->api_base, &why)) {
+		st->analytics = analytics_new(&(struct analytics_config){
+		    .api_base = st->app_oauth.api_base,
+		    .token = analytics_app_token,
+		    .token_ctx = &st->app_oauth,
+		});
+	}
+	buf_release(&why);
+	qc.analytics = st->analytics;
+	st->quota = quota_new(st->pool, &qc);
+	st->api.quota = st->quota;
+}
 
 static int setup(const struct serve_opts *o, struct serve_state *st, struct buf *why)
 {
@@ -346,6 +395,7 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	st->api.cookie_secure = o->cookie_secure;
 	st->api.key = &st->key;
 	st->api.allow_private_webhooks = o->allow_private_webhooks;
+	setup_quota(o, st);
 	st->webhooks = webhook_sender_start(&(struct webhook_sender_config){
 	    .pool = st->pool,
 	    .key = &st->key,
@@ -379,6 +429,9 @@ static void teardown(struct serve_state *st)
 	sse_hub_free(st->hub);
 	throttle_free(st->throttle);
 	runs_free(st->runs);
+	quota_free(st->quota);
+	analytics_free(st->analytics);
+	oauth_config_release(&st->app_oauth);
 	accounts_free(st->accounts);
 	if (st->auth_ready)
 		auth_release(&st->auth);

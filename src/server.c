@@ -108,6 +108,8 @@ static const struct route routes[] = {
     {"DELETE", "/ebay/webhooks/{}", api_webhooks_delete, ROUTE_USER},
     {"GET", "/ebay/webhooks/deliveries", api_webhooks_deliveries, ROUTE_USER},
     {"POST", "/ebay/webhooks/deliveries/{}/redeliver", api_webhooks_redeliver, ROUTE_USER},
+    /* quota */
+    {"GET", "/ebay/quota", api_quota_get, ROUTE_USER},
 };
 
 int server_route(size_t i, const char **method, const char **pattern, int *needs_user)
