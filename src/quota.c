@@ -376,7 +376,8 @@ enum error quota_admit(struct quota *q, const char *user, enum sync_kind kind, l
 	struct quota_ask ask = {0};
 	char **users = NULL;
 	double *weights = NULL;
-	size_t n_rows = 0, n_jobs = 0, n_w = 0, n = 0, cap = 0, i;
+	size_t n_rows = 0, n_jobs = 0, n_w = 0, n = 0, cap = 0, n_sizes = 0, i;
+	long long *sizes = NULL; /* catalog sizes by slot of list */
 	int skipped_self = 0;
 	long long used_all = 0;
 	struct store *s;
@@ -423,8 +424,15 @@ enum error quota_admit(struct quota *q, const char *user, enum sync_kind kind, l
 			skipped_self = 1; /* the job asked about */
 			continue;
 		}
-		cost = quota_job_cost(jobs[i].kind, catalog_size(s, jobs[i].user));
 		k = user_slot(&list, &n, &cap, jobs[i].user);
+		if (k >= n_sizes) { /* one catalog count a user, not one a job */
+			sizes = xrealloc(sizes, cap * sizeof(*sizes));
+			while (n_sizes <= k)
+				sizes[n_sizes++] = -2; /* not asked yet */
+		}
+		if (sizes[k] == -2)
+			sizes[k] = catalog_size(s, jobs[i].user);
+		cost = quota_job_cost(jobs[i].kind, sizes[k]);
 		if (jobs[i].running)
 			list[k].running +=
 			    cost > jobs[i].done_calls ? cost - jobs[i].done_calls : 0;
@@ -456,6 +464,7 @@ out:
 	free(users);
 	free(weights);
 	free(list);
+	free(sizes);
 	free(rows);
 	return err;
 }
