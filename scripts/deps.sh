@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libmicrohttpd-dev
       libjansson-dev libsqlite3-dev sqlite3 libpq-dev libjwt-dev libssl-dev
       libcmocka-dev libcrypt-dev libarchive-dev libxml2-dev libzip-dev
-      postgresql curl jq)
+      postgresql curl jq
+      systemd groff-base man-db) # systemd-analyze, groff and man check the units and the man page
 if [ "${1:-}" = "--browser" ]; then
   pkgs+=(chromium)
   # Node.js may come from elsewhere than Debian (the machine image has its own).

@@ -24,8 +24,14 @@ static void usage(FILE *f)
 	      "       ebaysync apikey revoke --user NAME ID [--db URL]\n"
 	      "\n"
 	      "create prints the key once: send it as 'Authorization: Bearer <key>'.\n"
-	      "A 'read' key (the default) reads the mirror, runs and events; a 'sync'\n"
-	      "key also starts and stops syncs. --expires 0 (the default) never expires.\n",
+	      "\n"
+	      "  --user NAME      whose keys (required)\n"
+	      "  --name LABEL     create: the key's label (required)\n"
+	      "  --scope S        create: read (the default) reads the mirror, runs and\n"
+	      "                   events; sync also starts and stops syncs\n"
+	      "  --expires DAYS   create: days until it expires (0, the default: never)\n"
+	      "  --db URL         SQLite file or postgres:// URL (EBAYSYNC_DB, DATABASE_URL;\n"
+	      "                   default ebaysync.db)\n",
 	      f);
 }
 
@@ -35,7 +41,8 @@ struct opts {
 };
 
 /* Parses the options after the verb; returns the index of the first
- * operand, or -1 (usage printed). */
+ * operand, -1 after a usage error (reported), or -2 when --help printed
+ * the usage. */
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -71,8 +78,11 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'd':
 			o->db = optarg;
 			break;
+		case 'h':
+			usage(stdout);
+			return -2;
 		default:
-			usage(c == 'h' ? stdout : stderr);
+			usage(stderr);
 			return -1;
 		}
 	}
@@ -167,7 +177,7 @@ int cmd_apikey(int argc, char **argv)
 	}
 	first = parse(argc - 1, argv + 1, &o);
 	if (first < 0)
-		return CLI_EXIT_USAGE;
+		return first == -2 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 	if ((!strcmp(verb, "revoke") ? first + 1 : first) != argc - 1 ||
 	    (!strcmp(verb, "create") && !o.name)) {
 		usage(stderr);

@@ -87,6 +87,7 @@ static void usage(FILE *f)
 	    "                         (EBAYSYNC_DAILY_QUOTA; 2000000)\n"
 	    "  --no-ebay-quota        do not read the quota from eBay's Developer Analytics\n"
 	    "                         (read with the client credentials of EBAY_CLIENT_ID)\n"
+	    "  --help                 this text\n"
 	    "\n"
 	    "Secrets: EBAYSYNC_JWT_SECRET (or the key file jwt.key) signs logins;\n"
 	    "EBAYSYNC_SECRET_KEY (or secret.key) seals users' eBay tokens. The key files\n"

@@ -19,7 +19,13 @@ static void usage(FILE *f)
 {
 	fputs("usage: ebaysync token --user NAME [--ttl SECONDS] [--db URL]\n"
 	      "\n"
-	      "Prints a token for `Authorization: Bearer` (default lifetime 12 hours).\n",
+	      "Prints a login token (JWT) for `Authorization: Bearer`, signed with the\n"
+	      "secret ebaysync serve uses for the same database.\n"
+	      "\n"
+	      "  --user NAME      the user the token logs in as (required)\n"
+	      "  --ttl SECONDS    its lifetime (43200: 12 hours; at most a year)\n"
+	      "  --db URL         SQLite file or postgres:// URL (EBAYSYNC_DB, DATABASE_URL;\n"
+	      "                   default ebaysync.db)\n",
 	      f);
 }
 

@@ -32,13 +32,18 @@ static void usage(FILE *f)
 	      "       ebaysync user set-token NAME (--token T | --token-file FILE) [--db URL]\n"
 	      "       ebaysync user set-share NAME WEIGHT [--db URL]\n"
 	      "\n"
-	      "add reads the password from FILE, or the first line of standard input.\n"
-	      "set-token stores the user's eBay OAuth access token, sealed with\n"
-	      "EBAYSYNC_SECRET_KEY (or the key file secret.key). set-share sets the\n"
-	      "user's weight in the fair share of eBay's daily quota (1 by default; a\n"
-	      "user of weight 2 may take twice the calls of one of 1 when both have work;\n"
-	      "0 goes back to 1; docs/quota.md). --db defaults to\n"
-	      "EBAYSYNC_DB, DATABASE_URL, then ebaysync.db.\n",
+	      "add reads the password (8 characters or more) from FILE, or the first line\n"
+	      "of standard input. set-token stores the user's eBay OAuth access token,\n"
+	      "sealed with EBAYSYNC_SECRET_KEY (or the key file secret.key). set-share\n"
+	      "sets the user's weight in the fair share of eBay's daily quota (1 by\n"
+	      "default; a user of weight 2 may take twice the calls of one of 1 when both\n"
+	      "have work; 0 goes back to 1; docs/quota.md).\n"
+	      "\n"
+	      "  --password-file FILE  add: read the password from FILE\n"
+	      "  --token T             set-token: the eBay access token\n"
+	      "  --token-file FILE     set-token: read the eBay access token from FILE\n"
+	      "  --db URL              SQLite file or postgres:// URL (EBAYSYNC_DB,\n"
+	      "                        DATABASE_URL; default ebaysync.db)\n",
 	      f);
 }
 

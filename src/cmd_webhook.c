@@ -26,7 +26,15 @@ static void usage(FILE *f)
 	      "       ebaysync webhook rm --user NAME ID [--db URL]\n"
 	      "\n"
 	      "add prints the endpoint's signing secret once: a receiver checks the\n"
-	      "Ebaysync-Signature header with it (docs/api.md).\n",
+	      "Ebaysync-Signature header with it (docs/api.md).\n"
+	      "\n"
+	      "  --user NAME      whose endpoints (required)\n"
+	      "  --url URL        add: where deliveries are POSTed (required)\n"
+	      "  --events LIST    add: comma-separated event names (run.finished)\n"
+	      "  --allow-private  add: accept a loopback, private or link-local address\n"
+	      "                   (serve delivers there only with --allow-private-webhooks)\n"
+	      "  --db URL         SQLite file or postgres:// URL (EBAYSYNC_DB, DATABASE_URL;\n"
+	      "                   default ebaysync.db)\n",
 	      f);
 }
 
@@ -35,6 +43,9 @@ struct opts {
 	int allow_private;
 };
 
+/* Parses the options after the verb; returns the index of the first
+ * operand, -1 after a usage error (reported), or -2 when --help printed
+ * the usage. */
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -68,8 +79,11 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'd':
 			o->db = optarg;
 			break;
+		case 'h':
+			usage(stdout);
+			return -2;
 		default:
-			usage(c == 'h' ? stdout : stderr);
+			usage(stderr);
 			return -1;
 		}
 	}
@@ -146,7 +160,7 @@ int cmd_webhook(int argc, char **argv)
 	}
 	first = parse(argc - 1, argv + 1, &o);
 	if (first < 0)
-		return CLI_EXIT_USAGE;
+		return first == -2 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 	if ((!strcmp(verb, "rm") ? first + 1 : first) != argc - 1 || (is_add && !o.url)) {
 		usage(stderr);
 		return CLI_EXIT_USAGE;
