@@ -436,7 +436,8 @@ static void grant_refresh(struct sim_oauth *o, const struct sim_config *cfg,
 	sim_reply_json(out, 200, resp);
 }
 
-/* client_credentials: an application token for the public scope. */
+/* client_credentials: an application token for the public scope (the
+ * scope is required, as eBay's is). */
 static void grant_client(struct sim_oauth *o, const struct sim_config *cfg,
 			 const struct sim_form *form, long long now_ms, struct sim_reply *out,
 			 int *issued)
@@ -445,7 +446,12 @@ static void grant_client(struct sim_oauth *o, const struct sim_config *cfg,
 	char *value;
 	json_t *resp;
 
-	if (scope && !scopes_within(scope, SCOPE_PREFIX)) {
+	if (!scope || !*scope) { /* eBay asks for it on this grant */
+		oauth_error(out, 400, "invalid_request",
+			    "request is missing a required parameter : scope");
+		return;
+	}
+	if (!scopes_within(scope, SCOPE_PREFIX)) {
 		oauth_error(out, 400, "invalid_scope",
 			    "the requested scope is invalid, unknown, malformed, or exceeds the "
 			    "scope granted to the client");
