@@ -40,6 +40,8 @@ struct api {
 	const struct secret_key *key; /* seals webhook secrets (webhook.h) */
 	int allow_private_webhooks;   /* serve --allow-private-webhooks */
 	long long schedule_min_s;     /* serve --schedule-min-interval; 0: 60 */
+	/* quota: eBay's daily quota (quota.h); NULL: not shown */
+	struct quota *quota;
 };
 
 struct api_req {
@@ -155,5 +157,10 @@ void api_schedules_list(struct api *api, const struct api_req *req, struct api_r
 void api_schedules_get(struct api *api, const struct api_req *req, struct api_res *res);
 void api_schedules_update(struct api *api, const struct api_req *req, struct api_res *res);
 void api_schedules_delete(struct api *api, const struct api_req *req, struct api_res *res);
+/* quota: GET /ebay/quota (api_quota.c): today's eBay calls of the install
+ * and of the caller, what is left and when it resets. */
+void api_quota_get(struct api *api, const struct api_req *req, struct api_res *res);
+/* The quota's lines of /metrics (api_quota.c); nothing without a quota. */
+void api_quota_metrics(struct api *api, struct buf *out);
 
 #endif

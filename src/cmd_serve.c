@@ -24,14 +24,17 @@
 #include <time.h>
 
 #include "account.h"
+#include "analytics.h"
 #include "api.h"
 #include "auth.h"
 #include "ebay.h"
+#include "oauth.h"
 #include "runs.h"
 #include "schedule.h"
 #include "scheduler.h"
 #include "secret.h"
 #include "server.h"
+#include "quota.h"
 #include "sse.h"
 #include "store.h"
 #include "storepool.h"
@@ -54,7 +57,9 @@ struct serve_opts {
 	int threads, cookie_secure, allow_private_webhooks;
 	long long webhook_retry_ms;
 	long long schedule_min_interval_s;
-	long workers; /* worker slots in this process (2; 0: none) */
+	long workers;	       /* worker slots in this process (2; 0: none) */
+	long long daily_quota; /* quota: 0: QUOTA_DEFAULT_DAILY */
+	int no_ebay_quota;     /* quota: never ask eBay's Developer Analytics */
 };
 
 static void usage(FILE *f)
@@ -86,6 +91,10 @@ static void usage(FILE *f)
 	      "  --schedule-min-interval SECONDS  shortest interval a schedule may have, and\n"
 	      "                         the first retry of a failed scheduled run when below\n"
 	      "                         60 (EBAYSYNC_SCHEDULE_MIN_INTERVAL; 60)\n"
+	      "  --daily-quota N        eBay Inventory API calls a day when eBay cannot tell\n"
+	      "                         (EBAYSYNC_DAILY_QUOTA; 2000000)\n"
+	      "  --no-ebay-quota        do not read the quota from eBay's Developer Analytics\n"
+	      "                         (read with the client credentials of EBAY_CLIENT_ID)\n"
 	      "\n"
 	      "Secrets: EBAYSYNC_JWT_SECRET (or the key file jwt.key) signs logins;\n"
 	      "EBAYSYNC_SECRET_KEY (or secret.key) seals users' eBay tokens. The key files\n"
@@ -109,6 +118,10 @@ static int env_opts(struct serve_opts *o)
 	if (cli_env_long("EBAYSYNC_SCHEDULE_MIN_INTERVAL", 1, 86400, &n))
 		return 2;
 	o->schedule_min_interval_s = n;
+	n = 0;
+	if (cli_env_long("EBAYSYNC_DAILY_QUOTA", 1, 2000000000L, &n))
+		return 2;
+	o->daily_quota = n;
 	return cli_run_opts_init(&o->run);
 }
 
@@ -179,6 +192,14 @@ static int apply_opt(int c, struct serve_opts *o)
 	}
 	case 1006:
 		return cli_parse_long("--workers", optarg, 0, 256, &o->workers) ? 2 : 0;
+	case 2000: /* quota */
+		if (cli_parse_long("--daily-quota", optarg, 1, 2000000000L, &n))
+			return 2;
+		o->daily_quota = n;
+		return 0;
+	case 2001:
+		o->no_ebay_quota = 1;
+		return 0;
 	case 'h':
 		usage(stdout);
 		return 1;
@@ -210,6 +231,8 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	    {"login-threads", required_argument, NULL, 1004},
 	    {"schedule-min-interval", required_argument, NULL, 1005},
 	    {"workers", required_argument, NULL, 1006},
+	    {"daily-quota", required_argument, NULL, 2000},
+	    {"no-ebay-quota", no_argument, NULL, 2001},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -262,7 +285,37 @@ struct serve_state {
 	struct throttle *throttle;
 	struct api api;
 	struct server *server;
+	/* quota */
+	struct oauth_config app_oauth; /* the client credentials, for Developer Analytics */
+	struct analytics *analytics;   /* NULL: the daily quota minus the ledger */
+	struct quota *quota;
 };
+
+/* eBay's daily quota: Developer Analytics where the client credentials
+ * are configured (and not turned off), else the configured quota minus
+ * the ledger. */
+static void setup_quota(const struct serve_opts *o, struct serve_state *st)
+{
+	struct quota_config qc = {
+	    .daily_quota = o->daily_quota,
+	    .jobs = quota_jobs_from_queue,
+	    .jobs_ctx = st->pool,
+	};
+	struct buf why = BUF_INIT;
+
+	if (!o->no_ebay_quota &&
+	    !oauth_config_from_env(&st->app_oauth, o->run.env, o->run.api_base, &why)) {
+		st->analytics = analytics_new(&(struct analytics_config){
+		    .api_base = st->app_oauth.api_base,
+		    .token = analytics_app_token,
+		    .token_ctx = &st->app_oauth,
+		});
+	}
+	buf_release(&why);
+	qc.analytics = st->analytics;
+	st->quota = quota_new(st->pool, &qc);
+	st->api.quota = st->quota;
+}
 
 static int setup(const struct serve_opts *o, struct serve_state *st, struct buf *why)
 {
@@ -322,12 +375,16 @@ static int setup(const struct serve_opts *o, struct serve_state *st, struct buf 
 	if (n > 0)
 		printf("marked %lld run%s left running by a stopped process as interrupted\n", n,
 		       n == 1 ? "" : "s");
+	/* The quota first: the worker slots ask it before each job. */
+	setup_quota(o, st);
 	if (o->workers > 0) {
 		st->worker = worker_start(&(struct worker_config){
 		    .runs = st->runs,
 		    .pool = st->pool,
 		    .slots = (int)o->workers,
 		    .lease_ms = o->run.lease_ms,
+		    .admit = quota_worker_admit,
+		    .admit_ctx = st->quota,
 		});
 		runs_on_enqueue(st->runs, worker_wake, st->worker);
 	}
@@ -389,6 +446,9 @@ static void teardown(struct serve_state *st)
 	sse_hub_free(st->hub);
 	throttle_free(st->throttle);
 	runs_free(st->runs);
+	quota_free(st->quota);
+	analytics_free(st->analytics);
+	oauth_config_release(&st->app_oauth);
 	accounts_free(st->accounts);
 	if (st->auth_ready)
 		auth_release(&st->auth);

@@ -30,10 +30,14 @@ static void usage(FILE *f)
 	fputs("usage: ebaysync user add NAME [--password-file FILE] [--db URL]\n"
 	      "       ebaysync user list [--db URL]\n"
 	      "       ebaysync user set-token NAME (--token T | --token-file FILE) [--db URL]\n"
+	      "       ebaysync user set-share NAME WEIGHT [--db URL]\n"
 	      "\n"
 	      "add reads the password (8 characters or more) from FILE, or the first line\n"
 	      "of standard input. set-token stores the user's eBay OAuth access token,\n"
-	      "sealed with EBAYSYNC_SECRET_KEY (or the key file secret.key).\n"
+	      "sealed with EBAYSYNC_SECRET_KEY (or the key file secret.key). set-share\n"
+	      "sets the user's weight in the fair share of eBay's daily quota (1 by\n"
+	      "default; a user of weight 2 may take twice the calls of one of 1 when both\n"
+	      "have work; 0 goes back to 1; docs/quota.md).\n"
 	      "\n"
 	      "  --password-file FILE  add: read the password from FILE\n"
 	      "  --token T             set-token: the eBay access token\n"
@@ -172,6 +176,46 @@ out:
 	return rc;
 }
 
+/* quota: the user's weight in the fair share of the daily quota. */
+static int user_set_share(const char *db, const char *name, const char *weight)
+{
+	struct secret_key key;
+	struct user_row u;
+	struct store *s = NULL;
+	char *end = NULL;
+	double w = strtod(weight, &end);
+	int rc = 1;
+
+	memset(&u, 0, sizeof(u));
+	if (!*weight || *end || !(w >= 0) || w > 1000000) {
+		fprintf(stderr,
+			"ebaysync user: the weight '%s' is not a number from 0 to 1000000\n",
+			weight);
+		return 2;
+	}
+	if (cli_open_store("user", db, &s, &key))
+		goto out;
+	if (store_user_get(s, name, &u)) {
+		fprintf(stderr, "ebaysync user: no user '%s' (ebaysync user add %s)\n", name, name);
+		goto out;
+	}
+	if (store_quota_share_set(s, name, w)) {
+		fprintf(stderr, "ebaysync user: %s\n", store_errmsg(s));
+		goto out;
+	}
+	if (w == 0)
+		printf("quota share of '%s' back to the default weight 1\n", name);
+	else
+		printf("quota share of '%s' set to weight %g\n", name, w);
+	rc = 0;
+out:
+	user_row_release(&u);
+	if (s)
+		store_close(s);
+	memset(&key, 0, sizeof(key));
+	return rc;
+}
+
 int cmd_user(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -183,7 +227,7 @@ int cmd_user(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *db = cli_default_db(), *pw_file = NULL, *token = NULL, *token_file = NULL, *sub,
-		   *name = NULL;
+		   *name = NULL, *arg2 = NULL;
 	int c;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -216,6 +260,8 @@ int cmd_user(int argc, char **argv)
 	}
 	if (optind < argc)
 		name = argv[optind++];
+	if (optind < argc && !strcmp(sub, "set-share"))
+		arg2 = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "ebaysync user: unexpected argument '%s'\n", argv[optind]);
 		return 2;
@@ -226,6 +272,8 @@ int cmd_user(int argc, char **argv)
 		return user_add(db, name, pw_file);
 	if (!strcmp(sub, "set-token") && name && !pw_file && !token != !token_file)
 		return user_set_token(db, name, token, token_file);
+	if (!strcmp(sub, "set-share") && name && arg2 && !pw_file && !token && !token_file)
+		return user_set_share(db, name, arg2);
 	usage(stderr);
 	return 2;
 }

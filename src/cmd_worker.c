@@ -20,6 +20,7 @@
 #include "account.h"
 #include "ebay.h"
 #include "queue.h"
+#include "quota.h"
 #include "runs.h"
 #include "secret.h"
 #include "storepool.h"
@@ -125,8 +126,10 @@ static int serve_jobs(const struct worker_opts *o, const sigset_t *set)
 	struct runs_config rc;
 	struct runs *runs = NULL;
 	struct worker *w;
+	struct quota *quota = NULL;
 	struct buf why = BUF_INIT;
 	long long deadline;
+	long daily = 0;
 	int rc_exit = 1;
 
 	memset(&key, 0, sizeof(key));
@@ -147,11 +150,20 @@ static int serve_jobs(const struct worker_opts *o, const sigset_t *set)
 	rc.accounts = accounts;
 	rc.quiet = o->run.quiet;
 	runs = runs_new(&rc, pool);
+	/* The install's daily eBay quota, from the ledger every process keeps
+	 * (serve also reads eBay's Developer Analytics when it can). */
+	if (cli_env_long("EBAYSYNC_DAILY_QUOTA", 1, 2000000000L, &daily))
+		goto out;
+	quota = quota_new(pool, &(struct quota_config){.daily_quota = daily,
+						     .jobs = quota_jobs_from_queue,
+						     .jobs_ctx = pool});
 	w = worker_start(&(struct worker_config){.runs = runs,
 						 .pool = pool,
 						 .slots = (int)o->slots,
 						 .lease_ms = o->run.lease_ms,
-						 .poll_ms = o->poll_ms});
+						 .poll_ms = o->poll_ms,
+						 .admit = quota_worker_admit,
+						 .admit_ctx = quota});
 	printf("worker ready: %ld slot%s on %s\n", o->slots, o->slots == 1 ? "" : "s",
 	       storepool_backend(pool));
 	fflush(stdout);
@@ -167,6 +179,7 @@ static int serve_jobs(const struct worker_opts *o, const sigset_t *set)
 	rc_exit = 0;
 out:
 	runs_free(runs);
+	quota_free(quota);
 	accounts_free(accounts);
 	memset(&key, 0, sizeof(key));
 	if (pool)

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "ledger.h"
 #include "metrics.h"
 #include "pacer.h"
 #include "timeutil.h"
@@ -101,6 +102,7 @@ struct ebay_client {
 	struct ebay_config cfg; /* defaults applied; strings point to the copies below */
 	char *api_base;
 	char *marketplace_id;
+	char *user; /* the ledger's (ledger.h) */
 
 	struct pacer *pacer;
 	struct pacer *own_pacer; /* when the caller gave none */
@@ -564,6 +566,8 @@ static void start_attempt(struct ebay_client *c, struct request *r, long long no
 		finish(c, r, ERR_INTERNAL);
 		return;
 	}
+	/* Every attempt sent counts against eBay's quota, retries too. */
+	ledger_note(ledger_api_of(r->url), c->user, 1);
 	log_event(c, r, "request", 0, -1);
 }
 
@@ -889,6 +893,8 @@ struct ebay_client *ebay_client_new(const struct ebay_config *cfg, struct pacer 
 								    : EBAY_DEFAULT_MARKETPLACE);
 	c->cfg.api_base = c->api_base;
 	c->cfg.marketplace_id = c->marketplace_id;
+	c->user = xstrdup(c->cfg.user ? c->cfg.user : "");
+	c->cfg.user = c->user;
 
 	if (!pacer)
 		pacer = c->own_pacer = pacer_new(c->cfg.max_rps);
@@ -927,6 +933,7 @@ void ebay_client_free(struct ebay_client *c)
 	pacer_free(c->own_pacer);
 	free(c->api_base);
 	free(c->marketplace_id);
+	free(c->user);
 	free(c);
 	curl_global_cleanup();
 }

@@ -36,6 +36,7 @@ struct ebay_config {
 	int concurrency;	    /* transfers at once; 0: 8 */
 	double max_rps;		    /* pacer ceiling in requests/second; 0: none */
 	long token_recheck_ms;	    /* ask the token source again after; 0: 30000 */
+	const char *user;	    /* whose calls the quota ledger counts (ledger.h); NULL: none */
 };
 
 enum ebay_req {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "ledger.h"
 #include "pacer.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -43,7 +44,7 @@
 
 struct feed_client {
 	struct feed_config cfg; /* defaults applied; strings point to the copies below */
-	char *api_base, *marketplace_id, *tmp_dir;
+	char *api_base, *marketplace_id, *tmp_dir, *user;
 	struct pacer *pacer;
 	ebay_token_fn token_fn;
 	void *token_ctx;
@@ -109,6 +110,8 @@ struct feed_client *feed_client_new(const struct feed_config *cfg, struct pacer 
 	d->api_base = c->api_base;
 	d->marketplace_id = c->marketplace_id;
 	d->tmp_dir = c->tmp_dir;
+	c->user = xstrdup(cfg->user ? cfg->user : "");
+	d->user = c->user;
 	if (d->connect_timeout_ms <= 0)
 		d->connect_timeout_ms = 10000;
 	if (d->request_timeout_ms <= 0)
@@ -150,6 +153,7 @@ void feed_client_free(struct feed_client *c)
 	curl_easy_cleanup(c->easy);
 	free(c->api_base);
 	free(c->marketplace_id);
+	free(c->user);
 	free(c->tmp_dir);
 	free(c);
 }
@@ -433,6 +437,7 @@ static CURLcode transfer(struct feed_client *c, struct call *k, const char *toke
 	k->write_error = 0;
 	k->location[0] = '\0';
 	k->retry_after[0] = '\0';
+	ledger_note(ledger_api_of(k->url), c->user, 1); /* every attempt counts */
 	rc = curl_easy_perform(e);
 	curl_slist_free_all(headers);
 	return rc;

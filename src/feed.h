@@ -39,6 +39,7 @@ struct feed_config {
 	long poll_max_ms;	    /* polls back off up to this; 0: 60000 */
 	long long deadline_ms;	    /* for the task to finish; 0: 3600000 */
 	const char *tmp_dir;	    /* for the download; NULL: $TMPDIR, else /tmp */
+	const char *user;	    /* whose calls the quota ledger counts (ledger.h); NULL: none */
 };
 
 enum feed_status {

@@ -19,6 +19,7 @@
 
 #include "backoff.h"
 #include "ebay.h"
+#include "ledger.h"
 #include "metrics.h"
 #include "request.h"
 #include "timeutil.h"
@@ -470,6 +471,9 @@ static enum error attempt(const struct oauth_config *cfg, const char *form, int 
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &k);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	/* Token calls are the install's, not a user's: the same refresh
+	 * serves whoever asked. */
+	ledger_note(LEDGER_API_IDENTITY, NULL, 1);
 	*rc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	metrics_ebay_call("token", *rc == CURLE_OK ? status : 0);
@@ -578,6 +582,20 @@ enum error oauth_refresh(const struct oauth_config *cfg, const char *refresh_tok
 	add_field(&form, "scope", cfg->scope);
 	err = post(cfg, buf_str(&form), 0, out, why);
 	memset(form.data, 0, form.len);
+	buf_release(&form);
+	return err;
+}
+
+enum error oauth_client_token(const struct oauth_config *cfg, const char *scope,
+			      struct oauth_token *out, struct buf *why)
+{
+	struct buf form = BUF_INIT;
+	enum error err;
+
+	memset(out, 0, sizeof(*out));
+	add_field(&form, "grant_type", "client_credentials");
+	add_field(&form, "scope", scope ? scope : "https://api.ebay.com/oauth/api_scope");
+	err = post(cfg, buf_str(&form), 0, out, why);
 	buf_release(&form);
 	return err;
 }

@@ -109,6 +109,15 @@ enum error oauth_refresh(const struct oauth_config *cfg, const char *refresh_tok
 			 struct oauth_token *out, struct buf *why);
 
 /*
+ * The client_credentials grant: an application access token for scope
+ * (NULL: "https://api.ebay.com/oauth/api_scope"), which eBay's application
+ * APIs take (Developer Analytics' getRateLimits). Retried and failing as
+ * oauth_refresh().
+ */
+enum error oauth_client_token(const struct oauth_config *cfg, const char *scope,
+			      struct oauth_token *out, struct buf *why);
+
+/*
  * Reads one answer of the token endpoint (pure; the transport and fuzzing
  * use it): a 2xx JSON object with access_token and expires_in (number or
  * numeric string), plus refresh_token when want_refresh; or an error

@@ -114,6 +114,8 @@ static const struct route routes[] = {
     {"GET", "/ebay/schedules/{}", api_schedules_get, ROUTE_USER},
     {"PATCH", "/ebay/schedules/{}", api_schedules_update, ROUTE_USER},
     {"DELETE", "/ebay/schedules/{}", api_schedules_delete, ROUTE_USER},
+    /* quota */
+    {"GET", "/ebay/quota", api_quota_get, ROUTE_USER},
 };
 
 int server_route(size_t i, const char **method, const char **pattern, int *needs_user)

@@ -607,6 +607,10 @@ enum error store_job_cancel(struct store *s, const char *user_id, const char *ru
 			    long long now_ms);
 /* The job of run_id (ERR_NOTFOUND when it has none). Release *out. */
 enum error store_job_get(struct store *s, const char *run_id, struct job_row *out);
+/* The jobs queued or running now (user_id, kind and state filled in; the
+ * quota's view of the work to come), oldest first, at most 10,000. Release
+ * each, then free the array. */
+enum error store_jobs_active(struct store *s, struct job_row **out, size_t *n);
 /* Counts; workers whose heartbeat is at or after fresh_since_ms count. */
 enum error store_job_stats(struct store *s, long long fresh_since_ms, long long now_ms,
 			   struct job_stats *out);
@@ -614,5 +618,31 @@ enum error store_job_stats(struct store *s, long long fresh_since_ms, long long 
  * store_worker_gone() forgets it at a clean exit. */
 enum error store_worker_beat(struct store *s, const char *id, int slots, long long now_ms);
 enum error store_worker_gone(struct store *s, const char *id);
+
+/* ---- quota: eBay calls per day, API and user; users' shares ------------ */
+
+/* One count of the ledger: calls made on day ('YYYY-MM-DD', UTC) to api
+ * ("sell.inventory", "sell.feed", "identity" ...) for user ("" for none). */
+struct quota_count {
+	char day[11];
+	char api[32];
+	char user_id[128];
+	long long calls;
+};
+
+/*
+ * Adds each count's calls to its (day, api, user) row, creating it. Written
+ * in order; on failure *done (if given) says how many counts were added, so
+ * that the caller can keep the others for later without adding any twice.
+ */
+enum error store_quota_add(struct store *s, const struct quota_count *c, size_t n, size_t *done);
+/* Every count of day (each user and api), ordered by api, then user. *out
+ * is a malloc'd array of *n counts (free it). */
+enum error store_quota_day(struct store *s, const char *day, struct quota_count **out, size_t *n);
+/* Sets user's share weight (> 0; 1 is the default), or forgets it with 0. */
+enum error store_quota_share_set(struct store *s, const char *user_id, double weight);
+/* The weight of every user that has one set: parallel malloc'd arrays
+ * (free each user id, then both arrays). */
+enum error store_quota_shares(struct store *s, char ***users, double **weights, size_t *n);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger.h"
 #include "mark.h"
 #include "metrics.h"
 #include "sync_offers.h"
@@ -35,6 +36,10 @@ static void heartbeat(void *ctx, struct store *s)
 
 	sync_run_fill_row(ctx, &row);
 	store_run_update(s, &row);
+	/* The process's eBay call counts go to the quota ledger with it. */
+	if (ledger_flush(s))
+		fprintf(stderr, "ebaysync: cannot add to the eBay call ledger: %s\n",
+			store_errmsg(s));
 }
 
 /* The request log: one JSON line per event to opts.request_log, and retries
@@ -266,6 +271,7 @@ static enum error start_parts(struct sync_run *r)
 	writer_set_tick(r->writer, heartbeat, r, SYNC_BEAT_MS);
 	if (!r->opts.token)
 		r->opts.token = token_missing;
+	r->opts.ebay.user = r->user_id; /* the quota ledger's */
 	r->client = ebay_client_new(&r->opts.ebay, r->opts.pacer, r->opts.token, r->opts.token_ctx,
 				    request_log, r);
 out:
@@ -373,6 +379,9 @@ enum error sync_run_execute(struct sync_run *r)
 out:
 	ebay_client_free(r->client);
 	r->client = NULL;
+	if (r->store && ledger_flush(r->store))
+		fprintf(stderr, "ebaysync: run %s: cannot add to the eBay call ledger: %s\n", r->id,
+			store_errmsg(r->store));
 	finish(r, err);
 	if (r->recorded && store_skus_clear(r->store, r->id))
 		fprintf(stderr, "ebaysync: run %s: %s\n", r->id, store_errmsg(r->store));

@@ -395,6 +395,7 @@ static void request_report(struct refresh *f)
 
 	cfg.api_base = r->opts.ebay.api_base;
 	cfg.marketplace_id = r->opts.ebay.marketplace_id;
+	cfg.user = r->user_id;
 	cfg.connect_timeout_ms = r->opts.ebay.connect_timeout_ms;
 	cfg.request_timeout_ms = r->opts.ebay.request_timeout_ms;
 	cfg.max_attempts = r->opts.ebay.max_attempts;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "encoding.h"
+#include "sim_analytics.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -56,6 +57,12 @@ enum sim_endpoint sim_api_route(const char *method, const char *path, int *allow
 	} else if (!strncmp(path, SIM_API_BASE "/", strlen(SIM_API_BASE) + 1)) {
 		ep = SIM_EP_API_OTHER;
 		ok = 1;
+	} else if (!strcmp(path, SIM_ANALYTICS_APP_PATH)) {
+		ep = SIM_EP_ANALYTICS_APP;
+		ok = get;
+	} else if (!strcmp(path, SIM_ANALYTICS_USER_PATH)) {
+		ep = SIM_EP_ANALYTICS_USER;
+		ok = get;
 	} else if (!strcmp(path, "/identity/v1/oauth2/token")) {
 		ep = SIM_EP_TOKEN;
 		ok = post;

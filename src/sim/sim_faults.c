@@ -18,7 +18,7 @@
 #include "banned.h"
 
 #define BUCKETS 4096 /* a power of two */
-#define DAY_MS	(24LL * 3600 * 1000)
+#define DAY_MS	SIM_LIMITER_DAY_MS
 
 static const char *const fault_names[SIM_FAULT__COUNT] = {
     [SIM_FAULT_500] = "500",
@@ -153,6 +153,29 @@ static struct bucket *bucket_of(struct sim_limiter *l, const char *key)
 	return &l->table[i];
 }
 
+/* Starts the quota window at the first call, and again a day later. */
+static void roll_window(struct sim_limiter *l, long long now_ms)
+{
+	if (l->window_start_ms < 0 || now_ms - l->window_start_ms >= DAY_MS) {
+		l->window_start_ms = now_ms;
+		l->window_calls = 0;
+	}
+}
+
+void sim_limiter_window(struct sim_limiter *l, long long now_ms, long long *calls,
+			long long *reset_in_ms)
+{
+	pthread_mutex_lock(&l->lock);
+	if (l->window_start_ms >= 0 && now_ms - l->window_start_ms >= DAY_MS) {
+		l->window_start_ms = -1; /* the next call starts a new window */
+		l->window_calls = 0;
+	}
+	*calls = l->window_calls;
+	*reset_in_ms =
+	    l->window_start_ms < 0 ? SIM_LIMITER_DAY_MS : l->window_start_ms + DAY_MS - now_ms;
+	pthread_mutex_unlock(&l->lock);
+}
+
 enum sim_limit sim_limiter_take(struct sim_limiter *l, const struct sim_config *cfg,
 				const char *key, long long now_ms, long long *retry_ms)
 {
@@ -180,18 +203,15 @@ enum sim_limit sim_limiter_take(struct sim_limiter *l, const struct sim_config *
 			goto out;
 		}
 	}
-	if (cfg->daily_quota > 0) {
-		if (l->window_start_ms < 0 || now_ms - l->window_start_ms >= DAY_MS) {
-			l->window_start_ms = now_ms;
-			l->window_calls = 0;
-		}
-		if (l->window_calls >= cfg->daily_quota) {
-			*retry_ms = l->window_start_ms + DAY_MS - now_ms;
-			result = SIM_LIMIT_QUOTA;
-			goto out;
-		}
-		l->window_calls++;
+	/* The day's calls are counted with or without a quota, for the
+	 * Developer Analytics answers (sim_analytics.c). */
+	roll_window(l, now_ms);
+	if (cfg->daily_quota > 0 && l->window_calls >= cfg->daily_quota) {
+		*retry_ms = l->window_start_ms + DAY_MS - now_ms;
+		result = SIM_LIMIT_QUOTA;
+		goto out;
 	}
+	l->window_calls++;
 	if (b)
 		b->tokens -= 1.0;
 out:

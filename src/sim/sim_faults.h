@@ -57,4 +57,15 @@ void sim_limiter_reset(struct sim_limiter *l, long long now_ms);
 enum sim_limit sim_limiter_take(struct sim_limiter *l, const struct sim_config *cfg,
 				const char *key, long long now_ms, long long *retry_ms);
 
+/* The quota window's length: a day from its first call. */
+#define SIM_LIMITER_DAY_MS (24LL * 3600 * 1000)
+
+/*
+ * The calls taken in the current quota window (counted whether or not a
+ * daily quota is set; calls refused are not counted), and the time until
+ * the window resets (a whole day when no call started one yet).
+ */
+void sim_limiter_window(struct sim_limiter *l, long long now_ms, long long *calls,
+			long long *reset_in_ms);
+
 #endif

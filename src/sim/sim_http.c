@@ -25,6 +25,7 @@
 
 #include "netaddr.h"
 #include "random.h"
+#include "sim_analytics.h"
 #include "sim_api.h"
 #include "sim_control.h"
 #include "timeutil.h"
@@ -398,6 +399,9 @@ static enum MHD_Result answer(struct sim_http *h, struct MHD_Connection *conn, s
 		sim_oauth_token(s->oauth, cfg, &rq, &out, &issued);
 		if (issued)
 			atomic_fetch_add(&s->stats.tokens_issued, 1);
+	} else if (r->ep == SIM_EP_ANALYTICS_APP || r->ep == SIM_EP_ANALYTICS_USER) {
+		sim_analytics_serve(s, cfg, r->ep == SIM_EP_ANALYTICS_USER, &rq, timeutil_wall_ms(),
+				    &out);
 	} else if (r->ep == SIM_EP_AUTHORIZE) {
 		sim_oauth_authorize(s->oauth, cfg, &rq, &out);
 	} else if (r->ep == SIM_EP_REVOKE) {

@@ -34,6 +34,7 @@ enum tok_kind {
 	TOK_ACCESS,
 	TOK_REFRESH,
 	TOK_CODE,
+	TOK_APP, /* an application token (client_credentials) */
 };
 
 struct tok {
@@ -217,6 +218,29 @@ enum sim_auth sim_oauth_check(struct sim_oauth *o, const struct sim_config *cfg,
 			result = SIM_AUTH_OK;
 	} else if (cfg->token[0] && !strcmp(token, cfg->token)) {
 		result = SIM_AUTH_OK;
+	}
+	pthread_mutex_unlock(&o->lock);
+	return result;
+}
+
+enum sim_token_kind sim_oauth_kind(struct sim_oauth *o, const struct sim_config *cfg,
+				   const char *authorization, long long now_ms)
+{
+	const char *token = sim_oauth_bearer(authorization);
+	enum sim_token_kind result = SIM_TOKEN_NONE;
+	struct tok *t;
+
+	if (!token)
+		return SIM_TOKEN_NONE;
+	pthread_mutex_lock(&o->lock);
+	t = lookup(o, token);
+	if (t) {
+		if (!t->revoked && !expired(t, now_ms))
+			result = t->kind == TOK_ACCESS ? SIM_TOKEN_USER
+				 : t->kind == TOK_APP  ? SIM_TOKEN_APP
+						       : SIM_TOKEN_NONE;
+	} else if (cfg->token[0] && !strcmp(token, cfg->token)) {
+		result = SIM_TOKEN_USER;
 	}
 	pthread_mutex_unlock(&o->lock);
 	return result;
@@ -412,6 +436,43 @@ static void grant_refresh(struct sim_oauth *o, const struct sim_config *cfg,
 	sim_reply_json(out, 200, resp);
 }
 
+/* client_credentials: an application token for the public scope (the
+ * scope is required, as eBay's is). */
+static void grant_client(struct sim_oauth *o, const struct sim_config *cfg,
+			 const struct sim_form *form, long long now_ms, struct sim_reply *out,
+			 int *issued)
+{
+	const char *scope = sim_form_get(form, "scope");
+	char *value;
+	json_t *resp;
+
+	if (!scope || !*scope) { /* eBay asks for it on this grant */
+		oauth_error(out, 400, "invalid_request",
+			    "request is missing a required parameter : scope");
+		return;
+	}
+	if (!scopes_within(scope, SCOPE_PREFIX)) {
+		oauth_error(out, 400, "invalid_scope",
+			    "the requested scope is invalid, unknown, malformed, or exceeds the "
+			    "scope granted to the client");
+		return;
+	}
+	value = new_token("v^1.1#i^1#f^0#p^1#r^0#I^3#t^");
+	if (!insert(o, xstrdup(value), TOK_APP, now_ms + cfg->token_ttl * 1000, NULL, NULL,
+		    now_ms)) {
+		free(value);
+		oauth_error(out, 503, "temporarily_unavailable", "too many live tokens");
+		return;
+	}
+	resp = json_object();
+	json_object_set_new(resp, "access_token", json_string(value));
+	json_object_set_new(resp, "expires_in", json_integer(cfg->token_ttl));
+	json_object_set_new(resp, "token_type", json_string("Application Access Token"));
+	free(value);
+	*issued = 1;
+	sim_reply_json(out, 200, resp);
+}
+
 static void grant_code(struct sim_oauth *o, const struct sim_config *cfg,
 		       const struct sim_form *form, long long now_ms, struct sim_reply *out,
 		       int *issued)
@@ -493,6 +554,8 @@ void sim_oauth_token(struct sim_oauth *o, const struct sim_config *cfg,
 		grant_refresh(o, cfg, &form, rq->now_ms, out, issued);
 	else if (!strcmp(grant, "authorization_code"))
 		grant_code(o, cfg, &form, rq->now_ms, out, issued);
+	else if (!strcmp(grant, "client_credentials"))
+		grant_client(o, cfg, &form, rq->now_ms, out, issued);
 	else
 		oauth_error(out, 400, "unsupported_grant_type",
 			    "grant type in request is not supported by the authorization server");
@@ -692,7 +755,8 @@ static int wants_all(const json_t *jv, const char *fv)
 void sim_oauth_revoke(struct sim_oauth *o, const struct sim_config *cfg,
 		      const struct sim_request *rq, struct sim_reply *out)
 {
-	static const char *const kinds[] = {"access_token", "refresh_token", "authorization_code"};
+	static const char *const kinds[] = {"access_token", "refresh_token", "authorization_code",
+					    "access_token"};
 	struct sim_form form;
 	struct buf why = BUF_INIT;
 	json_t *j = NULL;

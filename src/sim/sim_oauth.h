@@ -43,10 +43,21 @@ enum sim_auth {
 enum sim_auth sim_oauth_check(struct sim_oauth *o, const struct sim_config *cfg,
 			      const char *authorization, long long now_ms);
 
+enum sim_token_kind {
+	SIM_TOKEN_NONE, /* missing, unknown, revoked or expired */
+	SIM_TOKEN_USER, /* a user access token (or the fixed cfg->token) */
+	SIM_TOKEN_APP,	/* an application token (client_credentials grant) */
+};
+
+/* What kind of live token an Authorization header value carries. */
+enum sim_token_kind sim_oauth_kind(struct sim_oauth *o, const struct sim_config *cfg,
+				   const char *authorization, long long now_ms);
+
 /* The token of a "Bearer <token>" header (a pointer into it), or NULL. */
 const char *sim_oauth_bearer(const char *authorization);
 
-/* POST /identity/v1/oauth2/token. *issued is set to 1 when an access token
+/* POST /identity/v1/oauth2/token (grants refresh_token, authorization_code
+ * and client_credentials). *issued is set to 1 when an access token
  * was minted. */
 void sim_oauth_token(struct sim_oauth *o, const struct sim_config *cfg,
 		     const struct sim_request *rq, struct sim_reply *out, int *issued);

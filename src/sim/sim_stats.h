@@ -21,6 +21,8 @@ enum sim_endpoint {
 	SIM_EP_FEED_GET_TASK,	 /* getInventoryTask */
 	SIM_EP_FEED_DOWNLOAD,	 /* getResultFile */
 	SIM_EP_API_OTHER,	 /* any other path under /sell/inventory/v1 */
+	SIM_EP_ANALYTICS_APP,	 /* Developer Analytics: getRateLimits (sim_analytics.h) */
+	SIM_EP_ANALYTICS_USER,	 /* getUserRateLimits */
 	SIM_EP_TOKEN,
 	SIM_EP_AUTHORIZE,
 	SIM_EP_REVOKE,

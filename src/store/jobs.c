@@ -315,6 +315,32 @@ enum error store_job_get(struct store *s, const char *run_id, struct job_row *ou
 	return err;
 }
 
+enum error store_jobs_active(struct store *s, struct job_row **out, size_t *n)
+{
+	const char *v[2] = {STORE_JOB_QUEUED, STORE_JOB_RUNNING};
+	struct store_rows r;
+	enum error err;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	err = run1(s,
+		   "SELECT user_id, kind, state FROM sync_jobs WHERE state IN ($1, $2) "
+		   "ORDER BY created_ms, run_id LIMIT 10000",
+		   2, v, &r);
+	if (err)
+		return err;
+	*out = xcalloc(r.n_rows ? r.n_rows : 1, sizeof(**out));
+	for (i = 0; i < r.n_rows; i++) {
+		(*out)[i].user_id = take(&r, i, 0);
+		(*out)[i].kind = take(&r, i, 1);
+		(*out)[i].state = take(&r, i, 2);
+	}
+	*n = r.n_rows;
+	store_rows_release(&r);
+	return ERR_OK;
+}
+
 enum error store_job_stats(struct store *s, long long fresh_since_ms, long long now_ms,
 			   struct job_stats *out)
 {

@@ -9,6 +9,7 @@ import { StatusStrip, formatCount, formatDuration } from './status.js';
 import { DataTable, SkuDetail, badge, formatWhen, inventoryColumns, offerColumns } from './tables.js';
 import { ChangesView, showSkuHistory } from './changes.js';
 import { LiveChart } from './chart.js';
+import { refreshQuota } from './quota.js';
 
 const $ = (id) => document.getElementById(id);
 const HISTORY_PAGE = 10;
@@ -485,6 +486,7 @@ function openHistoryRun(r) {
 }
 
 async function refreshHistory() {
+  refreshQuota($('quota'));
   try {
     const { data } = await api('GET', `/ebay/sync/runs?limit=${HISTORY_PAGE}&offset=${history.offset}`);
     history.runs = Array.isArray(data?.runs) ? data.runs : [];

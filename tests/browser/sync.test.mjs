@@ -116,6 +116,12 @@ describe('sync', () => {
     await page.waitForSelector(`#history-body tr[data-run="${runId}"] .badge[data-state="done"]`);
     const row = await page.$$eval(`#history-body tr[data-run="${runId}"] td`, (tds) => tds.map((t) => t.textContent));
     assert.equal(norm(row[2]), catalog.offers.toLocaleString('en-US').replace(/,/g, ' '));
+    // The eBay quota line: the calls the run made, counted in the ledger.
+    await page.waitForFunction(() => {
+      const m = document.getElementById('quota').textContent.replace(/\s/g, '').match(/today:(\d+)of2000000/);
+      return m && Number(m[1]) > 0;
+    });
+    assert.match(norm(await page.textContent('#quota')), /yours: [1-9]/);
     await screenshot(page, 'after-run.png');
     await screenshot(page, 'after-run-full.png', { fullPage: true });
     assert.deepEqual(page.errors, []);

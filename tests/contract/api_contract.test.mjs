@@ -192,6 +192,22 @@ test('eBay account linking, health and metrics', async () => {
   const m = await call('GET', '/metrics', { auth: null });
   assert.equal(m.status, 200);
   assert.match(m.text, /ebaysync_runs\{status="done"\} 4/);
+  assert.match(m.text, /ebaysync_ebay_quota_remaining \d+/);
+  assert.match(m.text, /ebaysync_ebay_calls_today\{api="sell.inventory"\} [1-9]/);
+});
+
+test('the eBay quota of today: the ledger of the runs above', async () => {
+  const q = await call('GET', '/ebay/quota');
+  assert.equal(q.status, 200);
+  assert.equal(q.body.source, 'ledger');
+  assert.equal(q.body.limit, 2000000);
+  assert.ok(q.body.used > 0);
+  assert.equal(q.body.remaining, q.body.limit - q.body.used);
+  assert.equal(q.body.calls_by_api['sell.inventory'], q.body.used);
+  assert.ok(q.body.user.used > 0 && q.body.user.used <= q.body.used);
+  assert.equal(q.body.user.weight, 1);
+  assert.equal((await call('GET', '/ebay/quota', { auth: null })).status, 401);
+  assert.equal((await call('POST', '/ebay/quota', { body: '{}' })).status, 405);
 });
 
 test('API keys: made, listed, scoped and revoked', async () => {

@@ -180,6 +180,7 @@ test('token endpoint answers and errors', async () => {
     [`grant_type=authorization_code&code=${enc(code)}&redirect_uri=x`, form, 400],
     ['grant_type=refresh_token&refresh_token=R-seed', { ...form, Authorization: 'Basic eDp5' }, 401],
     ['grant_type=client_credentials', form, 400],
+    [`grant_type=client_credentials&scope=${enc('https://api.ebay.com/oauth/api_scope/sell.inventory')}`, form, 400],
   ]) {
     r = await post(body, headers);
     assert.equal(r.status, status, body);

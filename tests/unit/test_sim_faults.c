@@ -176,13 +176,52 @@ static void test_quota(void **state)
 	sim_limiter_free(l);
 }
 
+/* The window the Developer Analytics answers report (sim_analytics.c). */
+static void test_window(void **state)
+{
+	struct sim_limiter *l = sim_limiter_new();
+	struct sim_config cfg;
+	long long retry, calls, reset_in, day = SIM_LIMITER_DAY_MS;
+
+	(void)state;
+	sim_config_defaults(&cfg);
+	/* No call yet: nothing taken, a whole day to go. */
+	sim_limiter_window(l, 100, &calls, &reset_in);
+	assert_int_equal(calls, 0);
+	assert_int_equal(reset_in, day);
+	/* Counted without a quota too; the window runs from its first call. */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(sim_limiter_take(l, &cfg, "a", 1000 + i, &retry), SIM_LIMIT_OK);
+	sim_limiter_window(l, 4000, &calls, &reset_in);
+	assert_int_equal(calls, 5);
+	assert_int_equal(reset_in, day - 3000);
+	/* Refused calls are not taken. */
+	cfg.daily_quota = 6;
+	assert_int_equal(sim_limiter_take(l, &cfg, "a", 5000, &retry), SIM_LIMIT_OK);
+	assert_int_equal(sim_limiter_take(l, &cfg, "a", 5000, &retry), SIM_LIMIT_QUOTA);
+	sim_limiter_window(l, 5000, &calls, &reset_in);
+	assert_int_equal(calls, 6);
+	/* A day later the window is over, before any new call. */
+	sim_limiter_window(l, 1000 + day, &calls, &reset_in);
+	assert_int_equal(calls, 0);
+	assert_int_equal(reset_in, day);
+	assert_int_equal(sim_limiter_take(l, &cfg, "a", 2000 + day, &retry), SIM_LIMIT_OK);
+	sim_limiter_window(l, 2500 + day, &calls, &reset_in);
+	assert_int_equal(calls, 1);
+	assert_int_equal(reset_in, day - 500);
+	/* A reset starts the window again. */
+	sim_limiter_reset(l, 3000 + day);
+	sim_limiter_window(l, 3000 + day, &calls, &reset_in);
+	assert_int_equal(calls, 0);
+	sim_limiter_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pick),
-	    cmocka_unit_test(test_latency),
-	    cmocka_unit_test(test_bucket),
-	    cmocka_unit_test(test_quota),
+	    cmocka_unit_test(test_pick),   cmocka_unit_test(test_latency),
+	    cmocka_unit_test(test_bucket), cmocka_unit_test(test_quota),
+	    cmocka_unit_test(test_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
