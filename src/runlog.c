@@ -201,10 +201,34 @@ static void add_json_string(struct buf *b, const char *s)
 	buf_addch(b, '"');
 }
 
+/* Appends "key": after a comma unless it is the first of its object. */
+static void add_json_key(struct buf *b, const char *key)
+{
+	buf_adds(b, b->len && b->data[b->len - 1] != '{' ? ",\"" : "\"");
+	buf_adds(b, key);
+	buf_adds(b, "\":");
+}
+
 static void add_json_field(struct buf *b, const char *key, const char *value)
 {
-	buf_addf(b, ",\"%s\":", key);
+	add_json_key(b, key);
 	add_json_string(b, value);
+}
+
+/* Appends "key":n (a printf per number was most of an event's cost). */
+static void add_json_int(struct buf *b, const char *key, long long n)
+{
+	char digits[24], *p = digits + sizeof(digits);
+	unsigned long long u = n < 0 ? 0 - (unsigned long long)n : (unsigned long long)n;
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (n < 0)
+		*--p = '-';
+	add_json_key(b, key);
+	buf_adds(b, p);
 }
 
 /*
@@ -225,26 +249,31 @@ static char *event_json(const struct event *e, const struct run_counts *c, const
 	timeutil_hms(e->ts_ms, hms, sizeof(hms));
 	timeutil_iso(e->ts_ms, iso, sizeof(iso));
 	buf_init(&b, 0);
-	buf_addf(&b, "{\"seq\":%lld", e->seq);
+	buf_adds(&b, "{");
+	add_json_int(&b, "seq", e->seq);
 	add_json_field(&b, "ts", iso);
 	add_json_field(&b, "time", hms);
 	add_json_field(&b, "type", event_type_name(e->type));
 	if (utf8_valid(e->line) && utf8_valid(unit)) {
 		add_json_field(&b, "line", e->line);
-		buf_addf(&b,
-			 ",\"counts\":{\"fetched\":%lld,\"stored\":%lld,\"failed\":%lld,"
-			 "\"current\":%lld,\"total\":%lld",
-			 (long long)c->fetched, (long long)c->stored, (long long)c->failed,
-			 (long long)c->current, (long long)c->total);
+		buf_adds(&b, ",\"counts\":{");
+		add_json_int(&b, "fetched", c->fetched);
+		add_json_int(&b, "stored", c->stored);
+		add_json_int(&b, "failed", c->failed);
+		add_json_int(&b, "current", c->current);
+		add_json_int(&b, "total", c->total);
 		add_json_field(&b, "unit", unit);
-		buf_addch(&b, '}');
+		buf_adds(&b, "}");
 	} else {
 		add_json_field(&b, "line", "(log line was not valid UTF-8)");
 	}
 	if (error_code && utf8_valid(error_code))
 		add_json_field(&b, "error_code", error_code);
-	buf_addf(&b, ",\"net\":{\"calls\":%lld,\"throttled\":%lld,\"latency_ms\":%lld}}",
-		 (long long)c->calls, (long long)c->throttled, (long long)c->latency_ms);
+	buf_adds(&b, ",\"net\":{");
+	add_json_int(&b, "calls", c->calls);
+	add_json_int(&b, "throttled", c->throttled);
+	add_json_int(&b, "latency_ms", c->latency_ms);
+	buf_adds(&b, "}}");
 	return buf_detach(&b, NULL);
 }
 
