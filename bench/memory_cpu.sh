@@ -7,11 +7,19 @@
 # targets (issue 13): peak RSS at 1,000,000 SKUs within 1.2x of that at
 # 10,000, and at most 50 us of CPU a SKU at 100,000. Needs a release build
 # in build/ (scripts/build.sh build); SQLite by default, or --db URL.
-# Usage: bench/memory_cpu.sh [--db URL] [SKUS...]
+# With --callgrind it runs ebaysync (not the simulator) under valgrind's
+# callgrind instead and reports the instructions executed (Ir, all threads)
+# a SKU: deterministic where CPU seconds on a loaded machine are not, so
+# the way to compare two builds (use small catalogs: 2,000 SKUs take minutes
+# under valgrind). Under valgrind the run is slow, so its write batches
+# (flushed every 250 ms) are smaller than in a real run.
+# Usage: bench/memory_cpu.sh [--db URL] [--callgrind] [SKUS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db_url=
+callgrind=
 if [ "${1:-}" = "--db" ]; then db_url=$2; shift 2; fi
+if [ "${1:-}" = "--callgrind" ]; then callgrind=1; shift; fi
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
@@ -20,7 +28,12 @@ work=$(mktemp -d /tmp/es-memcpu.XXXXXX)
 sim=
 trap '[ -n "$sim" ] && kill "$sim" 2>/dev/null; rm -rf "$work"' EXIT
 
-printf "%-10s %9s %9s %10s %11s\n" "SKUs" "wall" "CPU" "CPU/SKU" "peak RSS"
+if [ -n "$callgrind" ]; then
+  command -v valgrind >/dev/null || apt-get install -y -qq valgrind >/dev/null
+  printf "%-10s %15s %12s\n" "SKUs" "Ir" "Ir/SKU"
+else
+  printf "%-10s %9s %9s %10s %11s\n" "SKUs" "wall" "CPU" "CPU/SKU" "peak RSS"
+fi
 for n in "${sizes[@]}"; do
   ./build/ebaysync-sim --listen 127.0.0.1:0 --skus "$n" --seed 1 --token t >"$work/sim.log" 2>&1 &
   sim=$!
@@ -31,6 +44,16 @@ for n in "${sizes[@]}"; do
   # Many SKUs: more requests at once, so the run is not bound by round trips.
   conc=16
   [ "$n" -ge 1000000 ] && conc=32
+  if [ -n "$callgrind" ]; then
+    valgrind --tool=callgrind --callgrind-out-file="$work/cg" ./build/ebaysync sync all \
+      --db "$db" --env simulator --api-base "$url" --token t --quiet --max-rps 100000 \
+      --concurrency "$conc" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
+    ir=$(callgrind_annotate "$work/cg" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+    printf "%-10s %15s %12s\n" "$n" "$ir" "$((ir / n))"
+    kill "$sim" 2>/dev/null; wait "$sim" 2>/dev/null || true
+    sim=
+    continue
+  fi
   /usr/bin/time -v -o "$work/time" ./build/ebaysync sync all --db "$db" --env simulator \
     --api-base "$url" --token t --quiet --max-rps 100000 --concurrency "$conc" \
     >/dev/null 2>"$work/err" || { cat "$work/err" "$work/time"; exit 1; }

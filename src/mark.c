@@ -16,7 +16,7 @@ struct batch_ids {
 
 struct mark {
 	pthread_mutex_t lock;
-	unsigned char *done;
+	unsigned char *done; /* a bit an entry: 125 kB for 1,000,000 */
 	size_t n, low;
 	struct batch_ids filling;	   /* the batch being filled */
 	struct batch_ids *oldest, *newest; /* closed batches, oldest first */
@@ -28,7 +28,7 @@ struct mark *mark_new(size_t n)
 	struct mark *m = xcalloc(1, sizeof(*m));
 
 	pthread_mutex_init(&m->lock, NULL);
-	m->done = xcalloc(n ? n : 1, 1);
+	m->done = xcalloc(n / 8 + 1, 1);
 	m->n = n;
 	return m;
 }
@@ -55,8 +55,8 @@ static void finish(struct mark *m, size_t i)
 {
 	if (i >= m->n)
 		return;
-	m->done[i] = 1;
-	while (m->low < m->n && m->done[m->low])
+	m->done[i / 8] |= (unsigned char)(1u << (i % 8));
+	while (m->low < m->n && (m->done[m->low / 8] >> (m->low % 8) & 1))
 		m->low++;
 }
 

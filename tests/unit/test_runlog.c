@@ -82,6 +82,101 @@ static void test_invalid_utf8_line_is_kept(void **state)
 	runlog_free(l);
 }
 
+/* The event JSON as runlog.c built it with jansson before it wrote it by
+ * hand: the hand-written form must be byte for byte the same. */
+static char *jansson_event_json(const struct event *e, const struct run_counts *c,
+				const char *error_code)
+{
+	char hms[16], iso[32];
+	json_t *o;
+	char *s;
+
+	timeutil_hms(e->ts_ms, hms, sizeof(hms));
+	timeutil_iso(e->ts_ms, iso, sizeof(iso));
+	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:s}}", "seq",
+		      (json_int_t)e->seq, "ts", iso, "time", hms, "type", event_type_name(e->type),
+		      "line", e->line, "counts", "fetched", (json_int_t)c->fetched, "stored",
+		      (json_int_t)c->stored, "failed", (json_int_t)c->failed, "current",
+		      (json_int_t)c->current, "total", (json_int_t)c->total, "unit",
+		      c->unit ? c->unit : "");
+	if (!o)
+		o = json_pack("{s:I, s:s, s:s, s:s, s:s}", "seq", (json_int_t)e->seq, "ts", iso,
+			      "time", hms, "type", event_type_name(e->type), "line",
+			      "(log line was not valid UTF-8)");
+	if (error_code)
+		json_object_set_new(o, "error_code", json_string(error_code));
+	json_object_set_new(o, "net",
+			    json_pack("{s:I, s:I, s:I}", "calls", (json_int_t)c->calls, "throttled",
+				      (json_int_t)c->throttled, "latency_ms",
+				      (json_int_t)c->latency_ms));
+	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	return s;
+}
+
+static void check_same_as_jansson(const char *line, const struct run_counts *c, const char *code)
+{
+	static const struct run_counts zero;
+	struct runlog *l = runlog_new("r");
+	struct event ev;
+	char *want;
+
+	if (code)
+		runlog_emit_failed(l, c, code, "%s", line);
+	else
+		runlog_emit(l, EVENT_PROGRESS, c, "%s", line);
+	assert_int_equal(runlog_read(l, 0, 0, &ev, 1, NULL, NULL), 1);
+	want = jansson_event_json(&ev, c ? c : &zero, code);
+	assert_string_equal(ev.data, want);
+	free(want);
+	event_release(&ev);
+	runlog_free(l);
+}
+
+static void test_event_json_matches_jansson(void **state)
+{
+	static const char *const lines[] = {"",
+					    "plain",
+					    "→ [1/9] SKU: a \"b\" é",
+					    "tab\there\nnl\r\\ \b\f \x01\x1f\x7f /",
+					    "emoji \xf0\x9f\x98\x80 cjk \xe4\xb8\xad",
+					    "bad \xff byte",
+					    "overlong \xc0\xaf",
+					    "surrogate \xed\xa0\x80",
+					    "too big \xf4\x90\x80\x80",
+					    "cut \xe4\xb8",
+					    "max \xf4\x8f\xbf\xbf \xef\xbf\xbf \xc2\x80"};
+	struct run_counts c = {.fetched = 3,
+			       .stored = -2,
+			       .failed = 1LL << 40,
+			       .current = 4,
+			       .total = 9,
+			       .unit = "sku",
+			       .calls = 7,
+			       .throttled = 1,
+			       .latency_ms = 123456789};
+	struct run_counts bad_unit = {.unit = "p\xffge"};
+	char line[64];
+	unsigned seed = 7;
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		check_same_as_jansson(lines[i], &c, NULL);
+		check_same_as_jansson(lines[i], NULL, NULL);
+		check_same_as_jansson(lines[i], &c, "E_CODE");
+		check_same_as_jansson(lines[i], &c, "bad \xfe code");
+		check_same_as_jansson(lines[i], &bad_unit, NULL);
+	}
+	/* random bytes: valid or not, the same bytes */
+	for (int k = 0; k < 2000; k++) {
+		size_t n = (size_t)(rand_r(&seed) % 12);
+
+		for (size_t i = 0; i < n; i++)
+			line[i] = (char)(1 + rand_r(&seed) % 255);
+		line[n] = '\0';
+		check_same_as_jansson(line, &c, NULL);
+	}
+}
+
 /* A reader far behind gets the oldest kept event and is told where memory
  * starts; the persistence queue still hands out every single event. */
 static void test_ring_and_persistence(void **state)
@@ -179,6 +274,7 @@ int main(void)
 	    cmocka_unit_test(test_emit_and_read),
 	    cmocka_unit_test(test_final_event_names),
 	    cmocka_unit_test(test_invalid_utf8_line_is_kept),
+	    cmocka_unit_test(test_event_json_matches_jansson),
 	    cmocka_unit_test(test_ring_and_persistence),
 	    cmocka_unit_test(test_concurrent_readers),
 	    cmocka_unit_test(test_read_times_out),
