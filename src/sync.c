@@ -16,6 +16,7 @@
 
 #include "mark.h"
 #include "metrics.h"
+#include "pacers.h"
 #include "sync_offers.h"
 #include "sync_pages.h"
 #include "sync_refresh.h"
@@ -291,6 +292,11 @@ static enum error setup(struct sync_run *r)
 	writer_set_tick(r->writer, heartbeat, r, SYNC_BEAT_MS);
 	if (!r->opts.token)
 		r->opts.token = token_missing;
+	/* Every run of the process against this eBay application, and every
+	 * process on this database, paces its requests together. */
+	if (!r->opts.pacer)
+		r->opts.pacer = r->pacer_ref =
+		    pacers_get(r->api_base, r->db_url, r->opts.ebay.max_rps);
 	r->client = ebay_client_new(&r->opts.ebay, r->opts.pacer, r->opts.token, r->opts.token_ctx,
 				    request_log, r);
 out:
@@ -322,6 +328,10 @@ enum error sync_run_execute(struct sync_run *r)
 out:
 	ebay_client_free(r->client);
 	r->client = NULL;
+	if (r->pacer_ref) {
+		pacers_put(r->pacer_ref);
+		r->opts.pacer = r->pacer_ref = NULL;
+	}
 	finish(r, err);
 	if (r->recorded && store_skus_clear(r->store, r->id))
 		fprintf(stderr, "ebaysync: run %s: %s\n", r->id, store_errmsg(r->store));
