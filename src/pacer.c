@@ -98,6 +98,7 @@ struct pacer {
 	/* For pacer_stats(): counts since the start. */
 	long long sends_total;
 	long long ok_total;
+	long long refused_total;
 	long long held_total;
 	long long wall_changes; /* by the pacer itself: a cut, a probe kept */
 	long long cuts;		/* of them, cuts at 429s */
@@ -415,6 +416,7 @@ void pacer_throttled(struct pacer *p, long long now_ms, long long sent_ms, long 
 			p->tokens = 1.0;
 	}
 	p->round_refused = 1;
+	p->refused_total++;
 	if (sent_ms < p->cut_ms)
 		goto out; /* sent at a rate already given up */
 	/* A first 429 after a clean stretch: the rate just crossed the wall,
@@ -520,6 +522,7 @@ void pacer_stats(const struct pacer *p, struct pacer_stats *out)
 	out->wall = mp->wall;
 	out->sends = mp->sends_total;
 	out->ok = mp->ok_total;
+	out->refused = mp->refused_total;
 	out->held = mp->held_total;
 	out->wall_changes = mp->wall_changes;
 	out->cuts = mp->cuts;

@@ -64,6 +64,7 @@ struct pacer_stats {
 	double wall;		/* 0: none yet */
 	long long sends;	/* tokens taken since pacer_new() */
 	long long ok;		/* answers that were not 429 */
+	long long refused;	/* 429s */
 	long long held;		/* pacer_acquire() calls the bucket held back */
 	long long wall_changes; /* walls the pacer found itself (not set_wall's) */
 	long long cuts;		/* of them, found at a 429 */

@@ -15,8 +15,11 @@
 
 #include "banned.h"
 
-#define DEMAND_HEADROOM 1.5 /* a peer not held back asks this times what it sent */
-#define DEMAND_MIN	2.0 /* and at least this */
+#define DEMAND_HEADROOM	 1.5 /* a peer not held back asks this times what it sent */
+#define DEMAND_MIN	 2.0 /* and at least this */
+#define PERSIST_MIN	 3   /* 429s in a tick that say the wall is lower */
+#define PERSIST_SHARE	 20  /* if at least 1 in this many sends */
+#define PERSIST_MAX_DROP 0.5 /* and lower it at most by half at a time */
 
 void pacer_share_divide(const double *weight, const double *demand, size_t n, double total,
 			double *out)
@@ -92,7 +95,8 @@ const struct pacer_peer_row *pacer_share_prepare(struct pacer_share *ps, struct 
 	struct pacer_stats st;
 	long long dt = ps->last_mono >= 0 ? now_mono_ms - ps->last_mono : 0;
 	int held, measured = dt > 0;
-	double sent, wall;
+	double sent, wall, accepted;
+	long long refused;
 
 	pacer_stats(p, &st);
 	sent = measured ? (double)(st.sends - ps->last_sends) * 1000.0 / (double)dt : 0;
@@ -109,17 +113,24 @@ const struct pacer_peer_row *pacer_share_prepare(struct pacer_share *ps, struct 
 		ps->mine.demand = -1;
 	else
 		ps->mine.demand = fmax(DEMAND_HEADROOM * sent, DEMAND_MIN);
-	if (st.wall_changes != ps->last_wall_changes && st.wall > 0) {
-		/* A wall of our own. Found by a probe that was not refused: the
-		 * install can take our wall and what the others send. Found at
-		 * a 429: the install's limit is what eBay accepted of everyone
-		 * since the last tick, which, unlike our own window, is not cut
-		 * at most by half each time (that is the pacer's guard against
-		 * one odd window; here the others' counts back ours up). */
+	refused = st.refused - ps->last_refused;
+	accepted = ps->mine.used + ps->others_used;
+	wall = 0;
+	if (st.wall_changes != ps->last_wall_changes && st.wall > 0)
+		/* A wall of our own: the install can take it and what the
+		 * others send. */
 		wall = st.wall + ps->others_used;
-		if (st.cuts != ps->last_cuts && measured && ps->mine.used + ps->others_used > 0 &&
-		    ps->mine.used + ps->others_used < wall)
-			wall = ps->mine.used + ps->others_used;
+	/* 429s that keep coming: what eBay accepted of everyone since the
+	 * last tick is what the install can take. It only ever lowers, and
+	 * at most by half at a time, as the pacer's own cuts. */
+	if (measured && accepted > 0 && refused >= PERSIST_MIN &&
+	    refused * PERSIST_SHARE >= st.sends - ps->last_sends) {
+		if (wall <= 0 || wall > ps->install_wall)
+			wall = ps->install_wall;
+		if (wall <= 0 || accepted < wall)
+			wall = fmax(accepted, PERSIST_MAX_DROP * wall);
+	}
+	if (wall > 0) {
 		ps->mine.wall = wall;
 		ps->mine.wall_seq = ++ps->seq_seen;
 		ps->mine.wall_ms = now_wall_ms;
@@ -127,10 +138,23 @@ const struct pacer_peer_row *pacer_share_prepare(struct pacer_share *ps, struct 
 	ps->last_mono = now_mono_ms;
 	ps->last_sends = st.sends;
 	ps->last_ok = st.ok;
+	ps->last_refused = st.refused;
 	ps->last_cuts = st.cuts;
 	ps->last_held = st.held;
 	ps->last_wall_changes = st.wall_changes;
 	return &ps->mine;
+}
+
+int pacer_share_due(const struct pacer_share *ps, const struct pacer *p, long long now_mono_ms)
+{
+	struct pacer_stats st;
+
+	if (ps->last_mono < 0 || now_mono_ms >= ps->last_mono + PACER_SHARE_TICK_MS)
+		return 1;
+	if (now_mono_ms < ps->last_mono + PACER_SHARE_SOON_MS)
+		return 0;
+	pacer_stats(p, &st);
+	return st.cuts != ps->last_cuts;
 }
 
 /* 1 when a's wall was posted after b's (of two at once, the lower wins). */

@@ -35,6 +35,7 @@ struct pacer;
 #define PACER_SHARE_WALL_TTL_MS 600000	/* a posted wall is believed this long */
 #define PACER_SHARE_PRUNE_MS	3600000 /* rows this stale are deleted */
 #define PACER_SHARE_SLACK	0.05	/* a part this close to the wall is left be */
+#define PACER_SHARE_SOON_MS	50	/* a tick this soon after a cut of our own */
 
 /*
  * Divides total among n peers: weight[i] (runs; <= 0: nothing for it) and
@@ -52,7 +53,7 @@ struct pacer_share {
 	struct pacer_peer_row mine; /* what it posts; owns scope and owner */
 	double max_rps;		    /* install-wide maximum; 0: none */
 	long long last_mono;	    /* the last prepare; -1: none yet */
-	long long last_sends, last_ok, last_held, last_wall_changes, last_cuts;
+	long long last_sends, last_ok, last_refused, last_held, last_wall_changes, last_cuts;
 	long long seq_seen;	    /* the highest wall_seq read */
 	double others_used;	    /* what the live others sent, at the last apply */
 	double install_wall;	    /* the install's wall; 0: unknown */
@@ -65,12 +66,21 @@ void pacer_share_init(struct pacer_share *ps, const char *scope, const char *own
 void pacer_share_release(struct pacer_share *ps);
 
 /*
+ * 1 when the next tick is due at now_mono_ms: PACER_SHARE_TICK_MS after the
+ * last, or PACER_SHARE_SOON_MS after it when p has cut its rate at a 429
+ * since (the others hear of it sooner). Reads p's counts, nothing else.
+ */
+int pacer_share_due(const struct pacer_share *ps, const struct pacer *p, long long now_mono_ms);
+
+/*
  * Fills and returns ps->mine, the row to post at now_wall_ms (wall clock)
  * and now_mono_ms, from pacer p used by users runs: the rate sent since the
  * last call, the demand (none without runs; as much as given while the
  * bucket holds requests back or before the first measure; else 1.5 times
- * what it sent), and, if p found a new wall of its own since, that wall
- * plus what the others send, with the next wall_seq.
+ * what it sent), and a new install wall (with the next wall_seq) when p
+ * found a wall of its own since: a probe kept, that wall plus what the
+ * others send; a cut at a 429, or 429s that keep coming (at least 5% of
+ * what it sent since), what eBay accepted of everyone since, when lower.
  */
 const struct pacer_peer_row *pacer_share_prepare(struct pacer_share *ps, struct pacer *p, int users,
 						 long long now_wall_ms, long long now_mono_ms);

@@ -28,6 +28,7 @@
 #include "banned.h"
 
 #define PRUNE_EVERY_MS 60000
+#define POLL_MS	       10 /* the thread looks at its entries' pacers this often */
 
 struct entry {
 	char *scope, *db_url; /* db_url NULL: not shared */
@@ -38,6 +39,7 @@ struct entry {
 	struct store *store;  /* the thread's connection; NULL: none now */
 	long long next_prune; /* monotonic ms */
 	long long errors;     /* ticks that failed in a row */
+	long long retry_at;   /* after a failure, no tick before (monotonic ms) */
 	struct entry *next;
 };
 
@@ -131,6 +133,7 @@ static void tick(struct entry *e, int users)
 				"rate: %s (keeping the last share)\n",
 				buf_str(&why));
 		e->store = NULL;
+		e->retry_at = now_mono + PACER_SHARE_TICK_MS;
 		goto out;
 	}
 	pacer_share_prepare(&e->ps, e->pacer, users, now_wall, now_mono);
@@ -150,6 +153,7 @@ static void tick(struct entry *e, int users)
 				store_errmsg(e->store));
 		store_close(e->store);
 		e->store = NULL;
+		e->retry_at = now_mono + PACER_SHARE_TICK_MS;
 		goto out;
 	}
 	e->errors = 0;
@@ -167,8 +171,7 @@ static void *share_thread(void *arg)
 	int users[64];
 	size_t n, i;
 	struct entry *e;
-	long long next = timeutil_mono_ms();
-	struct timespec ts;
+	long long now;
 
 	(void)arg;
 	for (;;) {
@@ -176,29 +179,22 @@ static void *share_thread(void *arg)
 		for (;;) {
 			for (e = head, n = 0; e; e = e->next)
 				n += e->db_url != NULL;
-			if (n > 0 && timeutil_mono_ms() >= next)
+			if (n > 0)
 				break;
-			if (n == 0) {
-				pthread_cond_wait(&wake, &mu);
-				next = timeutil_mono_ms(); /* a new entry: at once */
-				continue;
-			}
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)(next - timeutil_mono_ms()) * 1000000L;
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
-			if (pthread_cond_timedwait(&wake, &mu, &ts) == 0)
-				next = timeutil_mono_ms();
+			pthread_cond_wait(&wake, &mu);
 		}
+		/* The entries due: each every PACER_SHARE_TICK_MS, sooner after
+		 * a cut (pacer_share_due() reads what only this thread writes). */
+		now = timeutil_mono_ms();
 		for (e = head, n = 0; e && n < 64; e = e->next) {
-			if (!e->db_url)
+			if (!e->db_url || now < e->retry_at ||
+			    !pacer_share_due(&e->ps, e->pacer, now))
 				continue;
 			e->refs++;
 			users[n] = e->users;
 			batch[n++] = e;
 		}
 		pthread_mutex_unlock(&mu);
-		next = timeutil_mono_ms() + PACER_SHARE_TICK_MS;
 		for (i = 0; i < n; i++)
 			tick(batch[i], users[i]);
 		for (i = 0; i < n; i++) {
@@ -210,6 +206,7 @@ static void *share_thread(void *arg)
 				entry_free(dead);
 			}
 		}
+		timeutil_sleep_ms(POLL_MS);
 	}
 	return NULL;
 }

@@ -315,8 +315,8 @@ static void model_peers(int share, double limit, int n_each, struct outcome *o)
 				pe->done_at[j] = now + 20;
 			}
 		}
-		if (share && now % PACER_SHARE_TICK_MS == 0)
-			for (i = 0; i < PEERS; i++)
+		for (i = 0; share && i < PEERS; i++)
+			if (pacer_share_due(&peers[i].ps, peers[i].p, now))
 				sync_peer(&t, &peers[i].ps, peers[i].p, peers[i].left > 0 ? 1 : 0,
 					  1700000000000LL + now, now);
 	}
