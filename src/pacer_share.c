@@ -154,7 +154,7 @@ int pacer_share_due(const struct pacer_share *ps, const struct pacer *p, long lo
 	if (now_mono_ms < ps->last_mono + PACER_SHARE_SOON_MS)
 		return 0;
 	pacer_stats(p, &st);
-	return st.cuts != ps->last_cuts;
+	return st.cuts != ps->last_cuts || st.refused - ps->last_refused >= PERSIST_MIN;
 }
 
 /* 1 when a's wall was posted after b's (of two at once, the lower wins). */
@@ -174,8 +174,8 @@ void pacer_share_apply(struct pacer_share *ps, struct pacer *p, const struct pac
 	double *weight = xcalloc(n + 1, sizeof(double));
 	double *demand = xcalloc(n + 1, sizeof(double));
 	double *part = xcalloc(n + 1, sizeof(double));
-	size_t i, k = 0;
-	double wall;
+	size_t i, k = 0, active = 0;
+	double wall, ceiling;
 
 	ps->others_used = 0;
 	for (i = 0; i <= n; i++) {
@@ -191,6 +191,7 @@ void pacer_share_apply(struct pacer_share *ps, struct pacer *p, const struct pac
 			continue; /* stopped, or cut off: its rate is not ours to leave */
 		weight[k] = r->weight > 0 ? r->weight : 0;
 		demand[k] = r->demand;
+		active += weight[k] > 0 && demand[k] != 0;
 		if (i < n)
 			ps->others_used += r->used;
 		k++;
@@ -200,11 +201,25 @@ void pacer_share_apply(struct pacer_share *ps, struct pacer *p, const struct pac
 	if (ps->mine.weight <= 0 || ps->mine.demand == 0)
 		goto out; /* no runs: nothing to pace */
 	/* This process's row is the last of the k. */
+	ceiling = 0;
 	if (ps->max_rps > 0) {
 		pacer_share_divide(weight, demand, k, ps->max_rps, part);
-		ps->part_max = part[k - 1];
-		pacer_set_share(p, ps->part_max);
+		ceiling = ps->part_max = part[k - 1];
 	}
+	/* Several processes starting up at once against a wall nobody knows
+	 * yet start up as one: together they at most double what eBay
+	 * accepted of them at each tick, from PACER_SHARE_START_RPS. Each
+	 * alone would double at every round trip, and, where eBay has credit
+	 * saved up that hides the wall for a while, all of them would hit it
+	 * at their full concurrency at once. */
+	if (ps->install_wall <= 0 && active > 1) {
+		pacer_share_divide(
+		    weight, demand, k,
+		    fmax(2 * (ps->others_used + ps->mine.used), PACER_SHARE_START_RPS), part);
+		if (ceiling <= 0 || part[k - 1] < ceiling)
+			ceiling = part[k - 1];
+	}
+	pacer_set_share(p, ceiling);
 	if (ps->install_wall > 0) {
 		pacer_share_divide(weight, demand, k, ps->install_wall, part);
 		ps->part_wall = part[k - 1];

@@ -14,7 +14,10 @@
  *   than its part gets what it asks, the rest is split by weight (runs);
  *   a peer without runs gets nothing;
  * - this process's part becomes its pacer's wall (pacer_set_wall()), and
- *   its part of an install-wide maximum (--max-rps) its ceiling.
+ *   its part of an install-wide maximum (--max-rps) its ceiling;
+ * - while the install knows no wall, processes starting up together start
+ *   up as one: their ceilings add up to twice what eBay accepted of all of
+ *   them at the last tick.
  *
  * A 429 seen by one process thus lowers every process's rate at its next
  * reading. Nothing here touches a database or a clock: times are passed in,
@@ -36,6 +39,7 @@ struct pacer;
 #define PACER_SHARE_PRUNE_MS	3600000 /* rows this stale are deleted */
 #define PACER_SHARE_SLACK	0.05	/* a part this close to the wall is left be */
 #define PACER_SHARE_SOON_MS	50	/* a tick this soon after a cut of our own */
+#define PACER_SHARE_START_RPS	25.0	/* processes starting up together, from this */
 
 /*
  * Divides total among n peers: weight[i] (runs; <= 0: nothing for it) and
@@ -68,7 +72,7 @@ void pacer_share_release(struct pacer_share *ps);
 /*
  * 1 when the next tick is due at now_mono_ms: PACER_SHARE_TICK_MS after the
  * last, or PACER_SHARE_SOON_MS after it when p has cut its rate at a 429
- * since (the others hear of it sooner). Reads p's counts, nothing else.
+ * or met a few 429s since (the others hear of it sooner). Reads p's counts, nothing else.
  */
 int pacer_share_due(const struct pacer_share *ps, const struct pacer *p, long long now_mono_ms);
 

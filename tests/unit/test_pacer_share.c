@@ -163,8 +163,9 @@ static void test_a_429_posted_by_one_lowers_the_others(void **state)
 	pacer_share_init(&b, "http://sim", "h:2", 0);
 	sync_peer(&t, &a, pa, 1, wall, 0);
 	sync_peer(&t, &b, pb, 1, wall, 0);
-	/* a and b send 20 a second each, answered; then a gets a 429. */
-	for (now = 0; now < 1200; now += 50) {
+	/* a and b send 10 a second each (starting up together, they may not
+	 * go much faster), answered; then a gets a 429. */
+	for (now = 0; now < 2400; now += 100) {
 		if (now > 0 && now % 300 == 0) {
 			sync_peer(&t, &a, pa, 1, wall + now, now);
 			sync_peer(&t, &b, pb, 1, wall + now, now);
@@ -176,27 +177,26 @@ static void test_a_429_posted_by_one_lowers_the_others(void **state)
 	}
 	assert_true(CLOSE(b.install_wall, 0)); /* nothing learned yet */
 	before = pacer_rate(pb);
-	assert_int_equal(pacer_acquire(pa, 1200), 0);
-	pacer_throttled(pa, 1220, 1200, -1);
+	assert_int_equal(pacer_acquire(pa, 2400), 0);
+	pacer_throttled(pa, 2420, 2400, -1);
 	assert_true(pacer_wall(pa) > 0);
-	/* a posts what eBay accepted of both since the last tick: about 40
-	 * a second, the install's limit. */
-	sync_peer(&t, &a, pa, 1, wall + 1200, 1200);
-	assert_true(a.install_wall > 35 && a.install_wall < 45);
+	/* a posts its wall and what eBay accepted of b: about 20 a second. */
+	sync_peer(&t, &a, pa, 1, wall + 2400, 2400);
+	assert_true(a.install_wall > 17 && a.install_wall < 23);
 	assert_true(t.rows[0].wall_seq == 1);
 	/* b reads it at its next tick: its part is half, its rate below it. */
-	sync_peer(&t, &b, pb, 1, wall + 1200, 1200);
+	sync_peer(&t, &b, pb, 1, wall + 2400, 2400);
 	assert_true(CLOSE(b.install_wall, a.install_wall));
 	assert_true(CLOSE(pacer_wall(pb), a.install_wall / 2));
 	assert_true(pacer_rate(pb) <= 0.95 * a.install_wall / 2 + 1e-9);
 	assert_true(pacer_rate(pb) < before);
 	/* and a comes down to its half too. */
-	sync_peer(&t, &a, pa, 1, wall + 1500, 1500);
+	sync_peer(&t, &a, pa, 1, wall + 2700, 2700);
 	assert_true(CLOSE(pacer_wall(pa), a.install_wall / 2));
 	/* Nothing new: nothing moves. */
 	before = pacer_rate(pb);
 	for (i = 0; i < 2; i++)
-		sync_peer(&t, i ? &b : &a, i ? pb : pa, 1, wall + 1800, 1800);
+		sync_peer(&t, i ? &b : &a, i ? pb : pa, 1, wall + 3000, 3000);
 	assert_true(CLOSE(pacer_rate(pb), before));
 	pacer_share_release(&a);
 	pacer_share_release(&b);
