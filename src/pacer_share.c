@@ -215,7 +215,9 @@ void pacer_share_apply(struct pacer_share *ps, struct pacer *p, const struct pac
 	if (ps->install_wall <= 0 && active > 1) {
 		pacer_share_divide(
 		    weight, demand, k,
-		    fmax(2 * (ps->others_used + ps->mine.used), PACER_SHARE_START_RPS), part);
+		    fmax(PACER_SHARE_START_GROWTH * (ps->others_used + ps->mine.used),
+			 PACER_SHARE_START_RPS),
+		    part);
 		if (ceiling <= 0 || part[k - 1] < ceiling)
 			ceiling = part[k - 1];
 	}

@@ -33,13 +33,14 @@
 
 struct pacer;
 
-#define PACER_SHARE_TICK_MS	300	/* how often a process reads and writes */
-#define PACER_SHARE_STALE_MS	3000	/* a peer silent this long stops counting */
-#define PACER_SHARE_WALL_TTL_MS 600000	/* a posted wall is believed this long */
-#define PACER_SHARE_PRUNE_MS	3600000 /* rows this stale are deleted */
-#define PACER_SHARE_SLACK	0.05	/* a part this close to the wall is left be */
-#define PACER_SHARE_SOON_MS	50	/* a tick this soon after a cut of our own */
-#define PACER_SHARE_START_RPS	25.0	/* processes starting up together, from this */
+#define PACER_SHARE_TICK_MS	 300	 /* how often a process reads and writes */
+#define PACER_SHARE_STALE_MS	 3000	 /* a peer silent this long stops counting */
+#define PACER_SHARE_WALL_TTL_MS	 600000	 /* a posted wall is believed this long */
+#define PACER_SHARE_PRUNE_MS	 3600000 /* rows this stale are deleted */
+#define PACER_SHARE_SLACK	 0.05	 /* a part this close to the wall is left be */
+#define PACER_SHARE_SOON_MS	 50	 /* a tick this soon after a cut of our own */
+#define PACER_SHARE_START_RPS	 25.0	 /* processes starting up together, from this */
+#define PACER_SHARE_START_GROWTH 2.0	 /* growing this much a tick */
 
 /*
  * Divides total among n peers: weight[i] (runs; <= 0: nothing for it) and
