@@ -18,6 +18,7 @@
 
 #include "pacer.h"
 #include "pacer_share.h"
+#include "pacers.h"
 #include "xalloc.h"
 
 #define CLOSE(a, b) (fabs((a) - (b)) < 1e-6)
@@ -352,9 +353,46 @@ static void test_three_processes_share_one_limit(void **state)
 	assert_true(2 * off.refused > 3 * on.refused);
 }
 
+/* ---- within a process: one pacer per scope, reference-counted ---- */
+
+static void test_runs_of_a_process_share_one_pacer(void **state)
+{
+	struct pacer *a, *b, *c, *d;
+	char *scope;
+
+	(void)state;
+	unsetenv("EBAY_CLIENT_ID");
+	/* No database: shared within the process only. */
+	a = pacers_get("http://127.0.0.1:9/", NULL, 0);
+	b = pacers_get("http://127.0.0.1:9", NULL, 0);
+	c = pacers_get("http://127.0.0.1:10", NULL, 0);
+	assert_ptr_equal(a, b); /* the same API base, however spelled */
+	assert_ptr_not_equal(a, c);
+	/* Taking a token from one is taking it from the other. */
+	while (pacer_acquire(a, 0) == 0)
+		;
+	assert_true(pacer_acquire(b, 0) > 0);
+	pacers_put(a);
+	d = pacers_get("http://127.0.0.1:9", NULL, 0);
+	assert_ptr_equal(d, b); /* b still holds it */
+	pacers_put(d);
+	pacers_put(b);
+	pacers_put(c);
+	scope = pacers_scope(NULL);
+	assert_string_equal(scope, "https://api.ebay.com");
+	free(scope);
+	/* The limit is the application's: its id is part of the scope. */
+	setenv("EBAY_CLIENT_ID", "App-1", 1);
+	scope = pacers_scope("https://api.ebay.com/");
+	assert_string_equal(scope, "https://api.ebay.com app=App-1");
+	free(scope);
+	unsetenv("EBAY_CLIENT_ID");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_runs_of_a_process_share_one_pacer),
 	    cmocka_unit_test(test_divides_fairly),
 	    cmocka_unit_test(test_divides_by_demand_and_weight),
 	    cmocka_unit_test(test_stale_peers_stop_counting),
