@@ -157,7 +157,8 @@ const char cli_run_usage[] =
     "  --env NAME             production, sandbox or simulator (EBAY_ENV; production)\n"
     "  --marketplace ID       X-EBAY-C-MARKETPLACE-ID (EBAY_MARKETPLACE_ID; EBAY_US)\n"
     "  --concurrency N        getOffers requests in flight per run (8)\n"
-    "  --max-rps R            ceiling on eBay requests per second per run (none: found)\n"
+    "  --max-rps R            ceiling on eBay requests per second of the install, shared\n"
+    "                         by its runs and processes (none: found)\n"
     "  --lease-ms MS          a job's lease, renewed by its worker; a job whose worker\n"
     "                         stopped goes back to the queue after it (30000)\n"
     "  --quiet                do not print run starts and ends\n";

@@ -67,6 +67,7 @@ struct slot {
 struct pacer {
 	pthread_mutex_t lock;
 	double ceiling; /* 0: none */
+	double share;	/* the ceiling of this process's share (pacer_set_share); 0: none */
 	double rate;
 	double tokens;
 	long long now_ms;	 /* the latest time seen; -1 before the first call */
@@ -93,6 +94,14 @@ struct pacer {
 	long long round_rtt_sum;
 
 	struct slot slots[PACER_SLOTS];
+
+	/* For pacer_stats(): counts since the start. */
+	long long sends_total;
+	long long ok_total;
+	long long refused_total;
+	long long held_total;
+	long long wall_changes; /* by the pacer itself: a cut, a probe kept */
+	long long cuts;		/* of them, cuts at 429s */
 };
 
 /* The measured rates of the window. */
@@ -137,15 +146,23 @@ static double burst_of(const struct pacer *p)
 	return b > PACER_BURST_MIN ? b : PACER_BURST_MIN;
 }
 
+/* The ceiling that binds now: the fixed one or the share, the lower. */
+static double ceiling_of(const struct pacer *p)
+{
+	if (p->share > 0 && (p->ceiling <= 0 || p->share < p->ceiling))
+		return p->share;
+	return p->ceiling;
+}
+
 /* Sets the rate within the floor and the ceiling. */
 static void set_rate(struct pacer *p, double rate)
 {
-	double floor_rps = PACER_FLOOR_RPS;
+	double floor_rps = PACER_FLOOR_RPS, ceiling = ceiling_of(p);
 
-	if (p->ceiling > 0 && p->ceiling < floor_rps)
-		floor_rps = p->ceiling;
-	if (p->ceiling > 0 && rate > p->ceiling)
-		rate = p->ceiling;
+	if (ceiling > 0 && ceiling < floor_rps)
+		floor_rps = ceiling;
+	if (ceiling > 0 && rate > ceiling)
+		rate = ceiling;
 	if (rate < floor_rps)
 		rate = floor_rps;
 	p->rate = rate;
@@ -233,6 +250,8 @@ static void cut(struct pacer *p, long long now, const struct measure *m, int cro
 	if (accepted < PACER_MAX_DROP * p->rate)
 		accepted = PACER_MAX_DROP * p->rate;
 	p->wall = accepted > PACER_FLOOR_RPS ? accepted : PACER_FLOOR_RPS;
+	p->wall_changes++;
+	p->cuts++;
 	rate = PACER_SETTLE * p->wall;
 	if (rate > p->rate)
 		rate = p->rate; /* the window saw a faster past: never cut up */
@@ -281,6 +300,7 @@ static void grow(struct pacer *p, long long elapsed, double sent)
 			if (d > PACER_STEP_AFTER * p->probe_k_ms) {
 				p->wall = rate;
 				p->probe_ms = p->probe_k_ms;
+				p->wall_changes++;
 			}
 		}
 	}
@@ -344,11 +364,13 @@ long long pacer_acquire(struct pacer *p, long long now_ms)
 		p->tokens -= 1.0;
 		slot_at(p, now)->sends++;
 		p->round_sends++;
+		p->sends_total++;
 	} else {
 		wait = (long long)ceil((1.0 - p->tokens) * 1000.0 / p->rate);
 		if (wait < 1)
 			wait = 1;
 		p->round_blocked = 1;
+		p->held_total++;
 	}
 	pthread_mutex_unlock(&p->lock);
 	return wait;
@@ -367,6 +389,7 @@ void pacer_succeeded(struct pacer *p, long long now_ms, long long sent_ms)
 	}
 	p->round_answers++;
 	p->round_rtt_sum += rtt;
+	p->ok_total++;
 	if (sent_ms >= p->cut_ms) {
 		slot_at(p, now)->ok++;
 		p->answered++;
@@ -393,6 +416,7 @@ void pacer_throttled(struct pacer *p, long long now_ms, long long sent_ms, long 
 			p->tokens = 1.0;
 	}
 	p->round_refused = 1;
+	p->refused_total++;
 	if (sent_ms < p->cut_ms)
 		goto out; /* sent at a rate already given up */
 	/* A first 429 after a clean stretch: the rate just crossed the wall,
@@ -432,4 +456,75 @@ double pacer_wall(const struct pacer *p)
 	wall = mp->wall;
 	pthread_mutex_unlock(&mp->lock);
 	return wall;
+}
+
+void pacer_set_share(struct pacer *p, double ceiling_rps)
+{
+	pthread_mutex_lock(&p->lock);
+	p->share = ceiling_rps > 0 ? ceiling_rps : 0;
+	if (ceiling_of(p) > 0 && p->rate > ceiling_of(p))
+		set_rate(p, p->rate);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Sets the cubic curve's way back to the wall from the rate now. */
+static void restart_cubic(struct pacer *p)
+{
+	double k = PACER_PROBE_MS * (double)(1 << (p->crossings > 0 ? p->crossings - 1 : 0));
+
+	p->cubic_c = (1.0 - PACER_SETTLE) / (k * k * k);
+	p->probe_k_ms = p->rate < p->wall ? cbrt((1.0 - p->rate / p->wall) / p->cubic_c) : 0;
+	p->probe_ms = 0;
+}
+
+void pacer_set_wall(struct pacer *p, double wall_rps, long long now_ms)
+{
+	long long now;
+	double rate;
+	int i;
+
+	if (!(wall_rps > 0))
+		return;
+	pthread_mutex_lock(&p->lock);
+	now = advance(p, now_ms);
+	if (wall_rps < PACER_FLOOR_RPS)
+		wall_rps = PACER_FLOOR_RPS;
+	p->wall = wall_rps;
+	p->startup = 0;
+	rate = PACER_SETTLE * wall_rps;
+	if (p->rate > rate) {
+		/* Lower for everyone: as a cut, from now on. */
+		set_rate(p, rate);
+		if (p->tokens > 1.0)
+			p->tokens = 1.0;
+		p->cut_ms = now;
+		p->answered = 0;
+		p->refused = 0;
+		for (i = 0; i < PACER_SLOTS; i++) {
+			memset(&p->slots[i], 0, sizeof(p->slots[i]));
+			p->slots[i].start = -1;
+		}
+	} else if (rate > p->rate) {
+		/* A larger share of a wall the install knows: go there, not
+		 * past twice the rate of now (the growth rule's headroom). */
+		set_rate(p, rate < PACER_HEADROOM * p->rate ? rate : PACER_HEADROOM * p->rate);
+	}
+	restart_cubic(p);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void pacer_stats(const struct pacer *p, struct pacer_stats *out)
+{
+	struct pacer *mp = (struct pacer *)p;
+
+	pthread_mutex_lock(&mp->lock);
+	out->rate = mp->rate;
+	out->wall = mp->wall;
+	out->sends = mp->sends_total;
+	out->ok = mp->ok_total;
+	out->refused = mp->refused_total;
+	out->held = mp->held_total;
+	out->wall_changes = mp->wall_changes;
+	out->cuts = mp->cuts;
+	pthread_mutex_unlock(&mp->lock);
 }

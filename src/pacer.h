@@ -43,4 +43,33 @@ double pacer_rate(const struct pacer *p);
  * first 429. */
 double pacer_wall(const struct pacer *p);
 
+/*
+ * For a pacer shared with other processes (pacer_share.h, pacers.h):
+ *
+ * pacer_set_share() sets a second ceiling, this process's share of an
+ * install-wide maximum (0: none); the lower of it and pacer_new()'s binds.
+ *
+ * pacer_set_wall() makes wall_rps the wall, as if this pacer had found it
+ * at now_ms: a wall learned by another process, or this process's share of
+ * the install's. A rate above PACER_SETTLE of it is cut there at once (and
+ * 429s for requests sent before are not counted); a rate below climbs
+ * towards it (at most doubling at once) and then along the cubic curve.
+ * The start-up ends.
+ */
+void pacer_set_share(struct pacer *p, double ceiling_rps);
+void pacer_set_wall(struct pacer *p, double wall_rps, long long now_ms);
+
+struct pacer_stats {
+	double rate;
+	double wall;		/* 0: none yet */
+	long long sends;	/* tokens taken since pacer_new() */
+	long long ok;		/* answers that were not 429 */
+	long long refused;	/* 429s */
+	long long held;		/* pacer_acquire() calls the bucket held back */
+	long long wall_changes; /* walls the pacer found itself (not set_wall's) */
+	long long cuts;		/* of them, found at a 429 */
+};
+
+void pacer_stats(const struct pacer *p, struct pacer_stats *out);
+
 #endif

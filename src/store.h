@@ -645,4 +645,38 @@ enum error store_quota_share_set(struct store *s, const char *user_id, double we
  * (free each user id, then both arrays). */
 enum error store_quota_shares(struct store *s, char ***users, double **weights, size_t *n);
 
+/* ---- shared pacer: the peers of an install (pacers.c) --------------------- */
+
+/*
+ * One process's row in pacer_peers: what its pacer for scope (an eBay API
+ * base and application) asks for and has learned. Rates are requests a
+ * second; times are wall-clock ms.
+ */
+struct pacer_peer_row {
+	char *scope;
+	char *owner;		/* "host:pid" */
+	long long heartbeat_ms; /* last written */
+	double weight;		/* runs using the pacer; 0: idle */
+	double demand;		/* the rate asked for: 0 none, < 0 as much as given */
+	double used;		/* the rate eBay accepted of it lately (answers not 429) */
+	double rate;		/* the pacer's rate */
+	double wall;		/* the install-wide wall it last posted; 0: none */
+	long long wall_seq;	/* posts are ordered by this, install-wide */
+	long long wall_ms;	/* when it was posted */
+};
+
+void pacer_peer_row_release(struct pacer_peer_row *r);
+
+/*
+ * pacer_peer_put: writes r (scope and owner set) over its earlier row.
+ * pacer_peers_list: the rows of scope, in no given order (release each,
+ * then free the array). pacer_peers_prune: deletes the rows of scope whose
+ * heartbeat is older than before_ms; *deleted (if given) says how many.
+ */
+enum error store_pacer_peer_put(struct store *s, const struct pacer_peer_row *r);
+enum error store_pacer_peers_list(struct store *s, const char *scope, struct pacer_peer_row **out,
+				  size_t *n);
+enum error store_pacer_peers_prune(struct store *s, const char *scope, long long before_ms,
+				   long long *deleted);
+
 #endif

@@ -17,6 +17,7 @@
 #include "ledger.h"
 #include "mark.h"
 #include "metrics.h"
+#include "pacers.h"
 #include "sync_offers.h"
 #include "sync_pages.h"
 #include "sync_refresh.h"
@@ -272,6 +273,11 @@ static enum error start_parts(struct sync_run *r)
 	if (!r->opts.token)
 		r->opts.token = token_missing;
 	r->opts.ebay.user = r->user_id; /* the quota ledger's */
+	/* Every run of the process against this eBay application, and every
+	 * process on this database, paces its requests together. */
+	if (!r->opts.pacer)
+		r->opts.pacer = r->pacer_ref =
+		    pacers_get(r->api_base, r->db_url, r->opts.ebay.max_rps);
 	r->client = ebay_client_new(&r->opts.ebay, r->opts.pacer, r->opts.token, r->opts.token_ctx,
 				    request_log, r);
 out:
@@ -382,6 +388,10 @@ out:
 	if (r->store && ledger_flush(r->store))
 		fprintf(stderr, "ebaysync: run %s: cannot add to the eBay call ledger: %s\n", r->id,
 			store_errmsg(r->store));
+	if (r->pacer_ref) {
+		pacers_put(r->pacer_ref);
+		r->opts.pacer = r->pacer_ref = NULL;
+	}
 	finish(r, err);
 	if (r->recorded && store_skus_clear(r->store, r->id))
 		fprintf(stderr, "ebaysync: run %s: %s\n", r->id, store_errmsg(r->store));

@@ -144,6 +144,7 @@ struct sync_run {
 	int recorded;	     /* its sync_runs row is in the store */
 	struct writer *writer;
 	struct ebay_client *client;
+	struct pacer *pacer_ref;     /* from pacers_get(), when opts.pacer was NULL */
 	long long t0;		     /* monotonic ms at start */
 	long long next_beat;	     /* when to next write a heartbeat and check STOP */
 	int phase_items;	     /* 1 while the writer stores inventory pages */
