@@ -155,8 +155,8 @@ static int serve_jobs(const struct worker_opts *o, const sigset_t *set)
 	if (cli_env_long("EBAYSYNC_DAILY_QUOTA", 1, 2000000000L, &daily))
 		goto out;
 	quota = quota_new(pool, &(struct quota_config){.daily_quota = daily,
-						     .jobs = quota_jobs_from_queue,
-						     .jobs_ctx = pool});
+						       .jobs = quota_jobs_from_queue,
+						       .jobs_ctx = pool});
 	w = worker_start(&(struct worker_config){.runs = runs,
 						 .pool = pool,
 						 .slots = (int)o->slots,
