@@ -111,7 +111,10 @@ describe('linking an eBay account from the page', () => {
     ebaysync(['account', 'set-refresh-token', '--user', 'old', '--token', 'a-refresh-token-about-to-expire', '--expires-in', '1', '--no-verify', '--db', db], {
       env: oauthEnv,
     });
-    server = await startServer({ dir, db, simUrl: sim.url, port, env: oauthEnv, extra: ['--max-rps', '500'] });
+    // --no-ebay-quota: the page's quota line would have serve mint an
+    // application token (client_credentials) for eBay's Developer Analytics,
+    // and this suite counts the user-consent token calls alone.
+    server = await startServer({ dir, db, simUrl: sim.url, port, env: oauthEnv, extra: ['--max-rps', '500', '--no-ebay-quota'] });
     assert.equal(server.url, base, 'the server listens where the simulator sends the browser back');
     browser = await launch();
     token = await login(base, 'linda', PASSWORD);
