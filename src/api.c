@@ -19,6 +19,7 @@
 #include "jsonutil.h"
 #include "mapping.h"
 #include "queue.h"
+#include "quota.h"
 #include "metrics.h"
 #include "runlog.h"
 #include "runs.h"
@@ -1123,7 +1124,7 @@ void api_metrics(struct api *api, const struct api_req *req, struct api_res *res
 		 "# TYPE ebaysync_runs_local gauge\nebaysync_runs_local %zu\n",
 		 runs_active(api->runs));
 	queue_metrics(&res->body, &q);
-	api_quota_metrics(api, &res->body);
+	quota_metrics(api->quota, api->pool, &res->body);
 	res->status = 200;
 	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

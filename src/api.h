@@ -160,7 +160,5 @@ void api_schedules_delete(struct api *api, const struct api_req *req, struct api
 /* quota: GET /ebay/quota (api_quota.c): today's eBay calls of the install
  * and of the caller, what is left and when it resets. */
 void api_quota_get(struct api *api, const struct api_req *req, struct api_res *res);
-/* The quota's lines of /metrics (api_quota.c); nothing without a quota. */
-void api_quota_metrics(struct api *api, struct buf *out);
 
 #endif

@@ -535,3 +535,53 @@ int quota_worker_admit(void *ctx, const char *user, enum sync_kind kind, long lo
 	*retry_after_ms = 0;
 	return 1;
 }
+
+void quota_metrics(struct quota *q, struct storepool *pool, struct buf *out)
+{
+	struct quota_count *rows = NULL;
+	struct quota_status st;
+	struct buf why = BUF_INIT;
+	long long now = timeutil_wall_ms();
+	struct store *s;
+	char day[11];
+	size_t n = 0;
+
+	if (!q)
+		return;
+	if (quota_status(q, NULL, now, &st, &why)) {
+		buf_release(&why);
+		return;
+	}
+	buf_addf(out,
+		 "# HELP ebaysync_ebay_quota_limit eBay Inventory API calls allowed today\n"
+		 "# TYPE ebaysync_ebay_quota_limit gauge\nebaysync_ebay_quota_limit %lld\n"
+		 "# HELP ebaysync_ebay_quota_remaining eBay Inventory API calls left today\n"
+		 "# TYPE ebaysync_ebay_quota_remaining gauge\nebaysync_ebay_quota_remaining %lld\n"
+		 "# HELP ebaysync_ebay_quota_from_ebay 1 when limit and remaining are eBay's "
+		 "(Developer Analytics), 0 when from the ledger\n"
+		 "# TYPE ebaysync_ebay_quota_from_ebay gauge\nebaysync_ebay_quota_from_ebay %d\n"
+		 "# HELP ebaysync_ebay_quota_reset_seconds when the quota resets (Unix time)\n"
+		 "# TYPE ebaysync_ebay_quota_reset_seconds gauge\n"
+		 "ebaysync_ebay_quota_reset_seconds %lld\n",
+		 st.limit, st.remaining, st.from_ebay, st.reset_ms / 1000);
+	s = storepool_get(pool, &why);
+	if (!s)
+		goto out;
+	ledger_day(now, day);
+	if (!store_quota_day(s, day, &rows, &n)) {
+		buf_adds(out, "# HELP ebaysync_ebay_calls_today eBay calls made today (UTC) by "
+			      "every process of the install, by API (the ledger)\n"
+			      "# TYPE ebaysync_ebay_calls_today gauge\n");
+		for (size_t i = 0, j; i < n; i = j) {
+			long long sum = 0;
+			for (j = i; j < n && !strcmp(rows[j].api, rows[i].api); j++)
+				sum += rows[j].calls;
+			buf_addf(out, "ebaysync_ebay_calls_today{api=\"%s\"} %lld\n", rows[i].api,
+				 sum);
+		}
+	}
+	storepool_put(pool, s, 0);
+	free(rows);
+out:
+	buf_release(&why);
+}

@@ -173,4 +173,9 @@ enum error quota_jobs_from_queue(void *ctx, struct quota_job **jobs, size_t *n);
 int quota_worker_admit(void *ctx, const char *user, enum sync_kind kind, long long *retry_after_ms,
 		       struct buf *why);
 
+/* The quota's lines of /metrics (limit, remaining, reset, and the day's
+ * calls by API from the ledger, read through pool); nothing when q is NULL
+ * or the quota cannot be read. */
+void quota_metrics(struct quota *q, struct storepool *pool, struct buf *out);
+
 #endif

@@ -37,46 +37,23 @@ void job_row_release(struct job_row *j)
 	memset(j, 0, sizeof(*j));
 }
 
-static char *take(struct store_rows *r, size_t i, size_t c)
-{
-	char *v = r->cells[i * r->n_cols + c];
-
-	r->cells[i * r->n_cols + c] = NULL;
-	return v;
-}
-
-static long long num(const struct store_rows *r, size_t i, size_t c)
-{
-	const char *v = r->cells[i * r->n_cols + c];
-
-	return v ? strtoll(v, NULL, 10) : 0;
-}
-
 /* Row 0 of r, columns JOB_COLS then LAST_SEQ, into out. */
 static void job_from(struct store_rows *r, struct job_row *out)
 {
-	out->run_id = take(r, 0, 0);
-	out->user_id = take(r, 0, 1);
-	out->kind = take(r, 0, 2);
-	out->options = take(r, 0, 3);
-	out->state = take(r, 0, 4);
-	out->worker = take(r, 0, 5);
-	out->wait_reason = take(r, 0, 6);
-	out->lease_until_ms = num(r, 0, 7);
-	out->not_before_ms = num(r, 0, 8);
-	out->created_ms = num(r, 0, 9);
-	out->updated_ms = num(r, 0, 10);
-	out->attempts = num(r, 0, 11);
-	out->max_attempts = num(r, 0, 12);
-	out->last_seq = r->n_cols > 13 ? num(r, 0, 13) : 0;
-}
-
-static enum error run1(struct store *s, const char *sql, int n, const char *const *v,
-		       struct store_rows *out)
-{
-	memset(out, 0, sizeof(*out));
-	s->errmsg[0] = '\0';
-	return s->ops->exec_text(s, sql, n, v, out);
+	out->run_id = store_rows_take(r, 0, 0);
+	out->user_id = store_rows_take(r, 0, 1);
+	out->kind = store_rows_take(r, 0, 2);
+	out->options = store_rows_take(r, 0, 3);
+	out->state = store_rows_take(r, 0, 4);
+	out->worker = store_rows_take(r, 0, 5);
+	out->wait_reason = store_rows_take(r, 0, 6);
+	out->lease_until_ms = store_rows_ll(r, 0, 7);
+	out->not_before_ms = store_rows_ll(r, 0, 8);
+	out->created_ms = store_rows_ll(r, 0, 9);
+	out->updated_ms = store_rows_ll(r, 0, 10);
+	out->attempts = store_rows_ll(r, 0, 11);
+	out->max_attempts = store_rows_ll(r, 0, 12);
+	out->last_seq = r->n_cols > 13 ? store_rows_ll(r, 0, 13) : 0;
 }
 
 static enum error tx(struct store *s, const struct store_stmt *st, size_t n,
@@ -99,7 +76,7 @@ static enum error change(struct store *s, const char *sql, int n, const char *co
 			 const char *what)
 {
 	struct store_rows r;
-	enum error err = run1(s, sql, n, v, &r);
+	enum error err = store_text_run(s, sql, n, v, &r);
 
 	if (!err && r.changed == 0)
 		err = store_fail(s, ERR_NOTFOUND, "%s", what);
@@ -138,10 +115,10 @@ enum error store_job_enqueue(struct store *s, const struct run_row *run, const s
 	if (err != ERR_CONFLICT)
 		return err;
 	/* Name the run of that kind that is queued or running. */
-	err = run1(s,
-		   "SELECT id FROM sync_runs WHERE user_id = $1 AND kind = $2 "
-		   "AND status IN ('running', 'queued')",
-		   2, kv, &r);
+	err = store_text_run(s,
+			     "SELECT id FROM sync_runs WHERE user_id = $1 AND kind = $2 "
+			     "AND status IN ('running', 'queued')",
+			     2, kv, &r);
 	err = store_run_conflict(s, run, !err && r.n_rows ? r.cells[0] : NULL);
 	store_rows_release(&r);
 	return err;
@@ -305,8 +282,8 @@ enum error store_job_get(struct store *s, const char *run_id, struct job_row *ou
 	enum error err;
 
 	memset(out, 0, sizeof(*out));
-	err =
-	    run1(s, "SELECT " JOB_COLS ", " LAST_SEQ " FROM sync_jobs WHERE run_id = $1", 1, v, &r);
+	err = store_text_run(
+	    s, "SELECT " JOB_COLS ", " LAST_SEQ " FROM sync_jobs WHERE run_id = $1", 1, v, &r);
 	if (!err && r.n_rows == 0)
 		err = store_fail(s, ERR_NOTFOUND, "run '%s' has no job", run_id);
 	if (!err)
@@ -324,17 +301,17 @@ enum error store_jobs_active(struct store *s, struct job_row **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	err = run1(s,
-		   "SELECT user_id, kind, state FROM sync_jobs WHERE state IN ($1, $2) "
-		   "ORDER BY created_ms, run_id LIMIT 10000",
-		   2, v, &r);
+	err = store_text_run(s,
+			     "SELECT user_id, kind, state FROM sync_jobs WHERE state IN ($1, $2) "
+			     "ORDER BY created_ms, run_id LIMIT 10000",
+			     2, v, &r);
 	if (err)
 		return err;
 	*out = xcalloc(r.n_rows ? r.n_rows : 1, sizeof(**out));
 	for (i = 0; i < r.n_rows; i++) {
-		(*out)[i].user_id = take(&r, i, 0);
-		(*out)[i].kind = take(&r, i, 1);
-		(*out)[i].state = take(&r, i, 2);
+		(*out)[i].user_id = store_rows_take(&r, i, 0);
+		(*out)[i].kind = store_rows_take(&r, i, 1);
+		(*out)[i].state = store_rows_take(&r, i, 2);
 	}
 	*n = r.n_rows;
 	store_rows_release(&r);
@@ -351,21 +328,22 @@ enum error store_job_stats(struct store *s, long long fresh_since_ms, long long 
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	err = run1(s,
-		   "SELECT state, COUNT(*), SUM(CASE WHEN state = 'queued' AND not_before_ms > "
-		   "CAST($2 AS BIGINT) THEN 1 ELSE 0 END) FROM sync_jobs GROUP BY state "
-		   "UNION ALL SELECT 'workers', COUNT(*), 0 FROM sync_workers "
-		   "WHERE heartbeat_ms >= CAST($1 AS BIGINT)",
-		   2, v, &r);
+	err = store_text_run(
+	    s,
+	    "SELECT state, COUNT(*), SUM(CASE WHEN state = 'queued' AND not_before_ms > "
+	    "CAST($2 AS BIGINT) THEN 1 ELSE 0 END) FROM sync_jobs GROUP BY state "
+	    "UNION ALL SELECT 'workers', COUNT(*), 0 FROM sync_workers "
+	    "WHERE heartbeat_ms >= CAST($1 AS BIGINT)",
+	    2, v, &r);
 	for (i = 0; !err && i < r.n_rows; i++) {
 		const char *state = r.cells[i * r.n_cols];
-		long long n = num(&r, i, 1);
+		long long n = store_rows_ll(&r, i, 1);
 
 		if (!state)
 			continue;
 		if (!strcmp(state, STORE_JOB_QUEUED)) {
 			out->queued = n;
-			out->waiting = num(&r, i, 2);
+			out->waiting = store_rows_ll(&r, i, 2);
 		}
 		out->running += !strcmp(state, STORE_JOB_RUNNING) ? n : 0;
 		out->done += !strcmp(state, STORE_JOB_DONE) ? n : 0;
@@ -384,11 +362,12 @@ enum error store_worker_beat(struct store *s, const char *id, int slots, long lo
 	struct store_rows r;
 	enum error err;
 
-	err = run1(s,
-		   "INSERT INTO sync_workers (id, slots, started_ms, heartbeat_ms) VALUES ($1, "
-		   "CAST($2 AS BIGINT), CAST($3 AS BIGINT), CAST($3 AS BIGINT)) ON CONFLICT (id) "
-		   "DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms, slots = excluded.slots",
-		   3, v, &r);
+	err = store_text_run(
+	    s,
+	    "INSERT INTO sync_workers (id, slots, started_ms, heartbeat_ms) VALUES ($1, "
+	    "CAST($2 AS BIGINT), CAST($3 AS BIGINT), CAST($3 AS BIGINT)) ON CONFLICT (id) "
+	    "DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms, slots = excluded.slots",
+	    3, v, &r);
 	store_rows_release(&r);
 	return err;
 }
@@ -397,7 +376,7 @@ enum error store_worker_gone(struct store *s, const char *id)
 {
 	const char *v[1] = {id};
 	struct store_rows r;
-	enum error err = run1(s, "DELETE FROM sync_workers WHERE id = $1", 1, v, &r);
+	enum error err = store_text_run(s, "DELETE FROM sync_workers WHERE id = $1", 1, v, &r);
 
 	store_rows_release(&r);
 	return err;

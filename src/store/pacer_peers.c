@@ -23,14 +23,6 @@ void pacer_peer_row_release(struct pacer_peer_row *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static enum error run(struct store *s, const char *sql, int n, const char *const *values,
-		      struct store_rows *out)
-{
-	memset(out, 0, sizeof(*out));
-	s->errmsg[0] = '\0';
-	return s->ops->exec_text(s, sql, n, values, out);
-}
-
 static const char *cell(const struct store_rows *r, size_t i, size_t c)
 {
 	return r->cells[i * r->n_cols + c];
@@ -72,14 +64,15 @@ enum error store_pacer_peer_put(struct store *s, const struct pacer_peer_row *r)
 	snprintf(t[7], sizeof(t[7]), "%lld", r->wall_ms);
 	for (int i = 0; i < 8; i++)
 		v[i + 2] = t[i];
-	err = run(s,
-		  "INSERT INTO pacer_peers (" PEER_COLS ") "
-		  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-		  "ON CONFLICT (scope, owner) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms, "
-		  "weight = excluded.weight, demand = excluded.demand, used = excluded.used, "
-		  "rate = excluded.rate, wall = excluded.wall, wall_seq = excluded.wall_seq, "
-		  "wall_ms = excluded.wall_ms",
-		  10, v, &out);
+	err = store_text_run(
+	    s,
+	    "INSERT INTO pacer_peers (" PEER_COLS ") "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+	    "ON CONFLICT (scope, owner) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms, "
+	    "weight = excluded.weight, demand = excluded.demand, used = excluded.used, "
+	    "rate = excluded.rate, wall = excluded.wall, wall_seq = excluded.wall_seq, "
+	    "wall_ms = excluded.wall_ms",
+	    10, v, &out);
 	store_rows_release(&out);
 	return err;
 }
@@ -97,7 +90,7 @@ enum error store_pacer_peers_list(struct store *s, const char *scope, struct pac
 	*n = 0;
 	if (!scope || !*scope)
 		return store_fail(s, ERR_INVALID, "cannot list pacer peers without a scope");
-	err = run(s, "SELECT " PEER_COLS " FROM pacer_peers WHERE scope = $1", 1, v, &r);
+	err = store_text_run(s, "SELECT " PEER_COLS " FROM pacer_peers WHERE scope = $1", 1, v, &r);
 	if (!err && r.n_rows > 0) {
 		rows = xcalloc(r.n_rows, sizeof(*rows));
 		for (i = 0; i < r.n_rows; i++) {
@@ -130,7 +123,8 @@ enum error store_pacer_peers_prune(struct store *s, const char *scope, long long
 	if (!scope || !*scope)
 		return store_fail(s, ERR_INVALID, "cannot prune pacer peers without a scope");
 	snprintf(before, sizeof(before), "%lld", before_ms);
-	err = run(s, "DELETE FROM pacer_peers WHERE scope = $1 AND heartbeat_ms < $2", 2, v, &r);
+	err = store_text_run(s, "DELETE FROM pacer_peers WHERE scope = $1 AND heartbeat_ms < $2", 2,
+			     v, &r);
 	if (!err && deleted)
 		*deleted = r.changed;
 	store_rows_release(&r);

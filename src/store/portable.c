@@ -68,8 +68,7 @@ void delivery_row_release(struct delivery_row *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* Cell (i, c), taken: the caller owns it. */
-static char *take(struct store_rows *r, size_t i, size_t c)
+char *store_rows_take(struct store_rows *r, size_t i, size_t c)
 {
 	char *v = r->cells[i * r->n_cols + c];
 
@@ -77,11 +76,19 @@ static char *take(struct store_rows *r, size_t i, size_t c)
 	return v;
 }
 
-static long long num(const struct store_rows *r, size_t i, size_t c)
+long long store_rows_ll(const struct store_rows *r, size_t i, size_t c)
 {
 	const char *v = r->cells[i * r->n_cols + c];
 
 	return v ? strtoll(v, NULL, 10) : 0;
+}
+
+enum error store_text_run(struct store *s, const char *sql, int n, const char *const *values,
+			  struct store_rows *out)
+{
+	memset(out, 0, sizeof(*out));
+	s->errmsg[0] = '\0';
+	return s->ops->exec_text(s, sql, n, values, out);
 }
 
 /* A number as a parameter: NULL for 0 (never), else its text in out. */
@@ -93,21 +100,13 @@ static const char *ms_param(long long v, char out[24])
 	return out;
 }
 
-static enum error run(struct store *s, const char *sql, int n, const char *const *values,
-		      struct store_rows *out)
-{
-	memset(out, 0, sizeof(*out));
-	s->errmsg[0] = '\0';
-	return s->ops->exec_text(s, sql, n, values, out);
-}
-
 /* Runs a statement whose rows are of no interest; ERR_NOTFOUND (with what)
  * when it changed no row and must_change is set. */
 static enum error change(struct store *s, const char *sql, int n, const char *const *values,
 			 int must_change, const char *what)
 {
 	struct store_rows r;
-	enum error err = run(s, sql, n, values, &r);
+	enum error err = store_text_run(s, sql, n, values, &r);
 
 	if (!err && must_change && r.changed == 0)
 		err = store_fail(s, ERR_NOTFOUND, "%s", what);
@@ -127,16 +126,16 @@ static int missing(struct store *s, const char *what, const char *a, const char 
 
 static void apikey_from(struct store_rows *r, size_t i, struct apikey_row *k)
 {
-	k->id = take(r, i, 0);
-	k->user_id = take(r, i, 1);
-	k->name = take(r, i, 2);
-	k->scope = take(r, i, 3);
-	k->key_hash = take(r, i, 4);
-	k->prefix = take(r, i, 5);
-	k->created_ms = num(r, i, 6);
-	k->last_used_ms = num(r, i, 7);
-	k->expires_ms = num(r, i, 8);
-	k->revoked_ms = num(r, i, 9);
+	k->id = store_rows_take(r, i, 0);
+	k->user_id = store_rows_take(r, i, 1);
+	k->name = store_rows_take(r, i, 2);
+	k->scope = store_rows_take(r, i, 3);
+	k->key_hash = store_rows_take(r, i, 4);
+	k->prefix = store_rows_take(r, i, 5);
+	k->created_ms = store_rows_ll(r, i, 6);
+	k->last_used_ms = store_rows_ll(r, i, 7);
+	k->expires_ms = store_rows_ll(r, i, 8);
+	k->revoked_ms = store_rows_ll(r, i, 9);
 }
 
 enum error store_apikey_insert(struct store *s, const struct apikey_row *k)
@@ -172,7 +171,8 @@ enum error store_apikey_find(struct store *s, const char *key_hash, struct apike
 	memset(out, 0, sizeof(*out));
 	if (missing(s, "cannot look up an API key without its hash", key_hash, ""))
 		return ERR_INVALID;
-	err = run(s, "SELECT " APIKEY_COLS " FROM api_keys WHERE key_hash = $1", 1, v, &r);
+	err =
+	    store_text_run(s, "SELECT " APIKEY_COLS " FROM api_keys WHERE key_hash = $1", 1, v, &r);
 	if (!err && r.n_rows == 0)
 		err = store_fail(s, ERR_NOTFOUND, "no such API key in api_keys");
 	if (!err)
@@ -193,10 +193,10 @@ enum error store_apikey_list(struct store *s, const char *user_id, struct apikey
 	*n = 0;
 	if (missing(s, "cannot list API keys without a user", user_id, ""))
 		return ERR_INVALID;
-	err = run(s,
-		  "SELECT " APIKEY_COLS " FROM api_keys WHERE user_id = $1 "
-		  "ORDER BY created_ms DESC, id",
-		  1, v, &r);
+	err = store_text_run(s,
+			     "SELECT " APIKEY_COLS " FROM api_keys WHERE user_id = $1 "
+			     "ORDER BY created_ms DESC, id",
+			     1, v, &r);
 	if (!err) {
 		*out = xcalloc(r.n_rows ? r.n_rows : 1, sizeof(**out));
 		for (i = 0; i < r.n_rows; i++)
@@ -238,13 +238,13 @@ enum error store_apikey_touch(struct store *s, const char *id, long long now_ms)
 
 static void webhook_from(struct store_rows *r, size_t i, struct webhook_row *w)
 {
-	w->id = take(r, i, 0);
-	w->user_id = take(r, i, 1);
-	w->url = take(r, i, 2);
-	w->events = take(r, i, 3);
-	w->enabled = num(r, i, 4) != 0;
-	w->secret = take(r, i, 5);
-	w->created_ms = num(r, i, 6);
+	w->id = store_rows_take(r, i, 0);
+	w->user_id = store_rows_take(r, i, 1);
+	w->url = store_rows_take(r, i, 2);
+	w->events = store_rows_take(r, i, 3);
+	w->enabled = store_rows_ll(r, i, 4) != 0;
+	w->secret = store_rows_take(r, i, 5);
+	w->created_ms = store_rows_ll(r, i, 6);
 }
 
 enum error store_webhook_insert(struct store *s, const struct webhook_row *w)
@@ -281,10 +281,10 @@ enum error store_webhook_list(struct store *s, const char *user_id, struct webho
 	*n = 0;
 	if (missing(s, "cannot list webhooks without a user", user_id, ""))
 		return ERR_INVALID;
-	err = run(s,
-		  "SELECT " WEBHOOK_COLS " FROM webhooks WHERE user_id = $1 "
-		  "ORDER BY created_ms, id",
-		  1, v, &r);
+	err = store_text_run(s,
+			     "SELECT " WEBHOOK_COLS " FROM webhooks WHERE user_id = $1 "
+			     "ORDER BY created_ms, id",
+			     1, v, &r);
 	if (!err) {
 		*out = xcalloc(r.n_rows ? r.n_rows : 1, sizeof(**out));
 		for (i = 0; i < r.n_rows; i++)
@@ -329,25 +329,25 @@ enum error store_webhook_delete(struct store *s, const char *user_id, const char
 
 static void delivery_from(struct store_rows *r, size_t i, struct delivery_row *d)
 {
-	d->id = take(r, i, 0);
-	d->webhook_id = take(r, i, 1);
-	d->user_id = take(r, i, 2);
-	d->event = take(r, i, 3);
-	d->payload = take(r, i, 4);
-	d->status = take(r, i, 5);
-	d->attempts = num(r, i, 6);
-	d->created_ms = num(r, i, 7);
-	d->next_attempt_ms = num(r, i, 8);
-	d->last_attempt_ms = num(r, i, 9);
-	d->last_http_status = num(r, i, 10);
-	d->last_error = take(r, i, 11);
+	d->id = store_rows_take(r, i, 0);
+	d->webhook_id = store_rows_take(r, i, 1);
+	d->user_id = store_rows_take(r, i, 2);
+	d->event = store_rows_take(r, i, 3);
+	d->payload = store_rows_take(r, i, 4);
+	d->status = store_rows_take(r, i, 5);
+	d->attempts = store_rows_ll(r, i, 6);
+	d->created_ms = store_rows_ll(r, i, 7);
+	d->next_attempt_ms = store_rows_ll(r, i, 8);
+	d->last_attempt_ms = store_rows_ll(r, i, 9);
+	d->last_http_status = store_rows_ll(r, i, 10);
+	d->last_error = store_rows_take(r, i, 11);
 }
 
 static enum error delivery_rows(struct store *s, const char *sql, int n, const char *const *values,
 				struct delivery_row **out, size_t *count)
 {
 	struct store_rows r;
-	enum error err = run(s, sql, n, values, &r);
+	enum error err = store_text_run(s, sql, n, values, &r);
 	size_t i;
 
 	if (!err) {

@@ -14,14 +14,6 @@
 #include "xalloc.h"
 #include "banned.h"
 
-static enum error run(struct store *s, const char *sql, int n, const char *const *values,
-		      struct store_rows *out)
-{
-	memset(out, 0, sizeof(*out));
-	s->errmsg[0] = '\0';
-	return s->ops->exec_text(s, sql, n, values, out);
-}
-
 static const char *cell(const struct store_rows *r, size_t i, size_t c)
 {
 	const char *v = r->cells[i * r->n_cols + c];
@@ -61,12 +53,12 @@ enum error store_quota_add(struct store *s, const struct quota_count *c, size_t 
 		if (c[i].calls == 0)
 			goto next;
 		snprintf(calls, sizeof(calls), "%lld", c[i].calls);
-		err =
-		    run(s,
-			"INSERT INTO ebay_calls (day, api, user_id, calls) VALUES ($1, $2, $3, $4) "
-			"ON CONFLICT (day, api, user_id) DO UPDATE SET calls = ebay_calls.calls + "
-			"excluded.calls",
-			4, v, &r);
+		err = store_text_run(
+		    s,
+		    "INSERT INTO ebay_calls (day, api, user_id, calls) VALUES ($1, $2, $3, $4) "
+		    "ON CONFLICT (day, api, user_id) DO UPDATE SET calls = ebay_calls.calls + "
+		    "excluded.calls",
+		    4, v, &r);
 		store_rows_release(&r);
 		if (err)
 			return err;
@@ -89,9 +81,9 @@ enum error store_quota_day(struct store *s, const char *day, struct quota_count 
 	if (!valid_day(day))
 		return store_fail(s, ERR_INVALID, "a ledger day is YYYY-MM-DD, not '%.32s'",
 				  day ? day : "");
-	err = run(s,
-		  "SELECT api, user_id, calls FROM ebay_calls WHERE day = $1 ORDER BY api, user_id",
-		  1, v, &r);
+	err = store_text_run(
+	    s, "SELECT api, user_id, calls FROM ebay_calls WHERE day = $1 ORDER BY api, user_id", 1,
+	    v, &r);
 	if (err)
 		goto out;
 	*out = xcalloc(r.n_rows ? r.n_rows : 1, sizeof(**out));
@@ -120,12 +112,12 @@ enum error store_quota_share_set(struct store *s, const char *user_id, double we
 		return store_fail(s, ERR_INVALID, "a share weight is a number from 0 to 1000000");
 	snprintf(w, sizeof(w), "%.6g", weight);
 	if (weight == 0)
-		err = run(s, "DELETE FROM quota_shares WHERE user_id = $1", 1, v, &r);
+		err = store_text_run(s, "DELETE FROM quota_shares WHERE user_id = $1", 1, v, &r);
 	else
-		err = run(s,
-			  "INSERT INTO quota_shares (user_id, weight) VALUES ($1, $2) "
-			  "ON CONFLICT (user_id) DO UPDATE SET weight = excluded.weight",
-			  2, v, &r);
+		err = store_text_run(s,
+				     "INSERT INTO quota_shares (user_id, weight) VALUES ($1, $2) "
+				     "ON CONFLICT (user_id) DO UPDATE SET weight = excluded.weight",
+				     2, v, &r);
 	store_rows_release(&r);
 	return err;
 }
@@ -139,7 +131,8 @@ enum error store_quota_shares(struct store *s, char ***users, double **weights, 
 	*users = NULL;
 	*weights = NULL;
 	*n = 0;
-	err = run(s, "SELECT user_id, weight FROM quota_shares ORDER BY user_id", 0, NULL, &r);
+	err = store_text_run(s, "SELECT user_id, weight FROM quota_shares ORDER BY user_id", 0,
+			     NULL, &r);
 	if (err)
 		goto out;
 	*users = xcalloc(r.n_rows ? r.n_rows : 1, sizeof(**users));

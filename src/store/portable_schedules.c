@@ -35,36 +35,13 @@ void schedule_row_release(struct schedule_row *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static char *take(struct store_rows *r, size_t i, size_t c)
-{
-	char *v = r->cells[i * r->n_cols + c];
-
-	r->cells[i * r->n_cols + c] = NULL;
-	return v;
-}
-
-static long long num(const struct store_rows *r, size_t i, size_t c)
-{
-	const char *v = r->cells[i * r->n_cols + c];
-
-	return v ? strtoll(v, NULL, 10) : 0;
-}
-
-static enum error run(struct store *s, const char *sql, int n, const char *const *values,
-		      struct store_rows *out)
-{
-	memset(out, 0, sizeof(*out));
-	s->errmsg[0] = '\0';
-	return s->ops->exec_text(s, sql, n, values, out);
-}
-
 /* Runs an UPDATE or DELETE; none_err (with what) when it changed no row,
  * unless none_err is ERR_OK. */
 static enum error change(struct store *s, const char *sql, int n, const char *const *values,
 			 enum error none_err, const char *what)
 {
 	struct store_rows r;
-	enum error err = run(s, sql, n, values, &r);
+	enum error err = store_text_run(s, sql, n, values, &r);
 
 	if (!err && none_err && r.changed == 0)
 		err = store_fail(s, none_err, "%s", what);
@@ -74,31 +51,31 @@ static enum error change(struct store *s, const char *sql, int n, const char *co
 
 static void row_from(struct store_rows *r, size_t i, struct schedule_row *o)
 {
-	o->id = take(r, i, 0);
-	o->user_id = take(r, i, 1);
-	o->kind = take(r, i, 2);
-	o->interval_s = num(r, i, 3);
-	o->times = take(r, i, 4);
-	o->tz = take(r, i, 5);
-	o->enabled = num(r, i, 6) != 0;
-	o->next_due_ms = num(r, i, 7);
-	o->last_run_id = take(r, i, 8);
-	o->last_result = take(r, i, 9);
-	o->last_error = take(r, i, 10);
-	o->last_code = take(r, i, 11);
-	o->last_run_ms = num(r, i, 12);
-	o->failures = num(r, i, 13);
-	o->paused_reason = take(r, i, 14);
-	o->cred_mark = take(r, i, 15);
-	o->created_ms = num(r, i, 16);
-	o->updated_ms = num(r, i, 17);
+	o->id = store_rows_take(r, i, 0);
+	o->user_id = store_rows_take(r, i, 1);
+	o->kind = store_rows_take(r, i, 2);
+	o->interval_s = store_rows_ll(r, i, 3);
+	o->times = store_rows_take(r, i, 4);
+	o->tz = store_rows_take(r, i, 5);
+	o->enabled = store_rows_ll(r, i, 6) != 0;
+	o->next_due_ms = store_rows_ll(r, i, 7);
+	o->last_run_id = store_rows_take(r, i, 8);
+	o->last_result = store_rows_take(r, i, 9);
+	o->last_error = store_rows_take(r, i, 10);
+	o->last_code = store_rows_take(r, i, 11);
+	o->last_run_ms = store_rows_ll(r, i, 12);
+	o->failures = store_rows_ll(r, i, 13);
+	o->paused_reason = store_rows_take(r, i, 14);
+	o->cred_mark = store_rows_take(r, i, 15);
+	o->created_ms = store_rows_ll(r, i, 16);
+	o->updated_ms = store_rows_ll(r, i, 17);
 }
 
 static enum error rows(struct store *s, const char *sql, int n, const char *const *values,
 		       struct schedule_row **out, size_t *count)
 {
 	struct store_rows r;
-	enum error err = run(s, sql, n, values, &r);
+	enum error err = store_text_run(s, sql, n, values, &r);
 	size_t i;
 
 	*out = NULL;

@@ -156,6 +156,16 @@ extern const struct store_ops store_pg_ops;
 enum error store_fail(struct store *s, enum error err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The SQL written once for both backends (portable.c and its neighbours)
+ * runs through exec_text: store_text_run clears *out and s's message
+ * first. Cells of the rows it answers: store_rows_take hands cell (i, c)
+ * over to the caller (NULL for SQL NULL), store_rows_ll reads it as a
+ * number (0 for NULL). */
+enum error store_text_run(struct store *s, const char *sql, int n, const char *const *values,
+			  struct store_rows *out);
+char *store_rows_take(struct store_rows *r, size_t i, size_t c);
+long long store_rows_ll(const struct store_rows *r, size_t i, size_t c);
+
 /* v when it is a decimal amount (mapping_is_decimal), else NULL: the
  * price_value every backend stores, so that a text PostgreSQL's NUMERIC
  * would refuse is NULL in SQLite too (raw_payload keeps what was sent). */
